@@ -1,0 +1,204 @@
+"""Map error responses and stream error events to exceptions (no I/O).
+
+Azure sends several body shapes for the same kinds of failure: the wrapped
+``{"error": {"code", "message", "param", "type", "innererror", "status"}}``, the model-inference route's
+unwrapped ``{"status", "code", "message", "detail"}``, ``{"error": "text"}``, gateway HTML pages and empty
+bodies. All of them end up in one ``_ErrorFields`` record before the exception class is chosen.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from ._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ContentFilterError,
+    ContextLengthExceededError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from ._retry_after import retry_after_seconds
+from .types.content_filter import ContentFilterResults
+
+__all__ = ["error_from_event", "make_status_error", "status_error_from_response"]
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+_REQUEST_ID_HEADERS = ("apim-request-id", "x-request-id", "x-ms-request-id")
+_CONTENT_FILTER_CODES = frozenset({"content_filter", "responsibleaipolicyviolation"})
+_CONTEXT_LENGTH_RE = re.compile(
+    r"context_length_exceeded"
+    r"|maximum (?:context|prompt) length"
+    r"|context length (?:is |was |has been )?exceeded"
+    r"|exceeds? (?:the )?(?:model's )?(?:maximum )?context (?:length|window)",
+    re.IGNORECASE,
+)
+# Azure OpenAI 429 bodies say "Please retry after 60 seconds" even when no Retry-After header is sent.
+_RETRY_IN_MESSAGE_RE = re.compile(r"retry after (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+_DROP_BLOCKS_RE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG_RE = re.compile(r"<[^>]*>")
+_EXCERPT_CHARS = 200
+
+
+@dataclass
+class _ErrorFields:
+    message: str | None = None
+    code: str | None = None
+    param: str | None = None
+    inner_code: str | None = None
+    filter_results: Mapping[str, Any] | None = None
+
+
+def _opt_str(value: object) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _fields_from_json(data: object) -> _ErrorFields:
+    if isinstance(data, str):  # a bare JSON string body
+        return _ErrorFields(message=_opt_str(data))
+    if not isinstance(data, Mapping):
+        return _ErrorFields()
+    error = data.get("error")
+    if isinstance(error, str):
+        return _ErrorFields(message=_opt_str(error), code=_opt_str(data.get("code")))
+    source: Mapping[str, Any] = error if isinstance(error, Mapping) else data
+    message = _opt_str(source.get("message"))
+    if message is None:
+        # FastAPI-style ``detail`` strings and RFC 7807 ``title`` are the next best human-readable text.
+        message = (
+            _opt_str(source.get("detail")) or _opt_str(source.get("title")) or _opt_str(data.get("message"))
+        )
+    fields = _ErrorFields(
+        message=message, code=_opt_str(source.get("code")), param=_opt_str(source.get("param"))
+    )
+    inner = source.get("innererror")
+    if isinstance(inner, Mapping):
+        fields.inner_code = _opt_str(inner.get("code"))
+        results = inner.get("content_filter_result", inner.get("content_filter_results"))
+        if isinstance(results, Mapping):
+            fields.filter_results = results
+    return fields
+
+
+def _text_excerpt(text: str) -> str:
+    """A short, tag-free, whitespace-collapsed excerpt of a non-JSON body such as a gateway's HTML page."""
+    text = _TAG_RE.sub(" ", _DROP_BLOCKS_RE.sub(" ", text))
+    text = " ".join(html.unescape(text).split())
+    return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS].rstrip() + "…"
+
+
+def _parse_body(body: bytes) -> tuple[object | None, _ErrorFields]:
+    """Returns the decoded body (JSON value, excerpt string or None) and the fields found in it."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return None, _ErrorFields()
+    try:
+        data: object = json.loads(text)
+    except ValueError:
+        excerpt = _text_excerpt(text)
+        return excerpt or None, _ErrorFields(message=excerpt or None)
+    return data, _fields_from_json(data)
+
+
+def _header(headers: httpx.Headers, names: tuple[str, ...]) -> str | None:
+    for name in names:
+        value: str | None = headers.get(name)
+        if value and value.strip():
+            return value.strip()
+    return None
+
+
+def _filter_results(raw: Mapping[str, Any] | None) -> ContentFilterResults | None:
+    if raw is None:
+        return None
+    try:
+        return ContentFilterResults.model_validate(raw)
+    except ValidationError:  # a malformed annotation must not hide the error it annotates
+        return None
+
+
+def _pick_class(status_code: int, fields: _ErrorFields, message: str) -> type[APIStatusError]:
+    if status_code == 400:
+        codes = {c.lower() for c in (fields.code, fields.inner_code) if c}
+        if codes & _CONTENT_FILTER_CODES:
+            return ContentFilterError
+        if _CONTEXT_LENGTH_RE.search(message) or "context_length_exceeded" in codes:
+            return ContextLengthExceededError
+    if status_code >= 500:
+        return InternalServerError
+    return _BY_STATUS.get(status_code, APIStatusError)
+
+
+def make_status_error(
+    status_code: int,
+    headers: httpx.Headers,
+    body: bytes,
+    *,
+    request: httpx.Request | None = None,
+    response: httpx.Response | None = None,
+) -> APIStatusError:
+    """Build the exception for an error response from its parts."""
+    headers = httpx.Headers(headers)
+    decoded, fields = _parse_body(body)
+    message = fields.message or httpx.codes.get_reason_phrase(status_code) or f"HTTP status {status_code}"
+    code = fields.code or _header(headers, ("x-ms-error-code",))
+    cls = _pick_class(status_code, fields, message)
+    kwargs: dict[str, Any] = {
+        "status_code": status_code,
+        "code": code,
+        "param": fields.param,
+        "request_id": _header(headers, _REQUEST_ID_HEADERS),
+        "headers": headers,
+        "body": decoded,
+        "request": request,
+        "response": response,
+    }
+    if cls is RateLimitError:
+        retry_after = retry_after_seconds(headers)
+        if retry_after is None and (match := _RETRY_IN_MESSAGE_RE.search(message)):
+            retry_after = float(match.group(1))
+        kwargs["retry_after"] = retry_after
+    elif cls is ContentFilterError:
+        kwargs["filter_results"] = _filter_results(fields.filter_results)
+    return cls(message, **kwargs)
+
+
+def status_error_from_response(response: httpx.Response) -> APIStatusError:
+    """Build the exception for an error response whose body has already been read."""
+    try:
+        request: httpx.Request | None = response.request
+    except RuntimeError:
+        request = None
+    return make_status_error(
+        response.status_code, response.headers, response.content, request=request, response=response
+    )
+
+
+def error_from_event(data: Mapping[str, Any]) -> tuple[str | None, str]:
+    """``(code, message)`` of an error event received mid-stream."""
+    fields = _fields_from_json(data)
+    return fields.code, fields.message or "The service reported an error during streaming."

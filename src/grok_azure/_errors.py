@@ -1,0 +1,351 @@
+"""The exception hierarchy.
+
+Credentials never reach an exception: the request kept on an exception is a copy with credential headers and
+query parameters redacted, a response is re-attached to that copy, and any credential value that the service
+echoed back is scrubbed from the message and the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    from .types.chat_completion import ChatCompletion
+    from .types.content_filter import ContentFilterResults
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ContentFilterError",
+    "ContextLengthExceededError",
+    "GrokError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestValidationError",
+    "ResponseDecodeError",
+    "StreamError",
+    "StreamInterruptedError",
+    "UnprocessableEntityError",
+]
+
+_SECRET_HEADERS = frozenset(
+    {"api-key", "authorization", "proxy-authorization", "x-api-key", "ocp-apim-subscription-key", "cookie"}
+)
+_SECRET_QUERY = frozenset(
+    {"api-key", "api_key", "key", "code", "sig", "token", "access_token", "subscription-key"}
+)
+_REDACTED = "[redacted]"
+# Shorter values are not scrubbed from text: they cannot be real credentials and would mangle messages.
+_MIN_SECRET_LEN = 8
+_EXCERPT_CHARS = 500
+
+
+def _secret_values(request: httpx.Request | None) -> list[str]:
+    if request is None:
+        return []
+    values: list[str] = []
+    for name, value in request.headers.items():
+        if name.lower() in _SECRET_HEADERS:
+            values.append(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.lower() in {"bearer", "basic"}:
+                values.append(token)
+    values.extend(v for k, v in request.url.params.multi_items() if k.lower() in _SECRET_QUERY)
+    # Longest first so a bearer header value is replaced whole before its token part.
+    return sorted({v.strip() for v in values if len(v.strip()) >= _MIN_SECRET_LEN}, key=len, reverse=True)
+
+
+def _scrub(value: Any, secrets: list[str]) -> Any:
+    """Replace secret substrings in strings nested anywhere in ``value``."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, _REDACTED)
+        return value
+    if isinstance(value, bytes):
+        return _scrub(value.decode("utf-8", errors="replace"), secrets).encode("utf-8")
+    if isinstance(value, Mapping):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v, secrets) for v in value]
+    return value
+
+
+def _redacted_request(request: httpx.Request) -> httpx.Request:
+    # Body-framing headers are dropped along with the body they described.
+    headers = [
+        (name, _REDACTED if name.lower() in _SECRET_HEADERS else value)
+        for name, value in request.headers.items()
+        if name.lower() not in {"content-length", "transfer-encoding"}
+    ]
+    params = [
+        (k, _REDACTED if k.lower() in _SECRET_QUERY else v) for k, v in request.url.params.multi_items()
+    ]
+    url = request.url.copy_with(params=params) if params else request.url
+    # The body is left out: it may be an unread stream, and it is the caller's own data anyway.
+    return httpx.Request(request.method, url, headers=headers)
+
+
+def _request_of(response: httpx.Response | None) -> httpx.Request | None:
+    if response is None:
+        return None
+    try:
+        return response.request
+    except RuntimeError:  # a response built without a request
+        return None
+
+
+def _detached_response(response: httpx.Response, request: httpx.Request | None) -> httpx.Response:
+    """A copy of ``response`` whose ``.request`` is the redacted one."""
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        content = b""
+    # The copy holds decoded bytes, so the encoding headers would make httpx decode them a second time.
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
+    ]
+    return httpx.Response(response.status_code, headers=headers, content=content, request=request)
+
+
+class GrokError(Exception):
+    """Base class of every exception this SDK raises."""
+
+
+class ConfigurationError(GrokError):
+    """The client is misconfigured (missing endpoint or credential, malformed URL...)."""
+
+
+class RequestValidationError(GrokError, ValueError):
+    """Bad input caught before anything was sent; ``param`` names the offending argument path."""
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+class APIError(GrokError):
+    """A failure talking to the service. ``request`` is a redacted copy (no credentials, no body)."""
+
+    message: str
+    request: httpx.Request | None
+    body: object | None
+
+    def __init__(
+        self, message: str, *, request: httpx.Request | None = None, body: object | None = None
+    ) -> None:
+        secrets = _secret_values(request)
+        self.message = _scrub(message, secrets)
+        self.body = _scrub(body, secrets)
+        self.request = _redacted_request(request) if request is not None else None
+        self._scrub_fields(secrets)
+        super().__init__(self._describe())
+
+    def _scrub_fields(self, secrets: list[str]) -> None:
+        """Scrub subclass fields that may echo request text; the secrets themselves are not kept."""
+
+    def _describe(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class APIStatusError(APIError):
+    """The service answered with a non-success HTTP status."""
+
+    status_code: int
+    code: str | None
+    param: str | None
+    request_id: str | None
+    headers: httpx.Headers
+    response: httpx.Response | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        param: str | None = None,
+        request_id: str | None = None,
+        headers: httpx.Headers | Mapping[str, str] | None = None,
+        body: object | None = None,
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.param = param
+        self.request_id = request_id
+        if headers is None and response is not None:
+            headers = response.headers
+        self.headers = httpx.Headers(headers)
+        self.response = None
+        super().__init__(
+            message, request=request if request is not None else _request_of(response), body=body
+        )
+        self.response = _detached_response(response, self.request) if response is not None else None
+
+    def _scrub_fields(self, secrets: list[str]) -> None:
+        self.code = _scrub(self.code, secrets)
+        self.param = _scrub(self.param, secrets)
+
+    def _describe(self) -> str:
+        text = f"Error code: {self.status_code} - "
+        if self.code and self.code != str(self.status_code):
+            text += f"{self.code}: "
+        text += self.message
+        if self.request_id:
+            text += f" (request id: {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, code={self.code!r}, "
+            f"message={self.message!r}, request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(APIStatusError):
+    """400."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: missing, wrong or expired key or token, or a token for the wrong audience."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: authenticated, but the identity lacks a role such as Cognitive Services User."""
+
+
+class NotFoundError(APIStatusError):
+    """404: wrong deployment name, route or api-version."""
+
+
+class ConflictError(APIStatusError):
+    """409."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: e.g. a parameter the model does not support."""
+
+
+class RateLimitError(APIStatusError):
+    """429. ``retry_after`` is the server's requested wait in seconds, when it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class InternalServerError(APIStatusError):
+    """5xx."""
+
+
+class ContentFilterError(BadRequestError):
+    """The prompt (or completion) was blocked by Azure content filtering."""
+
+    def __init__(
+        self, message: str, *, filter_results: ContentFilterResults | None = None, **kwargs: Any
+    ) -> None:
+        self.filter_results = filter_results
+        self.filtered_categories: list[str] = filter_results.filtered_categories if filter_results else []
+        super().__init__(message, **kwargs)
+
+
+class ContextLengthExceededError(BadRequestError):
+    """The prompt plus requested output does not fit the model's context window."""
+
+
+class APIConnectionError(APIError):
+    """The request did not get an HTTP response (DNS, TLS, refused or dropped connection)."""
+
+    def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None) -> None:
+        super().__init__(message, request=request)
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+    def __init__(self, message: str = "Request timed out.", *, request: httpx.Request | None = None) -> None:
+        super().__init__(message, request=request)
+
+
+class ResponseDecodeError(APIError):
+    """A 2xx response whose body is not the JSON (or event stream) promised.
+
+    Only a truncated excerpt of the body is kept (``body_excerpt``, also ``body``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: bytes | str = b"",
+        request: httpx.Request | None = None,
+    ) -> None:
+        text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+        excerpt = text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "…"
+        self.status_code = status_code
+        super().__init__(message, request=request, body=excerpt)
+        self.body_excerpt: str = self.body if isinstance(self.body, str) else ""
+
+    def _describe(self) -> str:
+        return f"{self.message} (status {self.status_code})"
+
+
+class StreamError(APIError):
+    """The service sent an error event in the middle of a stream; ``partial`` is what arrived before it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        partial: ChatCompletion | None = None,
+        request: httpx.Request | None = None,
+        body: object | None = None,
+    ) -> None:
+        self.code = code
+        self.partial = partial
+        super().__init__(message, request=request, body=body)
+
+    def _scrub_fields(self, secrets: list[str]) -> None:
+        self.code = _scrub(self.code, secrets)
+
+    def _describe(self) -> str:
+        return f"Stream error: {self.code}: {self.message}" if self.code else f"Stream error: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class StreamInterruptedError(APIConnectionError):
+    """The connection dropped before the stream finished; ``partial`` is what arrived before it."""
+
+    def __init__(
+        self,
+        message: str = "The stream ended before it was complete.",
+        *,
+        partial: ChatCompletion | None = None,
+        request: httpx.Request | None = None,
+    ) -> None:
+        self.partial = partial
+        super().__init__(message, request=request)

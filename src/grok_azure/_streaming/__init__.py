@@ -1,0 +1,1 @@
+"""Streaming: SSE parsing, chunk accumulation and stream objects."""

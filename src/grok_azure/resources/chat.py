@@ -1,0 +1,170 @@
+"""``client.chat.completions``: create (plain or streamed) and stream (with helpers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from typing_extensions import Unpack
+
+from .._chat_params import ChatParams, MessageInput, build_chat_body
+from .._streaming._stream import (
+    AsyncChatCompletionStreamManager,
+    AsyncStream,
+    ChatCompletionStreamManager,
+    Stream,
+)
+from .._wire import PreparedRequest, coerce_timeout, decode_completion, prepare_chat_request
+from ..types.chat_completion import ChatCompletion
+from ..types.chat_completion_chunk import ChatCompletionChunk
+
+if TYPE_CHECKING:
+    from .._client import AsyncGrokClient, GrokClient, _BaseClient
+
+__all__ = ["AsyncChat", "AsyncCompletions", "Chat", "Completions"]
+
+_UNSET: Any = object()
+
+
+def _prepare(
+    client: _BaseClient, model: str, messages: Iterable[MessageInput], stream: bool, params: Mapping[str, Any]
+) -> PreparedRequest:
+    """The one path from arguments to a request, for both clients and every method."""
+    body = build_chat_body(model=model, messages=messages, stream=stream, params=params)
+    timeout = params.get("timeout", _UNSET)
+    return prepare_chat_request(
+        client.endpoint,
+        body,
+        api_version=client.api_version,
+        timeout=client.timeout if timeout is _UNSET else coerce_timeout(timeout),
+        default_headers=client.default_headers,
+        extra_headers=params.get("extra_headers"),
+        extra_query=params.get("extra_query"),
+    )
+
+
+def _with_usage(params: ChatParams) -> ChatParams:
+    # stream() asks for usage by default so its final completion has token counts, like create() does.
+    if "stream_options" in params or "stream_options" in (params.get("extra_body") or {}):
+        return params
+    return {**params, "stream_options": {"include_usage": True}}
+
+
+class Completions:
+    def __init__(self, client: GrokClient) -> None:
+        self._client = client
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        stream: Literal[False] = False,
+        **params: Unpack[ChatParams],
+    ) -> ChatCompletion: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        stream: Literal[True],
+        **params: Unpack[ChatParams],
+    ) -> Stream[ChatCompletionChunk]: ...
+
+    @overload
+    def create(
+        self, *, model: str, messages: Iterable[MessageInput], stream: bool, **params: Unpack[ChatParams]
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
+
+    def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        stream: bool = False,
+        **params: Unpack[ChatParams],
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]:
+        """Create a chat completion; with ``stream=True``, a :class:`Stream` of chunks.
+
+        ``model`` is your Foundry *deployment* name. Unknown fields go in ``extra_body``; request options are
+        ``extra_headers``, ``extra_query`` and ``timeout`` (seconds or an ``httpx.Timeout``).
+        """
+        prepared = _prepare(self._client, model, messages, stream, params)
+        if stream:
+            return Stream(self._client._send(prepared, stream=True))
+        return decode_completion(self._client._send(prepared))
+
+    def stream(
+        self, *, model: str, messages: Iterable[MessageInput], **params: Unpack[ChatParams]
+    ) -> ChatCompletionStreamManager:
+        """Stream with helpers: ``with client.chat.completions.stream(...) as stream: for text in stream.text_stream``."""
+        prepared = _prepare(self._client, model, messages, True, _with_usage(params))
+        return ChatCompletionStreamManager(lambda: Stream(self._client._send(prepared, stream=True)))
+
+
+class AsyncCompletions:
+    def __init__(self, client: AsyncGrokClient) -> None:
+        self._client = client
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        stream: Literal[False] = False,
+        **params: Unpack[ChatParams],
+    ) -> ChatCompletion: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        stream: Literal[True],
+        **params: Unpack[ChatParams],
+    ) -> AsyncStream[ChatCompletionChunk]: ...
+
+    @overload
+    async def create(
+        self, *, model: str, messages: Iterable[MessageInput], stream: bool, **params: Unpack[ChatParams]
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
+
+    async def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        stream: bool = False,
+        **params: Unpack[ChatParams],
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
+        """Create a chat completion; with ``stream=True``, an :class:`AsyncStream` of chunks."""
+        prepared = _prepare(self._client, model, messages, stream, params)
+        if stream:
+            return AsyncStream(await self._client._send(prepared, stream=True))
+        return decode_completion(await self._client._send(prepared))
+
+    def stream(
+        self, *, model: str, messages: Iterable[MessageInput], **params: Unpack[ChatParams]
+    ) -> AsyncChatCompletionStreamManager:
+        """``async with client.chat.completions.stream(...) as stream: async for text in stream.text_stream``."""
+        prepared = _prepare(self._client, model, messages, True, _with_usage(params))
+
+        async def open_stream() -> AsyncStream[ChatCompletionChunk]:
+            return AsyncStream(await self._client._send(prepared, stream=True))
+
+        return AsyncChatCompletionStreamManager(open_stream)
+
+
+class Chat:
+    def __init__(self, client: GrokClient) -> None:
+        self.completions = Completions(client)
+
+
+class AsyncChat:
+    def __init__(self, client: AsyncGrokClient) -> None:
+        self.completions = AsyncCompletions(client)
