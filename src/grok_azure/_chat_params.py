@@ -146,7 +146,9 @@ def _convert_param(name: str, value: Any) -> Any:
     if name == "tools":
         tools = normalize_tools(value)
         if not tools:
-            raise RequestValidationError("tools must not be empty; leave it out to offer no tools", param=name)
+            raise RequestValidationError(
+                "tools must not be empty; leave it out to offer no tools", param=name
+            )
         return tools
     if name == "tool_choice":
         return normalize_tool_choice(value)
