@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import httpx
 from typing_extensions import TypedDict
 
 from ._convert import (
@@ -50,7 +51,7 @@ class ChatParams(TypedDict, total=False):
     extra_body: Mapping[str, Any]
     extra_headers: Mapping[str, str]
     extra_query: Mapping[str, str]
-    timeout: Any
+    timeout: float | httpx.Timeout | None
 
 
 REQUEST_OPTION_KEYS = frozenset({"extra_body", "extra_headers", "extra_query", "timeout"})
