@@ -5,66 +5,142 @@
 ...     print(client.chat.completions.create(model="grok-4", messages=[{"role": "user", "content": "Hi"}]).text)
 """
 
-from ._client import AsyncGrokClient, GrokClient
-from ._endpoint import (
-    AI_FOUNDRY_SCOPE,
-    COGNITIVE_SERVICES_SCOPE,
-    DEFAULT_MODEL_INFERENCE_API_VERSION,
-    Endpoint,
-    Route,
-)
-from ._errors import (
-    APIConnectionError,
-    APIError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    ConflictError,
-    ContentFilterError,
-    ContextLengthExceededError,
-    GrokError,
-    InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestValidationError,
-    ResponseDecodeError,
-    StreamError,
-    StreamInterruptedError,
-    UnprocessableEntityError,
-)
-from ._streaming._events import (
-    ChunkEvent,
-    ContentDeltaEvent,
-    DoneEvent,
-    ReasoningDeltaEvent,
-    StreamEvent,
-    ToolCallArgumentsDeltaEvent,
-    ToolCallArgumentsDoneEvent,
-    UsageEvent,
-)
-from ._streaming._stream import (
-    AsyncChatCompletionStream,
-    AsyncChatCompletionStreamManager,
-    AsyncStream,
-    ChatCompletionStream,
-    ChatCompletionStreamManager,
-    Stream,
-)
+# Public names load on first use (PEP 562): `import grok_azure` stays cheap for code that needs only a part of it,
+# such as the pytest plugin every pytest run loads, or the command line's --help. Type checkers read the imports.
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .types import (
-    AssistantMessage,
-    ChatCompletion,
-    ChatCompletionChunk,
-    ChatCompletionMessage,
-    CompletionUsage,
-    DeveloperMessage,
-    SystemMessage,
-    ToolMessage,
-    UserMessage,
-)
+
+if TYPE_CHECKING:
+    from ._client import AsyncGrokClient, GrokClient
+    from ._endpoint import (
+        AI_FOUNDRY_SCOPE,
+        COGNITIVE_SERVICES_SCOPE,
+        DEFAULT_MODEL_INFERENCE_API_VERSION,
+        Endpoint,
+        Route,
+    )
+    from ._errors import (
+        APIConnectionError,
+        APIError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        ConflictError,
+        ContentFilterError,
+        ContextLengthExceededError,
+        GrokError,
+        InternalServerError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        RequestValidationError,
+        ResponseDecodeError,
+        StreamError,
+        StreamInterruptedError,
+        UnprocessableEntityError,
+    )
+    from ._streaming._events import (
+        ChunkEvent,
+        ContentDeltaEvent,
+        DoneEvent,
+        ReasoningDeltaEvent,
+        StreamEvent,
+        ToolCallArgumentsDeltaEvent,
+        ToolCallArgumentsDoneEvent,
+        UsageEvent,
+    )
+    from ._streaming._stream import (
+        AsyncChatCompletionStream,
+        AsyncChatCompletionStreamManager,
+        AsyncStream,
+        ChatCompletionStream,
+        ChatCompletionStreamManager,
+        Stream,
+    )
+    from .types import (
+        AssistantMessage,
+        ChatCompletion,
+        ChatCompletionChunk,
+        ChatCompletionMessage,
+        CompletionUsage,
+        DeveloperMessage,
+        SystemMessage,
+        ToolMessage,
+        UserMessage,
+    )
+
+_LAZY: dict[str, str] = {
+    "AI_FOUNDRY_SCOPE": "._endpoint",
+    "APIConnectionError": "._errors",
+    "APIError": "._errors",
+    "APIStatusError": "._errors",
+    "APITimeoutError": "._errors",
+    "AssistantMessage": ".types",
+    "AsyncChatCompletionStream": "._streaming._stream",
+    "AsyncChatCompletionStreamManager": "._streaming._stream",
+    "AsyncGrokClient": "._client",
+    "AsyncStream": "._streaming._stream",
+    "AuthenticationError": "._errors",
+    "BadRequestError": "._errors",
+    "COGNITIVE_SERVICES_SCOPE": "._endpoint",
+    "ChatCompletion": ".types",
+    "ChatCompletionChunk": ".types",
+    "ChatCompletionMessage": ".types",
+    "ChatCompletionStream": "._streaming._stream",
+    "ChatCompletionStreamManager": "._streaming._stream",
+    "ChunkEvent": "._streaming._events",
+    "CompletionUsage": ".types",
+    "ConfigurationError": "._errors",
+    "ConflictError": "._errors",
+    "ContentDeltaEvent": "._streaming._events",
+    "ContentFilterError": "._errors",
+    "ContextLengthExceededError": "._errors",
+    "DEFAULT_MODEL_INFERENCE_API_VERSION": "._endpoint",
+    "DeveloperMessage": ".types",
+    "DoneEvent": "._streaming._events",
+    "Endpoint": "._endpoint",
+    "GrokClient": "._client",
+    "GrokError": "._errors",
+    "InternalServerError": "._errors",
+    "NotFoundError": "._errors",
+    "PermissionDeniedError": "._errors",
+    "RateLimitError": "._errors",
+    "ReasoningDeltaEvent": "._streaming._events",
+    "RequestValidationError": "._errors",
+    "ResponseDecodeError": "._errors",
+    "Route": "._endpoint",
+    "Stream": "._streaming._stream",
+    "StreamError": "._errors",
+    "StreamEvent": "._streaming._events",
+    "StreamInterruptedError": "._errors",
+    "SystemMessage": ".types",
+    "ToolCallArgumentsDeltaEvent": "._streaming._events",
+    "ToolCallArgumentsDoneEvent": "._streaming._events",
+    "ToolMessage": ".types",
+    "UnprocessableEntityError": "._errors",
+    "UsageEvent": "._streaming._events",
+    "UserMessage": ".types",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AI_FOUNDRY_SCOPE",

@@ -8,26 +8,33 @@ and are read from the :class:`~azure.core.credentials.AzureKeyCredential` on eve
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from azure.core.credentials import AzureKeyCredential, TokenCredential
-from azure.core.credentials_async import AsyncTokenCredential
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._endpoint import API_KEY_ENV_VARS, first_env
 from ._errors import ConfigurationError
+
+if TYPE_CHECKING:
+    # Only for annotations: importing azure.core costs ~25 ms, paid only by callers who use its credentials.
+    from azure.core.credentials import AzureKeyCredential, TokenCredential
+    from azure.core.credentials_async import AsyncTokenCredential
 
 REFRESH_MARGIN_SECONDS = 300.0
 
 TokenProvider = Callable[[], str]
 AsyncTokenProvider = Callable[[], str | Awaitable[str]]
-SyncCredential = TokenCredential | TokenProvider
-AsyncCredential = AsyncTokenCredential | TokenCredential | AsyncTokenProvider
+if TYPE_CHECKING:
+    SyncCredential = TokenCredential | TokenProvider
+    AsyncCredential = AsyncTokenCredential | TokenCredential | AsyncTokenProvider
+
+
+def is_key_credential(value: object) -> bool:
+    """An AzureKeyCredential, recognised by shape so azure.core need not be imported to check."""
+    return isinstance(getattr(value, "key", None), str) and callable(getattr(value, "update", None))
 
 
 class _TokenLike(Protocol):
@@ -82,14 +89,15 @@ class KeyAuth:
         if isinstance(key, str):
             if not key.strip():
                 raise ConfigurationError("api_key is empty")
-            key = AzureKeyCredential(key)
-        elif not isinstance(key, AzureKeyCredential):
+        elif not is_key_credential(key):
             raise ConfigurationError("api_key must be a str or an azure.core.credentials.AzureKeyCredential")
-        self._credential = key
+        self._key = key
         self.header_name = header_name
 
     def headers(self, *, force_refresh: bool = False) -> dict[str, str]:
-        return {self.header_name: self._credential.key}
+        # Read the credential on every request so that AzureKeyCredential.update() rotates the key at once.
+        key = self._key if isinstance(self._key, str) else self._key.key
+        return {self.header_name: key}
 
     async def aheaders(self, *, force_refresh: bool = False) -> dict[str, str]:
         return self.headers()
@@ -158,13 +166,15 @@ class AsyncTokenAuth(_TokenAuthBase):
         ):
             raise ConfigurationError("credential must be a TokenCredential or a callable returning a token")
         self._credential = credential
-        self._lock: asyncio.Lock | None = None
+        self._lock: Any = None  # an asyncio.Lock, made on first use inside the running loop
 
     async def _fetch(self) -> _TokenLike | str:
         method = getattr(self._credential, "get_token_info", None) or getattr(
             self._credential, "get_token", None
         )
         if method is not None and not inspect.iscoroutinefunction(method):
+            import asyncio
+
             return await asyncio.to_thread(_fetch_sync, self._credential, self.scopes)
         result = method(*self.scopes) if method is not None else self._credential()  # type: ignore[operator]
         if inspect.isawaitable(result):
@@ -173,6 +183,8 @@ class AsyncTokenAuth(_TokenAuthBase):
 
     async def aheaders(self, *, force_refresh: bool = False) -> dict[str, str]:
         if self._lock is None:
+            import asyncio  # imported here: `import grok_azure` should not pay for asyncio
+
             self._lock = asyncio.Lock()
         # One caller refreshes while the others wait, instead of a stampede of token requests.
         async with self._lock:
@@ -201,7 +213,7 @@ def choose_auth(
 ) -> AuthChoice:
     if api_key is not None and credential is not None:
         raise ConfigurationError("Pass either api_key or credential, not both")
-    if isinstance(credential, AzureKeyCredential):
+    if is_key_credential(credential):
         return AuthChoice(api_key=credential, credential=None)
     if api_key is None and credential is None:
         api_key = first_env(API_KEY_ENV_VARS, environ)

@@ -9,19 +9,16 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from azure.core.credentials import AzureKeyCredential
 from typing_extensions import Self
 
 from ._auth import (
     AsyncAuth,
-    AsyncCredential,
     AsyncTokenAuth,
     Auth,
     KeyAuth,
-    SyncCredential,
     SyncTokenAuth,
     choose_auth,
     default_async_credential,
@@ -38,6 +35,11 @@ from ._wire import (
     should_refresh_token,
 )
 from .resources.chat import AsyncChat, Chat
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AzureKeyCredential
+
+    from ._auth import AsyncCredential, SyncCredential
 
 _UNSET: Any = object()
 

@@ -6,7 +6,6 @@ decoded and mapped here too. Nothing in this module opens a socket.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import platform
 import uuid
@@ -179,5 +178,7 @@ def is_timeout(exc: httpx.TransportError) -> bool:
         return False
     cause = exc.__cause__
     if cause is not None and type(cause).__module__.startswith("aiohttp"):
+        import asyncio
+
         return isinstance(cause, (TimeoutError, asyncio.TimeoutError))
     return True

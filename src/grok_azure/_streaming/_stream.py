@@ -5,7 +5,6 @@ They only read bytes from httpx and map transport failures; every decision lives
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
@@ -138,6 +137,8 @@ class AsyncStream(Generic[_T]):
         response = getattr(self, "response", None)
         if response is None or response.is_closed:
             return
+        import asyncio
+
         with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop().create_task(response.aclose())
 

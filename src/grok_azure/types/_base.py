@@ -15,4 +15,5 @@ class GrokModel(BaseModel):
     them would break callers on every service update.
     """
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+    # defer_build: validators are built on first use, not at import, which keeps `import grok_azure` cheap.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=(), defer_build=True)

@@ -178,7 +178,7 @@ class StreamOptionsParam(TypedDict, total=False):
 class _Message(BaseModel):
     # Subclasses take ``content`` positionally; their ``**data`` passes other keys through because
     # ``model_validate`` calls an overridden ``__init__`` with every key (``role`` included).
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form, with ``None`` fields omitted."""
