@@ -1,0 +1,26 @@
+"""A local Azure AI Foundry emulator for Grok deployments, for tests and offline development.
+
+:class:`FoundryEmulator` needs the ``emulator`` extra (starlette, uvicorn) and is imported on first use, so
+that loading the pytest plugin (``grok_azure.testing._pytest_plugin``, which every pytest run with
+grok-azure installed does) stays cheap. The plugin provides the function-scoped ``foundry_emulator`` fixture.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._faults import Fault
+from ._state import RecordedRequest, Reply
+
+if TYPE_CHECKING:
+    from ._emulator import FoundryEmulator
+
+__all__ = ["Fault", "FoundryEmulator", "RecordedRequest", "Reply"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FoundryEmulator":
+        from ._emulator import FoundryEmulator
+
+        return FoundryEmulator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,109 @@
+"""Turning an exchange or an error into an HTTP response, with Azure's headers and the delivery faults.
+
+Every response carries ``apim-request-id``, ``x-request-id`` and ``x-ms-region``, and echoes
+``x-ms-client-request-id`` when the client sent one. Errors add ``x-ms-error-code``. Completions add
+``x-ms-deployment-name``, ``azureml-model-session``, ``x-ms-rai-invoked`` and the
+``x-ratelimit-limit/remaining-requests/tokens`` quartet (1,000 requests and 400,000 tokens per minute, the
+documented Grok quota; "remaining" reflects only the current request).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from starlette.responses import Response, StreamingResponse
+
+from ._completions import Exchange, completion_body, stream_events
+from ._core import ConnectionCut, EmulatorCore
+from ._errors import ErrorReply
+from ._faults import Fault
+
+REGION = "East US 2"
+_REQUESTS_PER_MINUTE = 1000
+_TOKENS_PER_MINUTE = 400_000
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def base_headers(request_headers: Mapping[str, str]) -> dict[str, str]:
+    headers = {"apim-request-id": str(uuid.uuid4()), "x-request-id": str(uuid.uuid4()), "x-ms-region": REGION}
+    client_id = request_headers.get("x-ms-client-request-id")
+    if client_id is not None:
+        headers["x-ms-client-request-id"] = client_id
+    return headers
+
+
+def error_response(reply: ErrorReply, request_headers: Mapping[str, str]) -> Response:
+    headers = base_headers(request_headers)
+    if reply.code is not None:
+        headers["x-ms-error-code"] = reply.code
+    headers.update(reply.headers)
+    return Response(reply.body, status_code=reply.status, headers=headers, media_type=reply.content_type)
+
+
+def json_response(body: Any, request_headers: Mapping[str, str]) -> Response:
+    return Response(_dumps(body), headers=base_headers(request_headers), media_type="application/json")
+
+
+def completion_response(
+    core: EmulatorCore,
+    exchange: Exchange,
+    *,
+    stream: bool,
+    include_usage: bool,
+    fault: Fault | None,
+    deployment: str,
+    request_headers: Mapping[str, str],
+) -> Response:
+    headers = base_headers(request_headers)
+    headers.update(
+        {
+            "x-ms-deployment-name": deployment,
+            "azureml-model-session": f"{deployment}-emulator",
+            "x-ms-rai-invoked": "true",
+            "x-ratelimit-limit-requests": str(_REQUESTS_PER_MINUTE),
+            "x-ratelimit-remaining-requests": str(_REQUESTS_PER_MINUTE - 1),
+            "x-ratelimit-limit-tokens": str(_TOKENS_PER_MINUTE),
+            "x-ratelimit-remaining-tokens": str(max(0, _TOKENS_PER_MINUTE - exchange.usage["total_tokens"])),
+        }
+    )
+    if stream:
+        headers["cache-control"] = "no-cache, must-revalidate"
+        events = [_dumps(event) for event in stream_events(exchange, include_usage)]
+        return StreamingResponse(_sse(core, events, fault), headers=headers, media_type="text/event-stream")
+    body = _dumps(completion_body(exchange))
+    if fault is None or fault.kind not in ("stall", "drop"):
+        return Response(body, headers=headers, media_type="application/json")
+    headers["content-length"] = str(len(body))
+    return StreamingResponse(_split_body(core, body, fault), headers=headers, media_type="application/json")
+
+
+async def _sse(core: EmulatorCore, events: list[bytes], fault: Fault | None) -> AsyncIterator[bytes]:
+    # A fault placed past the last event acts just before [DONE].
+    at = None if fault is None else min(fault.after_chunks, len(events))
+    for index, event in enumerate([*events, None]):
+        if fault is not None and index == at:
+            if fault.kind == "stall":
+                await core.sleep(fault.seconds)
+            elif fault.kind == "drop":
+                raise ConnectionCut()
+            elif fault.kind == "error_event":
+                error = {"error": {"code": fault.code, "message": fault.message, "param": None, "type": None}}
+                yield b"data: " + _dumps(error) + b"\n\n"
+                return
+        core.check_open()
+        yield b"data: [DONE]\n\n" if event is None else b"data: " + event + b"\n\n"
+
+
+async def _split_body(core: EmulatorCore, body: bytes, fault: Fault) -> AsyncIterator[bytes]:
+    half = len(body) // 2
+    yield body[:half]
+    if fault.kind == "drop":
+        raise ConnectionCut()
+    await core.sleep(fault.seconds)
+    yield body[half:]

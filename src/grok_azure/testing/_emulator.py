@@ -1,0 +1,262 @@
+"""FoundryEmulator: the app served by uvicorn on a background thread with its own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from typing_extensions import Self
+
+from .._catalog import ModelSpec, load_catalog
+from ._app import build_app
+from ._auth import TokenValidator
+from ._core import SERVER_THREAD, EmulatorCore, install_log_filter
+from ._faults import Fault
+from ._state import FinishReason, RecordedRequest, Reply
+
+DEFAULT_API_VERSIONS = ("2024-05-01-preview", "2025-04-01", "2025-05-01")
+_START_TIMEOUT = 10.0
+_STOP_TIMEOUT = 10.0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket. The explicit IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted
+    sockets whose protocol says TCP, and without it every response waits ~40 ms for a delayed ACK."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
+    try:
+        if os.name == "posix":  # on Windows SO_REUSEADDR would let two servers share the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class FoundryEmulator:
+    """A local stand-in for an Azure AI Foundry resource serving Grok deployments, in the spirit of Azurite.
+
+    Routes: ``POST /openai/v1/chat/completions`` and ``GET /openai/v1/models`` (OpenAI shapes), and
+    ``POST /models/chat/completions?api-version=...`` and ``GET /models/info?api-version=...`` (the legacy
+    Model Inference route, which needs one of ``api_versions`` and honours the ``extra-parameters`` header).
+    The body's ``model`` is the deployment name, as on Azure; on ``/models`` it may instead come from the
+    ``azureml-model-deployment`` header (or, for ``/info``, the ``model`` query parameter), or be omitted when
+    there is a single deployment. Any other path answers Azure's 404.
+
+    Auth is Foundry's: an ``api-key`` header, or ``Authorization: Bearer`` with the key or with a token that
+    ``token_validator`` accepts. Requests are validated with the catalog's rules for the deployed model
+    (:mod:`grok_azure.testing._validation`). The default answer echoes the last user message
+    (``"Echo: <text>"``); scripted replies (:meth:`reply`) and faults (:meth:`fault`) take precedence.
+    Streams follow Azure's recorded SSE shape. Every request is recorded in :attr:`requests`.
+
+    ``deployments`` maps deployment names to catalog model ids; by default every current catalog model is
+    deployed under its own id. ``api_key`` defaults to a random key. ``fault_rate`` answers that share of
+    chat requests with a random 429/500/503, deterministically for a given ``seed``.
+
+    Use it as a (sync or async) context manager, or call :meth:`start` and :meth:`stop`::
+
+        with FoundryEmulator(api_key="test-key", deployments={"my-grok": "grok-4"}) as emu:
+            client = GrokClient(endpoint=emu.url, api_key=emu.api_key)
+            emu.fault(Fault.rate_limited(retry_after=1.5, header="retry-after-ms"))
+            emu.reply("scripted", tool_calls=[{"name": "get_weather"}])
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        deployments: Mapping[str, str] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token_validator: TokenValidator | None = None,
+        fault_rate: float = 0.0,
+        seed: int | None = None,
+        api_versions: Sequence[str] = DEFAULT_API_VERSIONS,
+    ) -> None:
+        catalog = load_catalog()
+        if deployments is None:
+            deployments = {spec.id: spec.id for spec in catalog.current()}
+        specs: dict[str, ModelSpec] = {}
+        for name, model in deployments.items():
+            spec = catalog.get(model)
+            if spec is None:
+                raise ValueError(f"deployment {name!r}: unknown model {model!r}")
+            specs[name] = spec
+        self._core = EmulatorCore(
+            api_key=secrets.token_urlsafe(32) if api_key is None else api_key,
+            deployments=specs,
+            token_validator=token_validator,
+            api_versions=api_versions,
+            fault_rate=fault_rate,
+            seed=seed,
+        )
+        self._models = {name: spec.id for name, spec in specs.items()}
+        self._host = host
+        self._port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._socket: socket.socket | None = None
+
+    # -- configuration -------------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The resource root, e.g. ``http://127.0.0.1:51234`` (available once started)."""
+        if self._socket is None:
+            raise RuntimeError("the emulator is not running; call start() or use it as a context manager")
+        host, port = self._socket.getsockname()[:2]
+        # A wildcard bind is reachable through loopback; an IPv6 literal needs brackets in a URL.
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def api_key(self) -> str:
+        return self._core.api_key
+
+    @property
+    def deployments(self) -> dict[str, str]:
+        """Deployment name -> catalog model id (a copy)."""
+        return dict(self._models)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first (a snapshot)."""
+        return self._core.recorded()
+
+    # -- scripting -----------------------------------------------------------------------------------------
+
+    def reply(
+        self,
+        text: str | None = None,
+        *,
+        reasoning: str | None = None,
+        tool_calls: Sequence[Mapping[str, Any]] | None = None,
+        finish_reason: FinishReason | None = None,
+        times: int = 1,
+        deployment: str | None = None,
+    ) -> Reply:
+        """Script the answer to the next ``times`` chat requests (to ``deployment``, or to any)."""
+        self._check_deployment(deployment)
+        scripted = Reply(text, reasoning, tuple(tool_calls or ()), finish_reason)
+        self._core.replies.push(scripted, times, deployment)
+        return scripted
+
+    def fault(self, fault: Fault, *, times: int = 1, deployment: str | None = None) -> None:
+        """Inject ``fault`` into the next ``times`` chat requests (to ``deployment``, or to any)."""
+        if not isinstance(fault, Fault):
+            raise TypeError(f"expected a Fault, got {type(fault).__name__}")
+        self._check_deployment(deployment)
+        self._core.faults.push(fault, times, deployment)
+
+    def reset(self) -> None:
+        """Forget recorded requests, scripted replies and faults; restart tool-call ids and random faults."""
+        self._core.reset()
+
+    def _check_deployment(self, deployment: str | None) -> None:
+        if deployment is not None and deployment not in self._models:
+            raise ValueError(f"unknown deployment {deployment!r}; known: {sorted(self._models)}")
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Bind the port and serve in a background thread; return once connections are accepted."""
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already running")
+        install_log_filter()
+        sock = _bind(self._host, self._port)
+        config = uvicorn.Config(
+            build_app(self._core),
+            loop="asyncio",
+            http="h11",
+            ws="none",
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=self._run, args=(server, sock), name=SERVER_THREAD, daemon=True)
+        self._server, self._socket, self._thread = server, sock, thread
+        thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self._cleanup()
+                raise RuntimeError("the emulator's server did not start")
+            time.sleep(0.005)
+        return self
+
+    def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._core.closing = asyncio.Event()
+            await server.serve(sockets=[sock])
+
+        asyncio.run(main())
+
+    def stop(self) -> None:
+        """Cut streams in progress, shut the server down and join its thread. Safe to call twice."""
+        server, thread, loop, closing = self._server, self._thread, self._loop, self._core.closing
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        if loop is not None and closing is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop may close in between
+                loop.call_soon_threadsafe(closing.set)
+        thread.join(_STOP_TIMEOUT)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(_STOP_TIMEOUT)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._loop = self._socket = None
+        self._core.closing = None
+
+    def serve_forever(self) -> None:
+        """Start (unless running) and block until interrupted (Ctrl+C), then stop."""
+        if self._thread is None:
+            self.start()
+        thread = self._thread
+        try:
+            while thread is not None and thread.is_alive():
+                thread.join(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self._socket is not None else "stopped"
+        return f"FoundryEmulator({where}, deployments={self._models!r})"

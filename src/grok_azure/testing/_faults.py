@@ -1,0 +1,216 @@
+"""Injectable faults: what Azure (or the network in front of it) does when things go wrong."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+from ._errors import ErrorReply, Rejection, Route, azure_error, context_length_exceeded, json_error
+
+FaultKind = Literal[
+    "rate_limited",
+    "server_error",
+    "content_filter",
+    "filtered_completion",
+    "slow_first_byte",
+    "stall",
+    "drop",
+    "error_event",
+    "context_length",
+]
+RetryHeader = Literal["retry-after", "retry-after-ms", "x-ms-retry-after-ms"]
+
+_RETRY_HEADERS = ("retry-after", "retry-after-ms", "x-ms-retry-after-ms")
+_SERVER_ERRORS = {
+    500: ("InternalServerError", "The server had an error while processing your request. Sorry about that!"),
+    502: ("BadGateway", "The gateway received an invalid response from the backend service."),
+    503: (
+        "ServiceUnavailable",
+        "The service is temporarily unable to process your request. Please try again later.",
+    ),
+    504: ("GatewayTimeout", "The gateway did not receive a response from the backend service in time."),
+}
+_REASONS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+_CONTENT_FILTER_MESSAGE = (
+    "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. "
+    "Please modify your prompt and retry. To learn more about our content filtering policies please read "
+    "our documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
+)
+_STATUS_KINDS = frozenset({"rate_limited", "server_error", "content_filter", "context_length"})
+
+
+def _non_negative(name: str, value: float) -> None:
+    if value < 0 or math.isnan(value):
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected failure; build it with a factory (``Fault.rate_limited()`` ...) and pass it to
+    ``FoundryEmulator.fault``.
+
+    Faults that replace the response (``rate_limited``, ``server_error``, ``content_filter``,
+    ``context_length``) answer before any validation. The others shape a normal completion:
+    ``filtered_completion`` ends it with ``finish_reason="content_filter"``; ``slow_first_byte`` delays the
+    response headers; on a stream, ``stall``/``drop``/``error_event`` act after ``after_chunks`` SSE events
+    (the first, prompt-filter event counts). On a non-streamed request ``stall`` pauses in the middle of the
+    body, ``drop`` cuts the body short, and ``error_event`` becomes a 500 with its code and message.
+    """
+
+    kind: FaultKind
+    status: int = 200
+    retry_after: float = 0.0
+    retry_header: RetryHeader | None = None
+    html: bool = False
+    seconds: float = 0.0
+    after_chunks: int = 0
+    code: str = ""
+    message: str = ""
+
+    @classmethod
+    def rate_limited(cls, retry_after: float = 1.0, header: RetryHeader | None = "retry-after") -> Fault:
+        """429 with Azure's body; ``header`` names the single retry header sent (None: no header).
+        ``retry-after`` carries whole seconds (rounded up), the ``-ms`` headers milliseconds."""
+        _non_negative("retry_after", retry_after)
+        if header is not None and header not in _RETRY_HEADERS:
+            raise ValueError(f"header must be one of {_RETRY_HEADERS} or None, got {header!r}")
+        return cls("rate_limited", status=429, retry_after=retry_after, retry_header=header)
+
+    @classmethod
+    def server_error(cls, status: int = 500, html: bool = False) -> Fault:
+        """A 500/502/503/504; ``html=True`` answers with a gateway's HTML page instead of JSON."""
+        if status not in _SERVER_ERRORS:
+            raise ValueError(f"status must be one of {sorted(_SERVER_ERRORS)}, got {status!r}")
+        return cls("server_error", status=status, html=html)
+
+    @classmethod
+    def content_filter(cls) -> Fault:
+        """400 with Azure's content_filter body, including ``innererror.content_filter_result``."""
+        return cls("content_filter", status=400)
+
+    @classmethod
+    def filtered_completion(cls) -> Fault:
+        """200 whose completion is cut short with ``finish_reason="content_filter"``."""
+        return cls("filtered_completion")
+
+    @classmethod
+    def slow_first_byte(cls, seconds: float) -> Fault:
+        """Wait ``seconds`` before sending the response headers."""
+        _non_negative("seconds", seconds)
+        return cls("slow_first_byte", seconds=seconds)
+
+    @classmethod
+    def stall(cls, after_chunks: int, seconds: float) -> Fault:
+        """Pause the body for ``seconds`` after ``after_chunks`` events, then carry on."""
+        _non_negative("after_chunks", after_chunks)
+        _non_negative("seconds", seconds)
+        return cls("stall", after_chunks=after_chunks, seconds=seconds)
+
+    @classmethod
+    def drop(cls, after_chunks: int) -> Fault:
+        """Close the connection after ``after_chunks`` events, without ``[DONE]`` or the final empty chunk."""
+        _non_negative("after_chunks", after_chunks)
+        return cls("drop", after_chunks=after_chunks)
+
+    @classmethod
+    def error_event(
+        cls,
+        after_chunks: int,
+        code: str = "server_error",
+        message: str = "The server had an error while processing your request. Sorry about that!",
+    ) -> Fault:
+        """Send ``data: {"error": {...}}`` after ``after_chunks`` events, then end the stream."""
+        _non_negative("after_chunks", after_chunks)
+        return cls("error_event", after_chunks=after_chunks, code=code, message=message)
+
+    @classmethod
+    def context_length(cls) -> Fault:
+        """400 ``context_length_exceeded``, whatever the prompt length."""
+        return cls("context_length", status=400)
+
+    @property
+    def replaces_response(self) -> bool:
+        """Whether this fault answers with an error instead of a completion."""
+        return self.kind in _STATUS_KINDS
+
+
+def fault_rejection(fault: Fault, route: Route, api_version: str, context_window: int | None) -> Rejection:
+    """The error answer of a fault whose ``replaces_response`` is true."""
+    if fault.kind == "rate_limited":
+        return _rate_limited(fault, api_version)
+    if fault.kind == "server_error":
+        if fault.html:
+            return Rejection(_html_error(fault.status))
+        code, message = _SERVER_ERRORS[fault.status]
+        return azure_error(fault.status, code, message)
+    if fault.kind == "content_filter":
+        return json_error(400, content_filter_body(), code="content_filter")
+    if fault.kind == "context_length":
+        return context_length_exceeded(route, context_window, None)
+    raise ValueError(f"fault {fault.kind!r} does not replace the response")
+
+
+def error_event_rejection(fault: Fault) -> Rejection:
+    """A non-streamed request's answer to an ``error_event`` fault."""
+    return azure_error(500, fault.code, fault.message)
+
+
+def content_filter_body() -> dict[str, object]:
+    safe = {"filtered": False, "severity": "safe"}
+    return {
+        "error": {
+            "message": _CONTENT_FILTER_MESSAGE,
+            "type": None,
+            "param": "prompt",
+            "code": "content_filter",
+            "status": 400,
+            "innererror": {
+                "code": "ResponsibleAIPolicyViolation",
+                "content_filter_result": {
+                    "hate": safe,
+                    "jailbreak": {"filtered": False, "detected": False},
+                    "self_harm": safe,
+                    "sexual": safe,
+                    "violence": {"filtered": True, "severity": "medium"},
+                },
+            },
+        }
+    }
+
+
+def _rate_limited(fault: Fault, api_version: str) -> Rejection:
+    seconds = math.ceil(fault.retry_after)
+    message = (
+        f"Requests to the ChatCompletions_Create Operation under Azure OpenAI API version {api_version} have "
+        f"exceeded token rate limit of your current AIServices S0 pricing tier. Please retry after {seconds} "
+        "seconds. Please contact Azure support service if you would like to further increase the default "
+        "rate limit."
+    )
+    headers = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-remaining-tokens": "0"}
+    if fault.retry_header == "retry-after":
+        headers["retry-after"] = str(seconds)
+    elif fault.retry_header is not None:
+        headers[fault.retry_header] = str(round(fault.retry_after * 1000))
+    return json_error(429, {"error": {"code": "429", "message": message}}, code="429", headers=headers)
+
+
+def _html_error(status: int) -> ErrorReply:
+    title = f"{status} {_REASONS[status]}"
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        "<hr><center>Microsoft-Azure-Application-Gateway/v2</center>\r\n</body>\r\n</html>\r\n"
+    )
+    return ErrorReply(status, page.encode(), content_type="text/html")
+
+
+def random_fault(rng: random.Random) -> Fault:
+    """One of 429/500/503, picked by ``rng`` (the emulator's seeded ``fault_rate`` faults)."""
+    choice = rng.choice((429, 500, 503))
+    return Fault.rate_limited() if choice == 429 else Fault.server_error(choice)
