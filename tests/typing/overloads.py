@@ -39,7 +39,9 @@ async def async_calls(client: AsyncGrokClient) -> None:
         await client.chat.completions.create(model="m", messages=MESSAGES, stream=True),
         AsyncStream[ChatCompletionChunk],
     )
-    assert_type(client.chat.completions.stream(model="m", messages=MESSAGES), AsyncChatCompletionStreamManager)
+    assert_type(
+        client.chat.completions.stream(model="m", messages=MESSAGES), AsyncChatCompletionStreamManager
+    )
     async with client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
         assert_type(await stream.get_final_completion(), ChatCompletion)
 

@@ -34,7 +34,10 @@ def test_py_typed_marker_ships_with_the_package() -> None:
     ("code", "absent"),
     [
         ("import grok_azure", ["httpx", "pydantic", "azure.core", "asyncio"]),
-        ("from grok_azure import GrokClient", ["azure.core", "azure.identity", "aiohttp", "starlette", "asyncio"]),
+        (
+            "from grok_azure import GrokClient",
+            ["azure.core", "azure.identity", "aiohttp", "starlette", "asyncio"],
+        ),
         ("import grok_azure.testing._pytest_plugin", ["httpx", "starlette", "uvicorn"]),
     ],
 )
