@@ -14,8 +14,9 @@ from ._state import RecordedRequest, Reply
 
 if TYPE_CHECKING:
     from ._emulator import FoundryEmulator
+    from ._target import FoundryTarget, foundry_target
 
-__all__ = ["Fault", "FoundryEmulator", "RecordedRequest", "Reply"]
+__all__ = ["Fault", "FoundryEmulator", "FoundryTarget", "RecordedRequest", "Reply", "foundry_target"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +24,8 @@ def __getattr__(name: str) -> Any:
         from ._emulator import FoundryEmulator
 
         return FoundryEmulator
+    if name in ("foundry_target", "FoundryTarget"):
+        from . import _target
+
+        return getattr(_target, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,414 @@
+"""The ``grok-azure`` command: ``emulator``, ``chat``, ``models`` and ``ping``.
+
+Every failure ends in :func:`~grok_azure._cli_output.report_failure`, which prints it in plain words and
+picks the exit code from the one table, ``EXIT_CODES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TextIO
+
+import httpx
+from azure.core.exceptions import ClientAuthenticationError
+
+from ._auth import default_sync_credential
+from ._catalog import UnknownModelError, load_catalog
+from ._chat_params import ChatParams
+from ._cli_output import (
+    EXIT_CODES_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    Situation,
+    answer,
+    catalog_json,
+    catalog_text,
+    exit_code,
+    report_failure,
+    usage_line,
+)
+from ._client import GrokClient
+from ._endpoint import API_KEY_ENV_VARS, ENDPOINT_ENV_VARS, ROUTES, Endpoint, first_env, resolve_endpoint
+from ._errors import APIConnectionError, ConfigurationError, ContentFilterError, GrokError
+from ._version import __version__
+from .testing._target import DEPLOYMENT_ENV_VAR, foundry_target
+
+_ENVIRONMENT_HELP = """\
+environment:
+  GROK_AZURE_ENDPOINT    your Foundry resource, e.g. https://<resource>.services.ai.azure.com
+                         (chat: unset means an embedded emulator on 127.0.0.1)
+  GROK_AZURE_API_KEY     the resource's key; unset means Entra ID (DefaultAzureCredential)
+  GROK_AZURE_DEPLOYMENT  the deployment name, when --model is not given"""
+_EPILOG = f"{_ENVIRONMENT_HELP}\n\n{EXIT_CODES_HELP}"
+_FAILURES = (GrokError, ClientAuthenticationError)
+
+
+# -- argument types -----------------------------------------------------------------------------------------
+
+
+def _deployment(text: str) -> tuple[str, str]:
+    name, sep, model = (part.strip() for part in text.partition("="))
+    if not sep or not name or not model:
+        raise argparse.ArgumentTypeError(f"expected NAME=MODEL (e.g. my-grok=grok-4.7), got {text!r}")
+    try:
+        return name, load_catalog().require(model).id
+    except UnknownModelError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _bounded(low: float, high: float, what: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan  # fails the range check below
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+_probability = _bounded(0.0, 1.0, "a number between 0 and 1")
+_seconds = _bounded(0.001, math.inf, "a positive number of seconds")
+
+
+def _non_empty(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grok-azure",
+        description="xAI Grok on Azure AI Foundry: chat, check a deployment, list models, run a local emulator.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"grok-azure {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    emu = command(
+        "emulator",
+        "run the local Foundry emulator in the foreground",
+        "Serve the Foundry emulator until Ctrl-C or SIGTERM. The first line printed is its URL, the second its "
+        "API key (use them as GROK_AZURE_ENDPOINT and GROK_AZURE_API_KEY).",
+    )
+    emu.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    emu.add_argument("--port", type=int, default=0, help="port to listen on (default: 0, a free port)")
+    emu.add_argument("--api-key", type=_non_empty, help="the key clients must send (default: random)")
+    emu.add_argument(
+        "--deployment",
+        type=_deployment,
+        action="append",
+        metavar="NAME=MODEL",
+        help="deploy catalog MODEL as NAME; repeatable (default: every current model under its own id)",
+    )
+    emu.add_argument(
+        "--fault-rate", type=_probability, default=0.0, metavar="P", help="answer this share with 429/500/503"
+    )
+    emu.add_argument("--seed", type=int, help="seed for --fault-rate, for repeatable runs")
+    emu.set_defaults(handler=_run_emulator)
+
+    chat = command(
+        "chat",
+        "send one prompt and print the answer",
+        "Send one prompt to a deployment (GROK_AZURE_ENDPOINT, or an embedded emulator when it is unset).",
+    )
+    chat.add_argument("prompt", help="the prompt; '-' reads it from stdin")
+    chat.add_argument("--model", help="deployment name (default: GROK_AZURE_DEPLOYMENT; emulator: grok-4.7)")
+    chat.add_argument(
+        "--stream", action=argparse.BooleanOptionalAction, default=True, help="print tokens as they arrive"
+    )
+    chat.add_argument("--reasoning-effort", metavar="EFFORT", help="e.g. low, medium, high (model dependent)")
+    chat.add_argument("--system", metavar="TEXT", help="a system message")
+    chat.add_argument("--max-tokens", type=int, metavar="N")
+    chat.add_argument("--temperature", type=float, metavar="T")
+    chat.add_argument("--json", action="store_true", help="print the final ChatCompletion as JSON")
+    chat.add_argument("--show-reasoning", action="store_true", help="print the reasoning before the answer")
+    chat.add_argument(
+        "--route", choices=ROUTES, help="force a Foundry route (default: from the endpoint URL)"
+    )
+    chat.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="request timeout")
+    chat.add_argument(
+        "-v", "--verbose", action="store_true", help="print the target and token usage on stderr"
+    )
+    chat.set_defaults(handler=_run_chat)
+
+    models = command(
+        "models",
+        "list the Grok models known to this SDK",
+        "List the Grok model catalog bundled with grok-azure: status, limits, reasoning, prices. Listing the "
+        "deployments of your own resource is not available yet; it comes with model selection in a later step.",
+    )
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+    models.set_defaults(handler=_run_models)
+
+    ping = command(
+        "ping",
+        "check endpoint, credentials and deployment",
+        "Check, in order: the endpoint configuration, DNS, the credential (an API key, or an Entra ID token), "
+        "and the deployment (a 1-token chat). Prints an OK line per check and explains the first failure.",
+    )
+    ping.add_argument("--model", help="deployment name (default: GROK_AZURE_DEPLOYMENT)")
+    ping.add_argument(
+        "--route", choices=ROUTES, help="force a Foundry route (default: from the endpoint URL)"
+    )
+    ping.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS", help="default: 30")
+    ping.set_defaults(handler=_run_ping)
+    return parser
+
+
+# -- emulator -----------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt, so both stop the emulator the same clean way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        from .testing._emulator import FoundryEmulator
+    except ImportError as exc:
+        print(f"error: the emulator needs `pip install 'grok-azure[emulator]'` ({exc})", file=err)
+        return EXIT_USAGE
+    deployments: dict[str, str] | None = None
+    if args.deployment:
+        deployments = {}
+        for name, model in args.deployment:
+            if name in deployments:
+                print(f"error: deployment {name!r} is given twice", file=err)
+                return EXIT_USAGE
+            deployments[name] = model
+    emulator = FoundryEmulator(
+        args.api_key,
+        deployments,
+        host=args.host,
+        port=args.port,
+        fault_rate=args.fault_rate,
+        seed=args.seed,
+    )
+    with _sigterm_interrupts():
+        try:
+            emulator.start()
+        except OSError as exc:
+            print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=err)
+            return EXIT_USAGE
+        try:
+            print(emulator.url, file=out, flush=True)
+            print(emulator.api_key, file=out, flush=True)
+            served = ", ".join(n if n == m else f"{n} ({m})" for n, m in emulator.deployments.items())
+            print(f"Foundry emulator serving: {served}. Ctrl-C to stop.", file=err, flush=True)
+            emulator.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            emulator.stop()
+    return EXIT_OK
+
+
+# -- chat ---------------------------------------------------------------------------------------------------
+
+
+def _chat_params(args: argparse.Namespace) -> ChatParams:
+    params: ChatParams = {}
+    if args.reasoning_effort is not None:
+        params["reasoning_effort"] = args.reasoning_effort
+    if args.max_tokens is not None:
+        params["max_tokens"] = args.max_tokens
+    if args.temperature is not None:
+        params["temperature"] = args.temperature
+    return params
+
+
+def _run_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    messages = [{"role": "system", "content": args.system}] if args.system else []
+    messages.append({"role": "user", "content": prompt})
+    where = Situation(deployment=args.model)
+    options: dict[str, Any] = {"route": args.route}
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    try:
+        with foundry_target(deployment=args.model) as target, target.client(**options) as client:
+            scope = None if target.api_key else client.endpoint.default_scope
+            where = Situation(target.deployment, client.endpoint.host, scope)
+            if args.verbose:
+                auth = "API key" if scope is None else f"Entra ID ({scope})"
+                kind = "embedded emulator" if target.emulated else f"route {client.endpoint.route}"
+                print(
+                    f"target: {client.endpoint.base_url} ({kind}), deployment {target.deployment}, auth {auth}",
+                    file=err,
+                )
+            completion = answer(
+                client.chat.completions,
+                target.deployment,
+                messages,
+                _chat_params(args),
+                stream=args.stream,
+                as_json=args.json,
+                show_reasoning=args.show_reasoning,
+                out=out,
+            )
+    except _FAILURES as exc:
+        return report_failure(exc, where, err)
+    if args.json:
+        print(completion.model_dump_json(indent=2), file=out, flush=True)
+    if args.verbose:
+        print(usage_line(completion.usage), file=err, flush=True)
+    if completion.finish_reason == "length":
+        print("note: the answer stopped at the token limit (finish_reason=length)", file=err)
+    if completion.finish_reason == "content_filter":
+        print("error: Azure content filtering cut the answer short (finish_reason=content_filter)", file=err)
+        return exit_code(ContentFilterError)
+    return EXIT_OK
+
+
+# -- models -------------------------------------------------------------------------------------------------
+
+
+def _run_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    catalog = load_catalog()
+    if args.json:
+        print(json.dumps(catalog_json(catalog), indent=2), file=out)
+    else:
+        print(catalog_text(catalog), file=out)
+    return EXIT_OK
+
+
+# -- ping ---------------------------------------------------------------------------------------------------
+
+
+def _ok(out: TextIO, check: str, detail: str) -> None:
+    print(f"OK    {check:<11} {detail}", file=out, flush=True)
+
+
+def _resolve(endpoint: Endpoint) -> str:
+    url = httpx.URL(endpoint.base_url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(endpoint.host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise APIConnectionError(
+            f"Cannot resolve {endpoint.host}: {exc}. Check the resource name in GROK_AZURE_ENDPOINT."
+        ) from exc
+    return f"{endpoint.host} resolves to {infos[0][4][0]}"
+
+
+def _run_ping(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    deployment = args.model or os.environ.get(DEPLOYMENT_ENV_VAR, "").strip()
+    where = Situation(deployment=deployment or None)
+    check = "endpoint"
+    credential: Any = None
+    try:
+        if first_env(ENDPOINT_ENV_VARS, os.environ) is None:
+            raise ConfigurationError(
+                "No endpoint configured: set GROK_AZURE_ENDPOINT=https://<resource>.services.ai.azure.com "
+                "(and GROK_AZURE_API_KEY, or sign in for Entra ID)."
+            )
+        endpoint = resolve_endpoint(None, args.route)
+        where = Situation(deployment or None, endpoint.host)
+        _ok(out, check, f"{endpoint.base_url} (route {endpoint.route})")
+        check = "deployment"
+        if not deployment:
+            raise ConfigurationError(f"No deployment named: pass --model NAME or set {DEPLOYMENT_ENV_VAR}.")
+        check = "dns"
+        _ok(out, check, _resolve(endpoint))
+        check = "auth"
+        key = first_env(API_KEY_ENV_VARS, os.environ)
+        if key is not None:
+            _ok(out, check, "API key from the environment (the request below checks it)")
+        else:
+            scope = endpoint.default_scope
+            where = Situation(deployment, endpoint.host, scope)
+            credential = default_sync_credential()
+            token = credential.get_token(scope)
+            minutes = max(0, round((token.expires_on - time.time()) / 60))
+            _ok(out, check, f"Entra ID token for {scope} (valid for {minutes} min)")
+        check = "deployment"
+        with GrokClient(
+            endpoint=endpoint.base_url,
+            route=endpoint.route,
+            api_key=key,
+            credential=None if key is not None else credential,
+            timeout=args.timeout,
+            environ={},
+        ) as client:
+            completion = client.chat.completions.create(
+                model=deployment, messages=[{"role": "user", "content": "ping"}], max_tokens=1
+            )
+        _ok(out, check, f"{deployment} answered (model {completion.model or 'not reported'})")
+    except _FAILURES as exc:
+        print(f"FAIL  {check}", file=out, flush=True)
+        return report_failure(exc, where, err)
+    finally:
+        close = getattr(credential, "close", None)
+        if close is not None:
+            close()
+    return EXIT_OK
+
+
+# -- entry point --------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with ``argv`` (default: ``sys.argv[1:]``) and return its exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 after --help / --version
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    out, err = sys.stdout, sys.stderr
+    try:
+        code: int = args.handler(args, out, err)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=err)
+        return EXIT_INTERRUPTED
+    except _FAILURES as exc:
+        return report_failure(exc, Situation(), err)
+    except Exception as exc:
+        print(f"error: unexpected {type(exc).__name__}: {exc}", file=err)
+        return EXIT_UNEXPECTED
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
