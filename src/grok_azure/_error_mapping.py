@@ -95,6 +95,7 @@ def _fields_from_json(data: object) -> _ErrorFields:
     fields = _ErrorFields(
         message=message, code=_opt_str(source.get("code")), param=_opt_str(source.get("param"))
     )
+    _add_specifics(fields, source)
     inner = source.get("innererror")
     if isinstance(inner, Mapping):
         fields.inner_code = _opt_str(inner.get("code"))
@@ -102,6 +103,28 @@ def _fields_from_json(data: object) -> _ErrorFields:
         if isinstance(results, Mapping):
             fields.filter_results = results
     return fields
+
+
+def _add_specifics(fields: _ErrorFields, source: Mapping[str, Any]) -> None:
+    """The /models route's 422 says only "One of the parameters contain invalid values."; the parameter is in
+    ``detail.loc`` and the reasons in Azure's ``details`` list, so bring both where callers look."""
+    detail = source.get("detail")
+    if fields.param is None and isinstance(detail, Mapping):
+        loc = detail.get("loc")
+        if isinstance(loc, list) and loc:
+            fields.param = _opt_str(loc[-1])
+    details = source.get("details")
+    if isinstance(details, list):
+        reasons = [
+            text for item in details if isinstance(item, Mapping) and (text := _opt_str(item.get("message")))
+        ]
+        if reasons:
+            fields.message = (
+                "; ".join(reasons) if fields.message is None else f"{fields.message} ({'; '.join(reasons)})"
+            )
+        if fields.param is None:
+            targets = [item.get("target") for item in details if isinstance(item, Mapping)]
+            fields.param = next((t for t in map(_opt_str, targets) if t), None)
 
 
 def _text_excerpt(text: str) -> str:

@@ -490,3 +490,36 @@ def test_short_values_are_not_treated_as_secrets() -> None:
     request = httpx.Request("POST", URL, headers={"api-key": "abc"})
     exc = status_error_from_response(httpx.Response(400, json={"message": "abc is short"}, request=request))
     assert exc.message == "abc is short"
+
+
+def test_unwrapped_422_names_the_parameter_from_detail_loc() -> None:
+    body = {
+        "status": 422,
+        "code": "parameter_not_supported",
+        "detail": {"loc": ["body", "response_format"], "input": "json_object"},
+        "message": "One of the parameters contain invalid values.",
+    }
+    error = make_status_error(422, httpx.Headers(), json.dumps(body).encode())
+    assert isinstance(error, UnprocessableEntityError)
+    assert error.param == "response_format"
+    assert error.code == "parameter_not_supported"
+
+
+def test_azure_details_list_adds_the_specific_reason_and_target() -> None:
+    body = {
+        "error": {
+            "code": "parameter_not_supported",
+            "message": "One of the parameters contain invalid values.",
+            "details": [
+                {
+                    "code": "unsupported",
+                    "message": "grok-4 rejects reasoning_effort",
+                    "target": "reasoning_effort",
+                }
+            ],
+        }
+    }
+    error = make_status_error(422, httpx.Headers(), json.dumps(body).encode())
+    assert "grok-4 rejects reasoning_effort" in error.message
+    assert error.message.startswith("One of the parameters contain invalid values.")
+    assert error.param == "reasoning_effort"

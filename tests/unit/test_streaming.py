@@ -199,8 +199,19 @@ def test_tool_call_events_report_deltas_and_done(mock_api: respx.MockRouter, cli
         (0, "call_1", "get_weather", {"city": "Paris"}),
         (1, "call_2", "get_time", {"tz": "CET"}),
     ]
-    # The first call is done as soon as the second one starts, not only at the end.
-    assert events.index(done[0]) < events.index(deltas[2])
+    # Done events come once per call, after every argument piece, when the choice finishes.
+    assert events.index(done[0]) > events.index(deltas[-1])
+
+
+def test_interleaved_parallel_tool_calls_get_one_complete_done_event_each(
+    mock_api: respx.MockRouter, client: GrokClient
+) -> None:
+    serve(mock_api, transcript("interleaved_tool_calls.sse"))
+    with client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
+        done = [e for e in stream if isinstance(e, ToolCallArgumentsDoneEvent)]
+        final = stream.get_final_completion()
+    assert [(d.index, json.loads(d.arguments)) for d in done] == [(0, {"city": "Oslo"}), (1, {"tz": "CET"})]
+    assert [c.function.arguments for c in final.tool_calls] == ['{"city": "Oslo"}', '{"tz": "CET"}']
 
 
 def test_snapshot_shows_what_arrived_so_far(mock_api: respx.MockRouter, client: GrokClient) -> None:
@@ -289,6 +300,17 @@ def test_connection_dropped_mid_stream_is_wrapped(mock_api: respx.MockRouter, cl
     assert info.value.partial is not None
 
 
+def test_connection_lost_after_every_choice_finished_is_a_normal_end(
+    mock_api: respx.MockRouter, client: GrokClient
+) -> None:
+    body = transcript("finished_without_done.sse")
+    mock_api.post(CHAT_URL).respond(
+        200, stream=Pieces([body], httpx.RemoteProtocolError("peer closed")), headers=SSE_HEADERS
+    )
+    final = client.chat.completions.create(model="m", messages=MESSAGES, stream=True).get_final_completion()
+    assert final.text == "All here"
+
+
 def test_stall_longer_than_read_timeout_is_a_timeout(mock_api: respx.MockRouter, client: GrokClient) -> None:
     body = transcript("reasoning_and_content.sse")
     mock_api.post(CHAT_URL).respond(
@@ -329,9 +351,13 @@ def test_garbage_collected_stream_closes_its_response(mock_api: respx.MockRouter
     stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
     next(stream)
     response = stream.response
-    del stream
-    gc.collect()
-    assert response.is_closed
+    # Reference counting alone must free it: no cycle may keep a dropped stream (and its connection) alive.
+    gc.disable()
+    try:
+        del stream
+        assert response.is_closed
+    finally:
+        gc.enable()
 
 
 def test_many_early_exits_do_not_exhaust_the_pool(mock_api: respx.MockRouter) -> None:
@@ -434,3 +460,12 @@ async def test_async_early_exit_closes_the_connection(
         await stream.__anext__()
     assert stream.response.is_closed
     assert body_stream.closed
+
+
+def test_stream_errors_carry_the_redacted_request(mock_api: respx.MockRouter, client: GrokClient) -> None:
+    serve(mock_api, transcript("error_event_mid_stream.sse"))
+    with pytest.raises(StreamError) as info:
+        list(client.chat.completions.create(model="m", messages=MESSAGES, stream=True))
+    assert info.value.request is not None
+    assert info.value.request.url == CHAT_URL
+    assert info.value.request.headers["api-key"] != KEY

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import httpx
 import pydantic
 
 from .._error_mapping import error_from_event
@@ -86,7 +87,8 @@ StreamEvent = (
 class ChunkDecoder:
     """Bytes in, chunks out: SSE framing, ``[DONE]``, error events, accumulation and the end-of-stream verdict."""
 
-    def __init__(self) -> None:
+    def __init__(self, request: httpx.Request | None = None) -> None:
+        self._request = request  # attached (redacted) to the errors this decoder raises
         self._sse = SSEDecoder()
         self.accumulator = ChunkAccumulator()
         self.done = False
@@ -106,13 +108,16 @@ class ChunkDecoder:
             chunk = ChatCompletionChunk.model_validate_json(data)
         except pydantic.ValidationError:
             raise ResponseDecodeError(
-                "A stream event is not a chat completion chunk", status_code=200, body=data
+                "A stream event is not a chat completion chunk",
+                status_code=200,
+                body=data,
+                request=self._request,
             ) from None
         extra = chunk.model_extra
         if (extra and "error" in extra) or event_type == "error":
             payload: Any = extra.get("error") if extra else None
             code, message = error_from_event(payload if isinstance(payload, dict) else {"message": data})
-            raise StreamError(message, code=code, partial=self.accumulator.snapshot())
+            raise StreamError(message, code=code, partial=self.accumulator.snapshot(), request=self._request)
         self.accumulator.add(chunk)
         return chunk
 
@@ -125,12 +130,17 @@ class ChunkDecoder:
             raise StreamInterruptedError(
                 "The stream ended before it was complete (no [DONE] and no finish_reason)",
                 partial=self.accumulator.snapshot(),
+                request=self._request,
             )
 
-    def interrupted(self, cause: BaseException) -> StreamInterruptedError:
+    def interrupted(self, cause: BaseException) -> StreamInterruptedError | None:
+        """The error for a connection lost mid-stream, or None if every choice had already finished."""
+        if self.accumulator.finished:
+            return None
         return StreamInterruptedError(
             f"The connection dropped mid-stream: {type(cause).__name__}: {cause}",
             partial=self.accumulator.snapshot(),
+            request=self._request,
         )
 
 
@@ -139,7 +149,9 @@ class EventBuilder:
 
     def __init__(self, accumulator: ChunkAccumulator) -> None:
         self._acc = accumulator
-        self._open_tool: dict[int, int] = {}  # choice index -> tool index whose arguments are still arriving
+        # choice index -> tool indexes whose arguments may still grow. Pieces of parallel calls can interleave,
+        # so a call is complete only when its choice finishes (or the stream ends), not when another call starts.
+        self._open_tools: dict[int, list[int]] = {}
 
     def events(self, chunk: ChatCompletionChunk) -> Iterator[StreamEvent]:
         yield ChunkEvent(chunk)
@@ -150,26 +162,26 @@ class EventBuilder:
             if delta.content:
                 yield ContentDeltaEvent(delta.content, choice.index)
             for call in delta.tool_calls or ():
-                previous = self._open_tool.get(choice.index)
-                if previous is not None and previous != call.index:
-                    yield self._tool_done(choice.index, previous)
-                self._open_tool[choice.index] = call.index
+                open_tools = self._open_tools.setdefault(choice.index, [])
+                if call.index not in open_tools:
+                    open_tools.append(call.index)
                 if call.function is not None and call.function.arguments:
                     name = self._acc.choices[choice.index].tool_calls[call.index].name
                     yield ToolCallArgumentsDeltaEvent(call.index, name, call.function.arguments, choice.index)
-            if choice.finish_reason and choice.index in self._open_tool:
-                yield self._tool_done(choice.index, self._open_tool.pop(choice.index))
+            if choice.finish_reason:
+                yield from self._tools_done(choice.index)
         if chunk.usage is not None:
             yield UsageEvent(chunk.usage)
 
-    def _tool_done(self, choice_index: int, tool_index: int) -> ToolCallArgumentsDoneEvent:
-        tool = self._acc.choices[choice_index].tool_calls[tool_index]
-        return ToolCallArgumentsDoneEvent(
-            tool_index, tool.id or "", tool.name, "".join(tool.arguments), choice_index
-        )
+    def _tools_done(self, choice_index: int) -> Iterator[ToolCallArgumentsDoneEvent]:
+        state = self._acc.choices[choice_index]
+        for tool_index in self._open_tools.pop(choice_index, ()):
+            tool = state.tool_calls[tool_index]
+            yield ToolCallArgumentsDoneEvent(
+                tool_index, tool.id or "", tool.name, "".join(tool.arguments), choice_index
+            )
 
     def finish(self) -> Iterator[StreamEvent]:
-        for choice_index, tool_index in list(self._open_tool.items()):
-            yield self._tool_done(choice_index, tool_index)
-        self._open_tool.clear()
+        for choice_index in list(self._open_tools):
+            yield from self._tools_done(choice_index)
         yield DoneEvent(self._acc.snapshot())

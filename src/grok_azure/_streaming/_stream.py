@@ -21,11 +21,72 @@ from ._events import ChunkDecoder, ContentDeltaEvent, EventBuilder, ReasoningDel
 _T = TypeVar("_T")
 
 
-def _transport_failure(exc: httpx.TransportError, decoder: ChunkDecoder, request: httpx.Request) -> Exception:
-    # A stall longer than the read timeout is a timeout; anything else that breaks the body is an interruption.
+def _transport_failure(
+    exc: httpx.TransportError, decoder: ChunkDecoder, request: httpx.Request
+) -> Exception | None:
+    """What a transport error mid-stream means; None when the stream had already finished."""
     if is_timeout(exc):
+        # A stall longer than the read timeout.
         return connection_error(exc, request)
     return decoder.interrupted(exc)
+
+
+# The generators below are module functions, not methods: a generator holding ``self`` would keep a dropped
+# stream alive until the cyclic garbage collector runs, and with it a pooled connection.
+def _iter_chunks(response: httpx.Response, decoder: ChunkDecoder) -> Generator[Any, None, None]:
+    try:
+        try:
+            for data in response.iter_bytes():
+                yield from decoder.feed(data)
+                if decoder.done:
+                    break
+        except httpx.TransportError as exc:
+            failure = _transport_failure(exc, decoder, response.request)
+            if failure is not None:
+                raise failure from exc
+            return
+        decoder.end()
+    finally:
+        response.close()
+
+
+async def _aiter_chunks(response: httpx.Response, decoder: ChunkDecoder) -> AsyncGenerator[Any, None]:
+    try:
+        try:
+            async for data in response.aiter_bytes():
+                for chunk in decoder.feed(data):
+                    yield chunk
+                if decoder.done:
+                    break
+        except httpx.TransportError as exc:
+            failure = _transport_failure(exc, decoder, response.request)
+            if failure is not None:
+                raise failure from exc
+            return
+        decoder.end()
+    finally:
+        await response.aclose()
+
+
+def _iter_events(
+    stream: Iterator[ChatCompletionChunk], builder: EventBuilder
+) -> Generator[StreamEvent, None, None]:
+    for chunk in stream:
+        yield from builder.events(chunk)
+    yield from builder.finish()
+
+
+async def _aiter_events(
+    stream: AsyncIterator[ChatCompletionChunk], builder: EventBuilder
+) -> AsyncGenerator[StreamEvent, None]:
+    async for chunk in stream:
+        for event in builder.events(chunk):
+            yield event
+    for event in builder.finish():
+        yield event
+
+
+_pending_closes: set[Any] = set()
 
 
 class Stream(Generic[_T]):
@@ -33,22 +94,8 @@ class Stream(Generic[_T]):
 
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
-        self._decoder = ChunkDecoder()
-        self._iterator = self._iter_chunks()
-
-    def _iter_chunks(self) -> Generator[Any, None, None]:
-        decoder = self._decoder
-        try:
-            try:
-                for data in self.response.iter_bytes():
-                    yield from decoder.feed(data)
-                    if decoder.done:
-                        break
-            except httpx.TransportError as exc:
-                raise _transport_failure(exc, decoder, self.response.request) from exc
-            decoder.end()
-        finally:
-            self.response.close()
+        self._decoder = ChunkDecoder(response.request)
+        self._iterator = _iter_chunks(response, self._decoder)
 
     def __iter__(self) -> Iterator[_T]:
         return self._iterator
@@ -90,23 +137,8 @@ class AsyncStream(Generic[_T]):
 
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
-        self._decoder = ChunkDecoder()
-        self._iterator = self._iter_chunks()
-
-    async def _iter_chunks(self) -> AsyncGenerator[Any, None]:
-        decoder = self._decoder
-        try:
-            try:
-                async for data in self.response.aiter_bytes():
-                    for chunk in decoder.feed(data):
-                        yield chunk
-                    if decoder.done:
-                        break
-            except httpx.TransportError as exc:
-                raise _transport_failure(exc, decoder, self.response.request) from exc
-            decoder.end()
-        finally:
-            await self.response.aclose()
+        self._decoder = ChunkDecoder(response.request)
+        self._iterator = _aiter_chunks(response, self._decoder)
 
     def __aiter__(self) -> AsyncIterator[_T]:
         return self._iterator
@@ -140,7 +172,10 @@ class AsyncStream(Generic[_T]):
         import asyncio
 
         with contextlib.suppress(RuntimeError):
-            asyncio.get_running_loop().create_task(response.aclose())
+            task = asyncio.get_running_loop().create_task(response.aclose())
+            # Keep a reference until it has run: the event loop itself holds tasks only weakly.
+            _pending_closes.add(task)
+            task.add_done_callback(_pending_closes.discard)
 
 
 class ChatCompletionStream:
@@ -148,13 +183,7 @@ class ChatCompletionStream:
 
     def __init__(self, stream: Stream[ChatCompletionChunk]) -> None:
         self._stream = stream
-        self._builder = EventBuilder(stream._decoder.accumulator)
-        self._events = self._iter_events()
-
-    def _iter_events(self) -> Generator[StreamEvent, None, None]:
-        for chunk in self._stream:
-            yield from self._builder.events(chunk)
-        yield from self._builder.finish()
+        self._events = _iter_events(stream, EventBuilder(stream._decoder.accumulator))
 
     def __iter__(self) -> Iterator[StreamEvent]:
         return self._events
@@ -195,15 +224,7 @@ class AsyncChatCompletionStream:
 
     def __init__(self, stream: AsyncStream[ChatCompletionChunk]) -> None:
         self._stream = stream
-        self._builder = EventBuilder(stream._decoder.accumulator)
-        self._events = self._iter_events()
-
-    async def _iter_events(self) -> AsyncGenerator[StreamEvent, None]:
-        async for chunk in self._stream:
-            for event in self._builder.events(chunk):
-                yield event
-        for event in self._builder.finish():
-            yield event
+        self._events = _aiter_events(stream, EventBuilder(stream._decoder.accumulator))
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._events

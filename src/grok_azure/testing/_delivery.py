@@ -9,6 +9,7 @@ documented Grok quota; "remaining" reflects only the current request).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -98,6 +99,8 @@ async def _sse(core: EmulatorCore, events: list[bytes], fault: Fault | None) -> 
                 return
         core.check_open()
         yield b"data: [DONE]\n\n" if event is None else b"data: " + event + b"\n\n"
+        # Give the server loop a turn per event, so a client that left is noticed instead of written at.
+        await asyncio.sleep(0)
 
 
 async def _split_body(core: EmulatorCore, body: bytes, fault: Fault) -> AsyncIterator[bytes]:
