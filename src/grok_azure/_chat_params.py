@@ -167,6 +167,9 @@ def _convert_param(name: str, value: Any) -> Any:
 def _merge_extra_body(body: dict[str, Any], extra_body: Mapping[str, Any]) -> None:
     if not isinstance(extra_body, Mapping):
         raise RequestValidationError("extra_body must be a mapping", param="extra_body")
+    if "stream" in extra_body:
+        # The client decides how to read the response from `stream`; smuggled in, it would be decoded wrongly.
+        raise RequestValidationError("pass stream=True as an argument, not in extra_body", param="stream")
     clashes = sorted(key for key in extra_body if key in body)
     if clashes:
         raise RequestValidationError(

@@ -191,6 +191,8 @@ def test_extra_headers_and_query_are_sent_and_win(mock_api: respx.MockRouter) ->
         ({"tools": []}, "tools"),
         ({"extra_body": {"temperature": 1}, "temperature": 1}, "temperature"),
         ({"temprature": 1}, "temprature"),
+        ({"extra_body": {"stream": True}}, "stream"),
+        ({"extra_body": {"model": "other"}}, "model"),
         ({"timeout": -1}, "timeout"),
     ],
 )
