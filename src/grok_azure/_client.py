@@ -157,7 +157,12 @@ class GrokClient(_BaseClient):
             default_credential=default_sync_credential,
         )
         self._owns_http = http_client is None
-        self._http = http_client or default_sync_client()
+        self._http: httpx.Client
+        self._direct: httpx.BaseTransport | None  # set when the SDK built the client: send straight to it
+        if http_client is None:
+            self._http, self._direct = default_sync_client()
+        else:
+            self._http, self._direct = http_client, None
         self._bind_resources()
 
     def _bind_resources(self) -> None:
@@ -179,7 +184,11 @@ class GrokClient(_BaseClient):
         while True:
             request = prepared.build(self._auth.headers(force_refresh=attempt > 0))
             try:
-                response = self._http.send(request, stream=True)
+                if self._direct is None:
+                    response = self._http.send(request, stream=True)
+                else:
+                    response = self._direct.handle_request(request)
+                    response.request = request
             except httpx.TransportError as exc:
                 raise connection_error(exc, request) from exc
             if should_refresh_token(response, attempt, self._auth.can_refresh):
@@ -252,7 +261,14 @@ class AsyncGrokClient(_BaseClient):
             default_credential=default_async_credential,
         )
         self._owns_http = http_client is None
-        self._http = http_client or default_async_client()
+        self._http: httpx.AsyncClient
+        self._direct: (
+            httpx.AsyncBaseTransport | None
+        )  # set when the SDK built the client: send straight to it
+        if http_client is None:
+            self._http, self._direct = default_async_client()
+        else:
+            self._http, self._direct = http_client, None
         self._bind_resources()
 
     def _bind_resources(self) -> None:
@@ -274,7 +290,11 @@ class AsyncGrokClient(_BaseClient):
         while True:
             request = prepared.build(await self._auth.aheaders(force_refresh=attempt > 0))
             try:
-                response = await self._http.send(request, stream=True)
+                if self._direct is None:
+                    response = await self._http.send(request, stream=True)
+                else:
+                    response = await self._direct.handle_async_request(request)
+                    response.request = request
             except httpx.TransportError as exc:
                 raise connection_error(exc, request) from exc
             if should_refresh_token(response, attempt, self._auth.can_refresh):

@@ -20,6 +20,7 @@ from grok_azure import (
     ChatCompletion,
     ConfigurationError,
     GrokClient,
+    RateLimitError,
     RequestValidationError,
     ResponseDecodeError,
     UserMessage,
@@ -413,3 +414,21 @@ def test_only_real_timeouts_become_api_timeout_errors(exc: httpx.TransportError,
     error = connection_error(exc, None)
     assert isinstance(error, APIConnectionError)
     assert isinstance(error, APITimeoutError) is timeout
+
+
+def test_injected_http_client_keeps_its_event_hooks(mock_api: respx.MockRouter) -> None:
+    mock_api.post(CHAT_URL).respond(200, json=completion_body())
+    seen: list[str] = []
+    http = httpx.Client(event_hooks={"request": [lambda request: seen.append(str(request.url))]})
+    with GrokClient(endpoint=ENDPOINT, api_key=KEY, http_client=http) as client:
+        client.chat.completions.create(model="grok-4", messages=MESSAGES)
+    assert seen == [CHAT_URL]
+    http.close()
+
+
+def test_default_client_responses_know_their_request(mock_api: respx.MockRouter) -> None:
+    mock_api.post(CHAT_URL).respond(429, json={"error": {"code": "429", "message": "slow down"}})
+    with GrokClient(endpoint=ENDPOINT, api_key=KEY) as client, pytest.raises(RateLimitError) as info:
+        client.chat.completions.create(model="grok-4", messages=MESSAGES)
+    assert info.value.request is not None
+    assert info.value.request.url == CHAT_URL
