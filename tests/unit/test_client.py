@@ -432,3 +432,26 @@ def test_default_client_responses_know_their_request(mock_api: respx.MockRouter)
         client.chat.completions.create(model="grok-4", messages=MESSAGES)
     assert info.value.request is not None
     assert info.value.request.url == CHAT_URL
+
+
+def test_with_options_api_version_applies_to_the_copy_only(mock_api: respx.MockRouter) -> None:
+    route = mock_api.post(MODELS_CHAT_URL).respond(200, json=completion_body())
+    with GrokClient(endpoint=f"{ENDPOINT}/models", api_key=KEY) as client:
+        client.with_options(api_version="2025-04-01").chat.completions.create(
+            model="grok-4", messages=MESSAGES
+        )
+        assert route.calls.last.request.url.params["api-version"] == "2025-04-01"
+        client.chat.completions.create(model="grok-4", messages=MESSAGES)
+        assert route.calls.last.request.url.params["api-version"] == "2025-05-01"
+
+
+async def test_async_with_options_shares_the_pool_and_credential() -> None:
+    client = AsyncGrokClient(endpoint=ENDPOINT, api_key=KEY)
+    copy = client.with_options(timeout=2)
+    assert copy._http is client._http
+    assert copy._auth is client._auth
+    assert copy.timeout.read == 2
+    await copy.close()
+    assert not client._http.is_closed
+    await client.close()
+    assert client._http.is_closed
