@@ -24,6 +24,7 @@ from ._auth import (
     default_async_credential,
     default_sync_credential,
 )
+from ._chat_params import UNSET
 from ._endpoint import Endpoint, resolve_endpoint
 from ._transport import default_async_client, default_sync_client
 from ._wire import (
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
     from azure.core.credentials import AzureKeyCredential
 
     from ._auth import AsyncCredential, SyncCredential
-
-_UNSET: Any = object()
 
 
 class _BaseClient:
@@ -96,11 +95,11 @@ class _BaseClient:
         clone = copy.copy(self)
         # The copy shares the connection pool and credential; only the original closes them.
         clone._owns_resources = False
-        if timeout is not _UNSET:
+        if timeout is not UNSET:
             clone.timeout = coerce_timeout(timeout)
         if default_headers is not None:
             clone.default_headers = {**self.default_headers, **default_headers}
-        if api_version is not _UNSET:
+        if api_version is not UNSET:
             clone.api_version = api_version
         clone._bind_resources()
         return clone
@@ -171,9 +170,9 @@ class GrokClient(_BaseClient):
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | None = _UNSET,
+        timeout: float | httpx.Timeout | None = UNSET,
         default_headers: Mapping[str, str] | None = None,
-        api_version: str | None = _UNSET,
+        api_version: str | None = UNSET,
     ) -> GrokClient:
         """A copy with other defaults that shares this client's connection pool and credential."""
         return self._copy_with(timeout, default_headers, api_version)
@@ -277,9 +276,9 @@ class AsyncGrokClient(_BaseClient):
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | None = _UNSET,
+        timeout: float | httpx.Timeout | None = UNSET,
         default_headers: Mapping[str, str] | None = None,
-        api_version: str | None = _UNSET,
+        api_version: str | None = UNSET,
     ) -> AsyncGrokClient:
         """A copy with other defaults that shares this client's connection pool and credential."""
         return self._copy_with(timeout, default_headers, api_version)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from typing_extensions import Unpack
 
-from .._chat_params import ChatParams, MessageInput, build_chat_body
+from .._chat_params import UNSET, ChatParams, MessageInput, build_chat_body
 from .._streaming._stream import (
     AsyncChatCompletionStreamManager,
     AsyncStream,
@@ -23,20 +23,18 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncChat", "AsyncCompletions", "Chat", "Completions"]
 
-_UNSET: Any = object()
-
 
 def _prepare(
     client: _BaseClient, model: str, messages: Iterable[MessageInput], stream: bool, params: Mapping[str, Any]
 ) -> PreparedRequest:
     """The one path from arguments to a request, for both clients and every method."""
     body = build_chat_body(model=model, messages=messages, stream=stream, params=params)
-    timeout = params.get("timeout", _UNSET)
+    timeout = params.get("timeout", UNSET)
     return prepare_chat_request(
         client.endpoint,
         body,
         api_version=client.api_version,
-        timeout=client.timeout if timeout is _UNSET else coerce_timeout(timeout),
+        timeout=client.timeout if timeout is UNSET else coerce_timeout(timeout),
         default_headers=client.default_headers,
         extra_headers=params.get("extra_headers"),
         extra_query=params.get("extra_query"),
