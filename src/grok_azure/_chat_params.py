@@ -22,9 +22,9 @@ from ._convert import (
     normalize_tools,
 )
 from ._errors import RequestValidationError
-from .types.chat_params import ReasoningEffort, StreamOptionsParam
+from .types.chat_params import MessageLike, ReasoningEffort, StreamOptionsParam
 
-MessageInput = Any  # dicts, typed message objects, response messages, azure.ai.inference messages
+MessageInput = MessageLike  # dicts, typed message objects, response messages, azure.ai.inference messages
 
 # "Not given", where None already means something (``timeout=None`` is "no timeout").
 UNSET: Any = object()

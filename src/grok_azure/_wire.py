@@ -18,7 +18,13 @@ import pydantic
 
 from ._endpoint import DEFAULT_MODEL_INFERENCE_API_VERSION, Endpoint
 from ._error_mapping import status_error_from_response
-from ._errors import APIConnectionError, APIStatusError, APITimeoutError, ResponseDecodeError
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    RequestValidationError,
+    ResponseDecodeError,
+)
 from ._version import __version__
 from .types.chat_completion import ChatCompletion
 
@@ -77,8 +83,6 @@ def coerce_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     if timeout is None:
         return httpx.Timeout(None)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        from ._errors import RequestValidationError
-
         raise RequestValidationError(
             f"timeout must be a positive number of seconds; got {timeout!r}", param="timeout"
         )

@@ -72,10 +72,8 @@ class ChunkAccumulator:
         self.prompt_filter_results: list[PromptFilterResult] | None = None
         self.usage: CompletionUsage | None = None
         self.choices: dict[int, _ChoiceState] = {}
-        self.chunk_count = 0
 
     def add(self, chunk: ChatCompletionChunk) -> None:
-        self.chunk_count += 1
         # Azure's first event has empty id/model/created: never let it (or a usage event) erase real values.
         if chunk.id and not self.id:
             self.id = chunk.id
