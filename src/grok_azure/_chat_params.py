@@ -26,9 +26,6 @@ from .types.chat_params import MessageLike, ReasoningEffort, StreamOptionsParam
 
 MessageInput = MessageLike  # dicts, typed message objects, response messages, azure.ai.inference messages
 
-# "Not given", where None already means something (``timeout=None`` is "no timeout").
-UNSET: Any = object()
-
 
 class ChatParams(TypedDict, total=False):
     """Optional parameters of ``chat.completions.create`` (everything except model, messages and stream)."""

@@ -24,11 +24,11 @@ from ._auth import (
     default_async_credential,
     default_sync_credential,
 )
-from ._chat_params import UNSET
+from ._constants import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
 from ._endpoint import Endpoint, resolve_endpoint
+from ._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
 from ._transport import default_async_client, default_sync_client
 from ._wire import (
-    DEFAULT_TIMEOUT,
     PreparedRequest,
     coerce_timeout,
     connection_error,
@@ -50,6 +50,7 @@ class _BaseClient:
     api_version: str | None
     timeout: httpx.Timeout
     default_headers: dict[str, str]
+    response_limits: ResponseLimits
     _owns_resources: bool
 
     def _configure(
@@ -60,6 +61,7 @@ class _BaseClient:
         api_version: str | None,
         timeout: float | httpx.Timeout | None,
         default_headers: Mapping[str, str] | None,
+        response_limits: ResponseLimits | None,
         environ: Mapping[str, str] | None,
         api_key: str | AzureKeyCredential | None,
         credential: Any,
@@ -73,6 +75,7 @@ class _BaseClient:
         self.api_version = api_version
         self.timeout = coerce_timeout(timeout)
         self.default_headers = dict(default_headers or {})
+        self.response_limits = response_limits or DEFAULT_RESPONSE_LIMITS
         self._owns_resources = True
         self._owned_credential: Any = None
         choice = choose_auth(api_key, credential, env)
@@ -88,18 +91,18 @@ class _BaseClient:
 
     def _copy_with(
         self,
-        timeout: float | httpx.Timeout | None,
+        timeout: float | httpx.Timeout | NotGiven | None,
         default_headers: Mapping[str, str] | None,
-        api_version: Any,
+        api_version: str | NotGiven | None,
     ) -> Self:
         clone = copy.copy(self)
         # The copy shares the connection pool and credential; only the original closes them.
         clone._owns_resources = False
-        if timeout is not UNSET:
+        if not isinstance(timeout, NotGiven):
             clone.timeout = coerce_timeout(timeout)
         if default_headers is not None:
             clone.default_headers = {**self.default_headers, **default_headers}
-        if api_version is not UNSET:
+        if not isinstance(api_version, NotGiven):
             clone.api_version = api_version
         clone._bind_resources()
         return clone
@@ -137,6 +140,7 @@ class GrokClient(_BaseClient):
         api_key_header: str = "api-key",
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         default_headers: Mapping[str, str] | None = None,
+        response_limits: ResponseLimits | None = None,
         http_client: httpx.Client | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
@@ -147,6 +151,7 @@ class GrokClient(_BaseClient):
             api_version=api_version,
             timeout=timeout,
             default_headers=default_headers,
+            response_limits=response_limits,
             environ=environ,
             api_key=api_key,
             credential=credential,
@@ -170,9 +175,9 @@ class GrokClient(_BaseClient):
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | None = UNSET,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
-        api_version: str | None = UNSET,
+        api_version: str | NotGiven | None = NOT_GIVEN,
     ) -> GrokClient:
         """A copy with other defaults that shares this client's connection pool and credential."""
         return self._copy_with(timeout, default_headers, api_version)
@@ -241,6 +246,7 @@ class AsyncGrokClient(_BaseClient):
         api_key_header: str = "api-key",
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         default_headers: Mapping[str, str] | None = None,
+        response_limits: ResponseLimits | None = None,
         http_client: httpx.AsyncClient | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
@@ -251,6 +257,7 @@ class AsyncGrokClient(_BaseClient):
             api_version=api_version,
             timeout=timeout,
             default_headers=default_headers,
+            response_limits=response_limits,
             environ=environ,
             api_key=api_key,
             credential=credential,
@@ -276,9 +283,9 @@ class AsyncGrokClient(_BaseClient):
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | None = UNSET,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
-        api_version: str | None = UNSET,
+        api_version: str | NotGiven | None = NOT_GIVEN,
     ) -> AsyncGrokClient:
         """A copy with other defaults that shares this client's connection pool and credential."""
         return self._copy_with(timeout, default_headers, api_version)

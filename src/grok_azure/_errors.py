@@ -23,17 +23,22 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "ContentFilterError",
     "ContextLengthExceededError",
+    "CredentialError",
     "GrokError",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
+    "StreamClosedError",
     "StreamError",
     "StreamInterruptedError",
     "UnprocessableEntityError",
@@ -139,6 +144,10 @@ class RequestValidationError(GrokError, ValueError):
         self.param = param
 
 
+class ClientClosedError(GrokError, RuntimeError):
+    """The client was closed; nothing was sent. Make a new client, or keep using one inside its ``with`` block."""
+
+
 class APIError(GrokError):
     """A failure talking to the service. ``request`` is a redacted copy (no credentials, no body)."""
 
@@ -230,6 +239,19 @@ class AuthenticationError(APIStatusError):
     """401: missing, wrong or expired key or token, or a token for the wrong audience."""
 
 
+class CredentialError(AuthenticationError):
+    """The credential could not produce a token, so nothing was sent (``status_code`` is 0, ``response`` None).
+
+    The message says how to fix it: an API key (``GROK_AZURE_API_KEY`` / ``api_key=``) or which sign-in to use.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status_code=0)
+
+    def _describe(self) -> str:
+        return self.message
+
+
 class PermissionDeniedError(APIStatusError):
     """403: authenticated, but the identity lacks a role such as Cognitive Services User."""
 
@@ -256,6 +278,17 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """5xx."""
+
+
+class RedirectError(APIStatusError):
+    """3xx. The SDK never follows a redirect: it would carry the key or token to another host.
+
+    ``location`` is where the server pointed (its ``Location`` header), usually a sign of a wrong endpoint.
+    """
+
+    def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
+        self.location = location
+        super().__init__(message, **kwargs)
 
 
 class ContentFilterError(BadRequestError):
@@ -348,4 +381,30 @@ class StreamInterruptedError(APIConnectionError):
         request: httpx.Request | None = None,
     ) -> None:
         self.partial = partial
+        super().__init__(message, request=request)
+
+
+class StreamClosedError(GrokError):
+    """The stream was closed (or its ``with`` block left) before it finished, so it has no final completion.
+
+    ``partial`` is what had arrived before it was closed.
+    """
+
+    def __init__(self, message: str, *, partial: ChatCompletion | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.partial = partial
+
+
+class ResponseTooLargeError(APIError):
+    """The response went over one of the client's :class:`~grok_azure.ResponseLimits`; its connection was closed.
+
+    ``limit_name`` is the field of ``ResponseLimits`` that was exceeded and ``limit`` its value in bytes.
+    """
+
+    def __init__(
+        self, message: str, *, limit_name: str, limit: int, request: httpx.Request | None = None
+    ) -> None:
+        self.limit_name = limit_name
+        self.limit = limit
         super().__init__(message, request=request)

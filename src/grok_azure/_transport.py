@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import httpx
 
-from ._wire import DEFAULT_TIMEOUT
+from ._constants import DEFAULT_TIMEOUT
 
 # Foundry allows 300 concurrent requests per deployment by default; keep enough connections alive to use them.
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=300, keepalive_expiry=30.0)

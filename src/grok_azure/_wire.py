@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pydantic
 
+from ._constants import DEFAULT_TIMEOUT
 from ._endpoint import DEFAULT_MODEL_INFERENCE_API_VERSION, Endpoint
 from ._error_mapping import status_error_from_response
 from ._errors import (
@@ -51,7 +52,6 @@ MODEL_INFERENCE_SPEC_FIELDS = frozenset(
 )
 
 USER_AGENT = f"grok-azure/{__version__} Python/{platform.python_version()} httpx/{httpx.__version__}"
-DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 
 
 @dataclass(frozen=True)

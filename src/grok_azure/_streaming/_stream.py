@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from typing_extensions import Self
 
+from .._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
 from .._wire import connection_error, is_timeout
 from ..types.chat_completion import ChatCompletion
 from ..types.chat_completion_chunk import ChatCompletionChunk
@@ -92,8 +93,9 @@ _pending_closes: set[Any] = set()
 class Stream(Generic[_T]):
     """An iterator of chunks over one HTTP response; also a context manager. Closing it frees the connection."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS) -> None:
         self.response = response
+        self._limits = limits
         self._decoder = ChunkDecoder(response.request)
         self._iterator = _iter_chunks(response, self._decoder)
 
@@ -135,8 +137,9 @@ class Stream(Generic[_T]):
 class AsyncStream(Generic[_T]):
     """The async iterator twin of :class:`Stream`; cancelling the consuming task closes the connection."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS) -> None:
         self.response = response
+        self._limits = limits
         self._decoder = ChunkDecoder(response.request)
         self._iterator = _aiter_chunks(response, self._decoder)
 

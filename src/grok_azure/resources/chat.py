@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from typing_extensions import Unpack
 
-from .._chat_params import UNSET, ChatParams, MessageInput, build_chat_body
+from .._chat_params import ChatParams, MessageInput, build_chat_body
+from .._constants import NOT_GIVEN
 from .._streaming._stream import (
     AsyncChatCompletionStreamManager,
     AsyncStream,
@@ -29,12 +30,12 @@ def _prepare(
 ) -> PreparedRequest:
     """The one path from arguments to a request, for both clients and every method."""
     body = build_chat_body(model=model, messages=messages, stream=stream, params=params)
-    timeout = params.get("timeout", UNSET)
+    timeout = params.get("timeout", NOT_GIVEN)
     return prepare_chat_request(
         client.endpoint,
         body,
         api_version=client.api_version,
-        timeout=client.timeout if timeout is UNSET else coerce_timeout(timeout),
+        timeout=client.timeout if timeout is NOT_GIVEN else coerce_timeout(timeout),
         default_headers=client.default_headers,
         extra_headers=params.get("extra_headers"),
         extra_query=params.get("extra_query"),
@@ -92,7 +93,7 @@ class Completions:
         """
         prepared = _prepare(self._client, model, messages, stream, params)
         if stream:
-            return Stream(self._client._send(prepared, stream=True))
+            return Stream(self._client._send(prepared, stream=True), self._client.response_limits)
         return decode_completion(self._client._send(prepared))
 
     def stream(
@@ -100,7 +101,9 @@ class Completions:
     ) -> ChatCompletionStreamManager:
         """Stream with helpers: ``with client.chat.completions.stream(...) as stream: for text in stream.text_stream``."""
         prepared = _prepare(self._client, model, messages, True, _with_usage(params))
-        return ChatCompletionStreamManager(lambda: Stream(self._client._send(prepared, stream=True)))
+        return ChatCompletionStreamManager(
+            lambda: Stream(self._client._send(prepared, stream=True), self._client.response_limits)
+        )
 
 
 class AsyncCompletions:
@@ -143,7 +146,7 @@ class AsyncCompletions:
         """Create a chat completion; with ``stream=True``, an :class:`AsyncStream` of chunks."""
         prepared = _prepare(self._client, model, messages, stream, params)
         if stream:
-            return AsyncStream(await self._client._send(prepared, stream=True))
+            return AsyncStream(await self._client._send(prepared, stream=True), self._client.response_limits)
         return decode_completion(await self._client._send(prepared))
 
     def stream(
@@ -153,7 +156,7 @@ class AsyncCompletions:
         prepared = _prepare(self._client, model, messages, True, _with_usage(params))
 
         async def open_stream() -> AsyncStream[ChatCompletionChunk]:
-            return AsyncStream(await self._client._send(prepared, stream=True))
+            return AsyncStream(await self._client._send(prepared, stream=True), self._client.response_limits)
 
         return AsyncChatCompletionStreamManager(open_stream)
 
