@@ -10,13 +10,37 @@ import pytest
 import grok_azure
 
 
-def test_every_public_name_resolves() -> None:
-    for name in grok_azure.__all__:
-        assert getattr(grok_azure, name) is not None, name
+def test_every_public_name_is_the_object_its_module_defines() -> None:
+    from importlib import import_module
+
+    lazy = grok_azure._LAZY
+    assert set(grok_azure.__all__) == set(lazy) | {"__version__"}
+    for name, module_name in lazy.items():
+        module = import_module(module_name, "grok_azure")
+        assert getattr(grok_azure, name) is getattr(module, name), name
 
 
-def test_dir_lists_the_public_names() -> None:
-    assert set(grok_azure.__all__) <= set(dir(grok_azure))
+def test_every_exception_class_is_public() -> None:
+    from grok_azure import _errors
+
+    exceptions = {
+        name
+        for name, value in vars(_errors).items()
+        if isinstance(value, type) and issubclass(value, Exception) and not name.startswith("_")
+    }
+    assert exceptions <= set(grok_azure.__all__)
+    for name in exceptions:
+        assert issubclass(getattr(grok_azure, name), grok_azure.GrokError), name
+
+
+def test_public_modules_start_without_underscore_only_where_meant() -> None:
+    from pathlib import Path
+
+    package = Path(grok_azure.__file__).parent
+    public = sorted(
+        p.name for p in package.iterdir() if not p.name.startswith(("_", ".")) and p.name != "py.typed"
+    )
+    assert public == ["resources", "testing", "types"]
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
