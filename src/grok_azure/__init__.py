@@ -72,14 +72,24 @@ if TYPE_CHECKING:
     )
     from .types import (
         AssistantMessage,
+        AssistantMessageParam,
         ChatCompletion,
         ChatCompletionChunk,
         ChatCompletionMessage,
         CompletionUsage,
         DeveloperMessage,
+        DeveloperMessageParam,
+        MessageLike,
+        MessageParam,
+        ResponseFormatParam,
         SystemMessage,
+        SystemMessageParam,
+        ToolChoiceParam,
         ToolMessage,
+        ToolMessageParam,
+        ToolParam,
         UserMessage,
+        UserMessageParam,
     )
 
 _LAZY: dict[str, str] = {
@@ -89,6 +99,7 @@ _LAZY: dict[str, str] = {
     "APIStatusError": "._errors",
     "APITimeoutError": "._errors",
     "AssistantMessage": ".types",
+    "AssistantMessageParam": ".types",
     "AsyncChatCompletionStream": "._streaming._stream",
     "AsyncChatCompletionStreamManager": "._streaming._stream",
     "AsyncGrokClient": "._client",
@@ -112,11 +123,14 @@ _LAZY: dict[str, str] = {
     "CredentialError": "._errors",
     "DEFAULT_MODEL_INFERENCE_API_VERSION": "._endpoint",
     "DeveloperMessage": ".types",
+    "DeveloperMessageParam": ".types",
     "DoneEvent": "._streaming._events",
     "Endpoint": "._endpoint",
     "GrokClient": "._client",
     "GrokError": "._errors",
     "InternalServerError": "._errors",
+    "MessageLike": ".types",
+    "MessageParam": ".types",
     "NOT_GIVEN": "._constants",
     "NotFoundError": "._errors",
     "NotGiven": "._constants",
@@ -126,6 +140,7 @@ _LAZY: dict[str, str] = {
     "RedirectError": "._errors",
     "RequestValidationError": "._errors",
     "ResponseDecodeError": "._errors",
+    "ResponseFormatParam": ".types",
     "ResponseLimits": "._limits",
     "ResponseTooLargeError": "._errors",
     "Route": "._endpoint",
@@ -135,22 +150,31 @@ _LAZY: dict[str, str] = {
     "StreamEvent": "._streaming._events",
     "StreamInterruptedError": "._errors",
     "SystemMessage": ".types",
+    "SystemMessageParam": ".types",
     "ToolCallArgumentsDeltaEvent": "._streaming._events",
     "ToolCallArgumentsDoneEvent": "._streaming._events",
+    "ToolChoiceParam": ".types",
     "ToolMessage": ".types",
+    "ToolMessageParam": ".types",
+    "ToolParam": ".types",
     "UnprocessableEntityError": "._errors",
     "UsageEvent": "._streaming._events",
     "UserMessage": ".types",
+    "UserMessageParam": ".types",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+# Hidden from type checkers: a module-level __getattr__ would make them accept any name (a misspelt
+# `from grok_azure import MesageParam` would silently be Any). They read the imports above instead.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(import_module(module, __name__), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
@@ -167,6 +191,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AssistantMessage",
+    "AssistantMessageParam",
     "AsyncChatCompletionStream",
     "AsyncChatCompletionStreamManager",
     "AsyncGrokClient",
@@ -188,11 +213,14 @@ __all__ = [
     "ContextLengthExceededError",
     "CredentialError",
     "DeveloperMessage",
+    "DeveloperMessageParam",
     "DoneEvent",
     "Endpoint",
     "GrokClient",
     "GrokError",
     "InternalServerError",
+    "MessageLike",
+    "MessageParam",
     "NotFoundError",
     "NotGiven",
     "PermissionDeniedError",
@@ -201,6 +229,7 @@ __all__ = [
     "RedirectError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseFormatParam",
     "ResponseLimits",
     "ResponseTooLargeError",
     "Route",
@@ -210,11 +239,16 @@ __all__ = [
     "StreamEvent",
     "StreamInterruptedError",
     "SystemMessage",
+    "SystemMessageParam",
     "ToolCallArgumentsDeltaEvent",
     "ToolCallArgumentsDoneEvent",
+    "ToolChoiceParam",
     "ToolMessage",
+    "ToolMessageParam",
+    "ToolParam",
     "UnprocessableEntityError",
     "UsageEvent",
     "UserMessage",
+    "UserMessageParam",
     "__version__",
 ]

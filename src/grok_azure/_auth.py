@@ -2,28 +2,57 @@
 
 Keys go in the ``api-key`` header (configurable, since Azure API Management uses ``Ocp-Apim-Subscription-Key``)
 and are read from the :class:`~azure.core.credentials.AzureKeyCredential` on every request, so rotating it with
-``credential.update()`` takes effect at once. Tokens are cached and refreshed five minutes before they expire
-(or at the ``refresh_on`` time azure-identity suggests), and refreshed once more when the service answers 401.
+``credential.update()`` takes effect at once. For tokens, :class:`~grok_azure._token_policy.TokenPolicy` decides
+when to ask the credential (see its rules); the classes here only ask it, or wait for another caller's answer.
+
+The clients call ``headers()`` / ``aheaders()`` for every request and, after a 401,
+``refresh_after_unauthorized()`` / ``arefresh_after_unauthorized()``, resending once only when it returns True.
+Anything the credential raises becomes a :class:`~grok_azure.CredentialError` that says how to fix it.
 """
 
 from __future__ import annotations
 
 import inspect
 import threading
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._credential_failure import credential_error
 from ._endpoint import API_KEY_ENV_VARS, first_env
 from ._errors import ConfigurationError
+from ._token_policy import (
+    REFRESH_MARGIN_SECONDS,
+    REFRESH_RETRY_DELAY_SECONDS,
+    Failure,
+    Outcome,
+    Plan,
+    Step,
+    TokenPolicy,
+    Wait,
+    challenge_claims,
+)
 
 if TYPE_CHECKING:
+    import asyncio
+
+    import httpx
+
     # Only for annotations: importing azure.core costs ~25 ms, paid only by callers who use its credentials.
     from azure.core.credentials import AzureKeyCredential, TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
-REFRESH_MARGIN_SECONDS = 300.0
+__all__ = [
+    "REFRESH_MARGIN_SECONDS",
+    "REFRESH_RETRY_DELAY_SECONDS",
+    "AsyncTokenAuth",
+    "KeyAuth",
+    "SyncTokenAuth",
+    "choose_auth",
+]
+
+E = TypeVar("E", "threading.Event", "asyncio.Event")
+R = TypeVar("R")
 
 TokenProvider = Callable[[], str]
 AsyncTokenProvider = Callable[[], str | Awaitable[str]]
@@ -37,53 +66,13 @@ def is_key_credential(value: object) -> bool:
     return isinstance(getattr(value, "key", None), str) and callable(getattr(value, "update", None))
 
 
-class _TokenLike(Protocol):
-    token: str
-    expires_on: int
-
-
-@dataclass(frozen=True)
-class _CachedToken:
-    token: str
-    refresh_at: float
-
-
-class TokenCache:
-    """When to ask the credential again: the one refresh rule both clients follow."""
-
-    def __init__(self) -> None:
-        self._cached: _CachedToken | None = None
-
-    def get(self, now: float) -> str | None:
-        cached = self._cached
-        if cached is None or now >= cached.refresh_at:
-            return None
-        return cached.token
-
-    def store(self, token: _TokenLike | str) -> str:
-        if isinstance(token, str):
-            # A bare provider gives no expiry: it caches for itself, so ask it on every request.
-            self._cached = None
-            value = token
-        else:
-            value = token.token
-            refresh_on = getattr(token, "refresh_on", None)
-            refresh_at = float(token.expires_on) - REFRESH_MARGIN_SECONDS
-            if refresh_on:
-                refresh_at = min(refresh_at, float(refresh_on))
-            self._cached = _CachedToken(value, refresh_at)
-        if not value:
-            raise ConfigurationError("The credential returned an empty token")
-        return value
-
-    def invalidate(self) -> None:
-        self._cached = None
-
-
 class KeyAuth:
-    """An API key, sent in one header."""
+    """An API key, sent in one header.
 
-    can_refresh = False
+    Args:
+        key: the key, or an AzureKeyCredential read on every request (so ``update()`` rotates it at once).
+        header_name: the header to send it in.
+    """
 
     def __init__(self, key: str | AzureKeyCredential, header_name: str = "api-key") -> None:
         if isinstance(key, str):
@@ -94,47 +83,79 @@ class KeyAuth:
         self._key = key
         self.header_name = header_name
 
-    def headers(self, *, force_refresh: bool = False) -> dict[str, str]:
-        # Read the credential on every request so that AzureKeyCredential.update() rotates the key at once.
+    def headers(self) -> dict[str, str]:
+        """The auth headers for a request."""
         key = self._key if isinstance(self._key, str) else self._key.key
         return {self.header_name: key}
 
-    async def aheaders(self, *, force_refresh: bool = False) -> dict[str, str]:
+    async def aheaders(self) -> dict[str, str]:
+        """The auth headers for a request (async clients)."""
         return self.headers()
+
+    def refresh_after_unauthorized(
+        self, sent_headers: Mapping[str, str], response_headers: httpx.Headers
+    ) -> bool:
+        """A key cannot be refreshed: a 401 is final."""
+        return False
+
+    async def arefresh_after_unauthorized(
+        self, sent_headers: Mapping[str, str], response_headers: httpx.Headers
+    ) -> bool:
+        """A key cannot be refreshed: a 401 is final."""
+        return False
 
     def __repr__(self) -> str:
         return f"KeyAuth(header_name={self.header_name!r}, key=<redacted>)"
 
 
-class _TokenAuthBase:
-    can_refresh = True
+class _TokenAuthBase(Generic[E]):
+    """Bearer tokens: the :class:`TokenPolicy` decides, subclasses ask the credential and wait."""
 
-    def __init__(self, scopes: Sequence[str]) -> None:
+    _policy: TokenPolicy[E]
+
+    def __init__(self, credential: Any, scopes: Sequence[str]) -> None:
         if not scopes:
             raise ConfigurationError("credential_scopes must name at least one scope")
         self.scopes = tuple(scopes)
-        self._cache = TokenCache()
+        self._credential = credential
 
-    def _headers(self, token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
+    def _failure(self, exc: BaseException) -> Failure:
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, a cancelled task: not the credential's fault
+            return Failure(interrupt=exc)
+        return Failure(credential_error(exc, self._credential, self.scopes))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(scopes={list(self.scopes)!r})"
 
 
-def _fetch_sync(credential: Any, scopes: tuple[str, ...]) -> _TokenLike | str:
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _fetch_sync(credential: Any, scopes: tuple[str, ...], claims: str | None) -> Outcome:
+    """Ask a synchronous credential or provider; ``claims`` (CAE) also makes azure-identity skip its cache."""
     if hasattr(credential, "get_token_info"):
-        return credential.get_token_info(*scopes)  # type: ignore[no-any-return]
+        options = {"claims": claims} if claims else None
+        return credential.get_token_info(*scopes, options=options)  # type: ignore[no-any-return]
     if hasattr(credential, "get_token"):
+        if claims:
+            return credential.get_token(*scopes, claims=claims)  # type: ignore[no-any-return]
         return credential.get_token(*scopes)  # type: ignore[no-any-return]
     return credential()  # type: ignore[no-any-return]
 
 
-class SyncTokenAuth(_TokenAuthBase):
-    """Bearer tokens from a TokenCredential or a ``() -> str`` provider, for :class:`GrokClient`."""
+class SyncTokenAuth(_TokenAuthBase["threading.Event"]):
+    """Bearer tokens from a TokenCredential or a ``() -> str`` provider, for :class:`GrokClient`.
+
+    Thread-safe; the refresh rules are those of :class:`~grok_azure._token_policy.TokenPolicy`.
+
+    Args:
+        credential: an azure.core TokenCredential (``get_token_info`` or ``get_token``) or a provider.
+        scopes: the scopes to ask for.
+    """
 
     def __init__(self, credential: SyncCredential, scopes: Sequence[str]) -> None:
-        super().__init__(scopes)
+        super().__init__(credential, scopes)
         method = getattr(credential, "get_token_info", None) or getattr(credential, "get_token", None)
         if method is not None and inspect.iscoroutinefunction(method):
             raise ConfigurationError(
@@ -143,57 +164,119 @@ class SyncTokenAuth(_TokenAuthBase):
             )
         if method is None and not callable(credential):
             raise ConfigurationError("credential must be a TokenCredential or a callable returning a token")
-        self._credential = credential
-        self._lock = threading.Lock()
+        self._policy = TokenPolicy(threading.Event)
 
-    def headers(self, *, force_refresh: bool = False) -> dict[str, str]:
-        with self._lock:
-            if force_refresh:
-                self._cache.invalidate()
-            token = self._cache.get(time.time())
-            if token is None:
-                token = self._cache.store(_fetch_sync(self._credential, self.scopes))
-        return self._headers(token)
+    def headers(self) -> dict[str, str]:
+        """The auth headers for a request; raises CredentialError when no token can be had."""
+        return _bearer(self._drive(self._policy.token()))
+
+    def refresh_after_unauthorized(
+        self, sent_headers: Mapping[str, str], response_headers: httpx.Headers
+    ) -> bool:
+        """After a 401: True when the request should be sent once more, with the token :meth:`headers` gives."""
+        plan = self._policy.after_unauthorized(sent_headers, challenge_claims(response_headers))
+        return self._drive(plan)
+
+    def _drive(self, plan: Plan[threading.Event, R]) -> R:
+        try:
+            step = next(plan)
+            while True:
+                step = plan.send(self._perform(step))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _perform(self, step: Step[threading.Event]) -> Outcome:
+        try:
+            if isinstance(step, Wait):
+                step.flight.event.wait()
+                return None
+            return _fetch_sync(self._credential, self.scopes, step.claims)
+        except BaseException as exc:  # handed to the policy, which wakes the waiters and raises
+            return self._failure(exc)
 
 
-class AsyncTokenAuth(_TokenAuthBase):
-    """Bearer tokens for :class:`AsyncGrokClient`: async credentials, sync ones (run in a thread) or providers."""
+class AsyncTokenAuth(_TokenAuthBase["asyncio.Event"]):
+    """Bearer tokens for :class:`AsyncGrokClient`: async credentials, sync ones (run in a thread) or providers.
+
+    The refresh rules are those of :class:`~grok_azure._token_policy.TokenPolicy`.
+
+    Args:
+        credential: an azure.core AsyncTokenCredential or TokenCredential, or a provider returning a token
+            or an awaitable of one.
+        scopes: the scopes to ask for.
+    """
 
     def __init__(self, credential: AsyncCredential, scopes: Sequence[str]) -> None:
-        super().__init__(scopes)
+        super().__init__(credential, scopes)
         if not (
             hasattr(credential, "get_token_info") or hasattr(credential, "get_token") or callable(credential)
         ):
             raise ConfigurationError("credential must be a TokenCredential or a callable returning a token")
-        self._credential = credential
-        self._lock: Any = None  # an asyncio.Lock, made on first use inside the running loop
+        self._policy = TokenPolicy(_asyncio_event)
 
-    async def _fetch(self) -> _TokenLike | str:
-        method = getattr(self._credential, "get_token_info", None) or getattr(
-            self._credential, "get_token", None
-        )
+    async def aheaders(self) -> dict[str, str]:
+        """The auth headers for a request; raises CredentialError when no token can be had."""
+        return _bearer(await self._drive(self._policy.token()))
+
+    async def arefresh_after_unauthorized(
+        self, sent_headers: Mapping[str, str], response_headers: httpx.Headers
+    ) -> bool:
+        """After a 401: True when the request should be sent once more, with the token :meth:`aheaders` gives."""
+        plan = self._policy.after_unauthorized(sent_headers, challenge_claims(response_headers))
+        return await self._drive(plan)
+
+    async def _drive(self, plan: Plan[asyncio.Event, R]) -> R:
+        try:
+            step = next(plan)
+            while True:
+                step = plan.send(await self._perform(step))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _perform(self, step: Step[asyncio.Event]) -> Outcome:
+        try:
+            if isinstance(step, Wait):
+                await step.flight.event.wait()
+                return None
+            return await self._fetch(step.claims)
+        except BaseException as exc:  # handed to the policy, which wakes the waiters and raises
+            return self._failure(exc)
+
+    async def _fetch(self, claims: str | None) -> Outcome:
+        credential = self._credential
+        method = getattr(credential, "get_token_info", None) or getattr(credential, "get_token", None)
         if method is not None and not inspect.iscoroutinefunction(method):
             import asyncio
 
-            return await asyncio.to_thread(_fetch_sync, self._credential, self.scopes)
-        result = method(*self.scopes) if method is not None else self._credential()  # type: ignore[operator]
+            return await asyncio.to_thread(_fetch_sync, credential, self.scopes, claims)
+        if hasattr(credential, "get_token_info"):
+            result = credential.get_token_info(*self.scopes, options={"claims": claims} if claims else None)
+        elif hasattr(credential, "get_token"):
+            result = credential.get_token(*self.scopes, **({"claims": claims} if claims else {}))
+        else:
+            result = credential()
         if inspect.isawaitable(result):
             result = await result
-        return result
+        return result  # type: ignore[no-any-return]
 
-    async def aheaders(self, *, force_refresh: bool = False) -> dict[str, str]:
-        if self._lock is None:
-            import asyncio  # imported here: `import grok_azure` should not pay for asyncio
 
-            self._lock = asyncio.Lock()
-        # One caller refreshes while the others wait, instead of a stampede of token requests.
-        async with self._lock:
-            if force_refresh:
-                self._cache.invalidate()
-            token = self._cache.get(time.time())
-            if token is None:
-                token = self._cache.store(await self._fetch())
-        return self._headers(token)
+def request_token(credential: SyncCredential, scopes: Sequence[str]) -> Any:
+    """Ask a synchronous credential for a token once, uncached (``grok-azure ping`` shows its lifetime).
+
+    Raises:
+        CredentialError: the credential failed; the message says how to fix it.
+    """
+    try:
+        return _fetch_sync(credential, tuple(scopes), None)
+    except Exception as exc:
+        error = credential_error(exc, credential, scopes)
+    raise error  # outside the except block: the original stays out of __context__
+
+
+def _asyncio_event() -> asyncio.Event:
+    import asyncio  # imported here: `import grok_azure` should not pay for asyncio
+
+    return asyncio.Event()
 
 
 Auth = KeyAuth | SyncTokenAuth

@@ -11,9 +11,6 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import httpx
-from typing_extensions import TypedDict
-
 from ._convert import (
     normalize_messages,
     normalize_response_format,
@@ -22,36 +19,11 @@ from ._convert import (
     normalize_tools,
 )
 from ._errors import RequestValidationError
-from .types.chat_params import MessageLike, ReasoningEffort, StreamOptionsParam
+from .types.chat_params import ChatParams, MessageLike
+
+__all__ = ["REQUEST_OPTION_KEYS", "ChatParams", "MessageInput", "build_chat_body"]
 
 MessageInput = MessageLike  # dicts, typed message objects, response messages, azure.ai.inference messages
-
-
-class ChatParams(TypedDict, total=False):
-    """Optional parameters of ``chat.completions.create`` (everything except model, messages and stream)."""
-
-    max_tokens: int
-    max_completion_tokens: int
-    temperature: float
-    top_p: float
-    n: int
-    reasoning_effort: ReasoningEffort | str
-    tools: Iterable[Any]
-    tool_choice: Any
-    parallel_tool_calls: bool
-    response_format: Any
-    seed: int
-    stop: str | list[str]
-    presence_penalty: float
-    frequency_penalty: float
-    logprobs: bool
-    top_logprobs: int
-    user: str
-    stream_options: StreamOptionsParam
-    extra_body: Mapping[str, Any]
-    extra_headers: Mapping[str, str]
-    extra_query: Mapping[str, str]
-    timeout: float | httpx.Timeout | None
 
 
 REQUEST_OPTION_KEYS = frozenset({"extra_body", "extra_headers", "extra_query", "timeout"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import math
 import os
 import signal
@@ -20,9 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 import httpx
-from azure.core.exceptions import ClientAuthenticationError
 
-from ._auth import default_sync_credential
+from ._auth import default_sync_credential, request_token
 from ._catalog import UnknownModelError, load_catalog
 from ._chat_params import ChatParams
 from ._cli_output import (
@@ -42,8 +42,9 @@ from ._cli_output import (
 from ._client import GrokClient
 from ._endpoint import API_KEY_ENV_VARS, ENDPOINT_ENV_VARS, ROUTES, Endpoint, first_env, resolve_endpoint
 from ._errors import APIConnectionError, ConfigurationError, ContentFilterError, GrokError
+from ._target import DEPLOYMENT_ENV_VAR, FoundryTarget, configured_target
 from ._version import __version__
-from .testing._target import DEPLOYMENT_ENV_VAR, foundry_target
+from .types.chat_params import MessageParam
 
 _ENVIRONMENT_HELP = """\
 environment:
@@ -52,7 +53,6 @@ environment:
   GROK_AZURE_API_KEY     the resource's key; unset means Entra ID (DefaultAzureCredential)
   GROK_AZURE_DEPLOYMENT  the deployment name, when --model is not given"""
 _EPILOG = f"{_ENVIRONMENT_HELP}\n\n{EXIT_CODES_HELP}"
-_FAILURES = (GrokError, ClientAuthenticationError)
 
 
 # -- argument types -----------------------------------------------------------------------------------------
@@ -203,6 +203,8 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
+        # The emulator is the optional `emulator` extra, and the only part of grok_azure.testing the command
+        # runs: imported here, in the two functions that run it, never at module level.
         from .testing._emulator import FoundryEmulator
     except ImportError as exc:
         print(f"error: the emulator needs `pip install 'grok-azure[emulator]'` ({exc})", file=err)
@@ -256,16 +258,26 @@ def _chat_params(args: argparse.Namespace) -> ChatParams:
     return params
 
 
+def _chat_target(deployment: str | None) -> contextlib.AbstractContextManager[FoundryTarget]:
+    """The configured target, or (no endpoint set) an embedded emulator for the ``with`` block."""
+    target = configured_target(deployment=deployment)
+    if target is not None:
+        return contextlib.nullcontext(target)
+    from .testing._target import foundry_target
+
+    return foundry_target(deployment=deployment)
+
+
 def _run_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
-    messages = [{"role": "system", "content": args.system}] if args.system else []
+    messages: list[MessageParam] = [{"role": "system", "content": args.system}] if args.system else []
     messages.append({"role": "user", "content": prompt})
     where = Situation(deployment=args.model)
     options: dict[str, Any] = {"route": args.route}
     if args.timeout is not None:
         options["timeout"] = args.timeout
     try:
-        with foundry_target(deployment=args.model) as target, target.client(**options) as client:
+        with _chat_target(args.model) as target, target.client(**options) as client:
             scope = None if target.api_key else client.endpoint.default_scope
             where = Situation(target.deployment, client.endpoint.host, scope)
             if args.verbose:
@@ -285,7 +297,7 @@ def _run_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 show_reasoning=args.show_reasoning,
                 out=out,
             )
-    except _FAILURES as exc:
+    except GrokError as exc:
         return report_failure(exc, where, err)
     if args.json:
         print(completion.model_dump_json(indent=2), file=out, flush=True)
@@ -357,7 +369,7 @@ def _run_ping(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             scope = endpoint.default_scope
             where = Situation(deployment, endpoint.host, scope)
             credential = default_sync_credential()
-            token = credential.get_token(scope)
+            token = request_token(credential, [scope])
             minutes = max(0, round((token.expires_on - time.time()) / 60))
             _ok(out, check, f"Entra ID token for {scope} (valid for {minutes} min)")
         check = "deployment"
@@ -373,7 +385,7 @@ def _run_ping(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 model=deployment, messages=[{"role": "user", "content": "ping"}], max_tokens=1
             )
         _ok(out, check, f"{deployment} answered (model {completion.model or 'not reported'})")
-    except _FAILURES as exc:
+    except GrokError as exc:
         print(f"FAIL  {check}", file=out, flush=True)
         return report_failure(exc, where, err)
     finally:
@@ -384,6 +396,17 @@ def _run_ping(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 # -- entry point --------------------------------------------------------------------------------------------
+
+
+def _quiet_azure_logging() -> None:
+    """Keep azure-identity's warnings off stderr: its failure already reaches the user once, as a CredentialError.
+
+    With no handler configured, Python prints WARNING records through ``logging.lastResort``; a NullHandler on
+    the ``azure`` logger stops that (a handler the user configures on the root logger still gets them).
+    """
+    azure = logging.getLogger("azure")
+    if not any(isinstance(handler, logging.NullHandler) for handler in azure.handlers):
+        azure.addHandler(logging.NullHandler())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -397,12 +420,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     out, err = sys.stdout, sys.stderr
+    _quiet_azure_logging()
     try:
         code: int = args.handler(args, out, err)
     except KeyboardInterrupt:
         print("\ninterrupted", file=err)
         return EXIT_INTERRUPTED
-    except _FAILURES as exc:
+    except GrokError as exc:
         return report_failure(exc, Situation(), err)
     except Exception as exc:
         print(f"error: unexpected {type(exc).__name__}: {exc}", file=err)

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from azure.core.exceptions import ClientAuthenticationError
-
 from ._catalog import Catalog, ModelSpec
 from ._chat_params import ChatParams
 from ._endpoint import AI_FOUNDRY_SCOPE, COGNITIVE_SERVICES_SCOPE
@@ -20,6 +18,7 @@ from ._errors import (
     ConfigurationError,
     ContentFilterError,
     ContextLengthExceededError,
+    CredentialError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
@@ -32,6 +31,7 @@ from ._errors import (
 from ._streaming._events import ContentDeltaEvent, ReasoningDeltaEvent
 from .resources.chat import Completions
 from .types.chat_completion import ChatCompletion
+from .types.chat_params import MessageParam
 from .types.completion_usage import CompletionUsage
 
 # The one mapping from failure to exit code; the most specific class in an exception's MRO wins.
@@ -39,7 +39,6 @@ EXIT_CODES: dict[type[BaseException], int] = {
     ConfigurationError: 2,
     AuthenticationError: 3,
     PermissionDeniedError: 3,
-    ClientAuthenticationError: 3,  # azure-identity could not get a token
     NotFoundError: 4,
     RateLimitError: 5,
     APIConnectionError: 6,
@@ -84,6 +83,8 @@ class Situation:
 
 
 def _hint(exc: BaseException, where: Situation) -> str | None:
+    if isinstance(exc, CredentialError):
+        return None  # no token, nothing sent: its message already says how to fix it
     if isinstance(exc, AuthenticationError):
         if where.scope is not None:
             return (
@@ -101,11 +102,6 @@ def _hint(exc: BaseException, where: Situation) -> str | None:
             "you are authenticated but not allowed in: give your identity the 'Cognitive Services User' role on "
             "the resource (Owner or Contributor do not grant data access). A network rule (firewall, private "
             "endpoint) also answers 403."
-        )
-    if isinstance(exc, ClientAuthenticationError):
-        return (
-            f"no Entra ID token could be obtained{f' for {where.scope}' if where.scope else ''}: sign in with "
-            "`az login` (or configure a managed identity or service principal), or set GROK_AZURE_API_KEY."
         )
     if isinstance(exc, NotFoundError):
         if exc.code == "DeploymentNotFound":
@@ -214,7 +210,7 @@ class AnswerWriter:
 def answer(
     completions: Completions,
     deployment: str,
-    messages: list[dict[str, str]],
+    messages: list[MessageParam],
     params: ChatParams,
     *,
     stream: bool,

@@ -17,6 +17,7 @@ from typing import Literal, get_args
 import httpx
 
 from ._errors import ConfigurationError
+from ._secrets import scrub_url_text
 
 Route = Literal["openai_v1", "model_inference"]
 ROUTES: tuple[Route, ...] = get_args(Route)
@@ -109,12 +110,13 @@ def resolve_endpoint(
 
 
 def _normalise(raw: str, route: str | None) -> Endpoint:
+    shown = scrub_url_text(repr(raw))  # messages quote the URL without a password or secret query value
     try:
         url = httpx.URL(raw)
     except httpx.InvalidURL as exc:
-        raise ConfigurationError(f"Endpoint {raw!r} is not a valid URL: {exc}") from None
+        raise ConfigurationError(f"Endpoint {shown} is not a valid URL: {scrub_url_text(str(exc))}") from None
     if url.scheme not in ("https", "http") or not url.host:
-        raise ConfigurationError(f"Endpoint must be an https:// URL with a host; got {raw!r}")
+        raise ConfigurationError(f"Endpoint must be an https:// URL with a host; got {shown}")
     if url.scheme == "http" and not is_loopback(url.host):
         raise ConfigurationError(
             f"Refusing plain http:// for {url.host}: credentials would travel in clear text. "
@@ -122,7 +124,7 @@ def _normalise(raw: str, route: str | None) -> Endpoint:
         )
     if url.query or url.fragment:
         raise ConfigurationError(
-            f"Endpoint {raw!r} must not carry a query string or fragment; pass api_version= for the /models route."
+            f"Endpoint {shown} must not carry a query string or fragment; pass api_version= for the /models route."
         )
     path = url.path.rstrip("/")
     if path.endswith("/chat/completions"):
@@ -150,7 +152,7 @@ def _normalise(raw: str, route: str | None) -> Endpoint:
             else "for a gateway, pass route='openai_v1' or route='model_inference'"
         )
         raise ConfigurationError(
-            f"Cannot tell which Foundry route {raw!r} serves: {hint} (or end the URL with /openai/v1 or /models)."
+            f"Cannot tell which Foundry route {shown} serves: {hint} (or end the URL with /openai/v1 or /models)."
         )
     # A gateway (e.g. Azure API Management) publishing one route under its own path: the URL is that route's base.
     return Endpoint(

@@ -29,12 +29,13 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RedirectError,
     UnprocessableEntityError,
 )
 from ._retry_after import retry_after_seconds
 from .types.content_filter import ContentFilterResults
 
-__all__ = ["error_from_event", "make_status_error", "status_error_from_response"]
+__all__ = ["error_from_event", "error_in_success_body", "make_status_error", "status_error_from_response"]
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -59,6 +60,9 @@ _RETRY_IN_MESSAGE_RE = re.compile(r"retry after (\d+(?:\.\d+)?) seconds?", re.IG
 _DROP_BLOCKS_RE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG_RE = re.compile(r"<[^>]*>")
 _EXCERPT_CHARS = 200
+# Real error bodies nest four or five levels. A deeper one is kept as a text excerpt: the exception's body is
+# walked recursively later (secret scrubbing, repr), and `{"error":` * 100000 must not end in RecursionError.
+_MAX_BODY_DEPTH = 32
 
 
 @dataclass
@@ -141,10 +145,30 @@ def _parse_body(body: bytes) -> tuple[object | None, _ErrorFields]:
         return None, _ErrorFields()
     try:
         data: object = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's stack allows
         excerpt = _text_excerpt(text)
         return excerpt or None, _ErrorFields(message=excerpt or None)
-    return data, _fields_from_json(data)
+    fields = _fields_from_json(data)  # reads the top three levels only
+    if _deeper_than(data, _MAX_BODY_DEPTH):
+        return _text_excerpt(text) or None, fields
+    return data, fields
+
+
+def _deeper_than(data: object, limit: int) -> bool:
+    """Whether JSON containers nest more than ``limit`` levels; iterative, so any depth is safe to ask about."""
+    stack: list[tuple[object, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _header(headers: httpx.Headers, names: tuple[str, ...]) -> str | None:
@@ -165,6 +189,8 @@ def _filter_results(raw: Mapping[str, Any] | None) -> ContentFilterResults | Non
 
 
 def _pick_class(status_code: int, fields: _ErrorFields, message: str) -> type[APIStatusError]:
+    if 300 <= status_code < 400:
+        return RedirectError
     if status_code == 400:
         codes = {c.lower() for c in (fields.code, fields.inner_code) if c}
         if codes & _CONTENT_FILTER_CODES:
@@ -207,6 +233,12 @@ def make_status_error(
         kwargs["retry_after"] = retry_after
     elif cls is ContentFilterError:
         kwargs["filter_results"] = _filter_results(fields.filter_results)
+    elif cls is RedirectError:
+        kwargs["location"] = location = headers.get("location")
+        message = (
+            f"The service redirected ({status_code}) to {location or 'an unnamed location'}; the SDK never "
+            "follows redirects, which would carry the key or token to another host. Check the endpoint URL."
+        )
     return cls(message, **kwargs)
 
 
@@ -219,6 +251,37 @@ def status_error_from_response(response: httpx.Response) -> APIStatusError:
     return make_status_error(
         response.status_code, response.headers, response.content, request=request, response=response
     )
+
+
+def error_in_success_body(response: httpx.Response) -> APIStatusError | None:
+    """The exception for a 2xx whose JSON body has a top-level, non-null ``error``, or None if it has none.
+
+    Its class follows the status or numeric code the error body gives (``{"error": {"code": "429"}}`` is a
+    :class:`RateLimitError`); without one it is a plain :class:`APIStatusError` with the HTTP status.
+    """
+    data, _ = _parse_body(response.content)
+    if not isinstance(data, Mapping) or data.get("error") is None:
+        return None
+    error = data["error"]
+    places = [data] if not isinstance(error, Mapping) else [error, data]
+    status = next(
+        (code for place in places for key in ("status", "code") if (code := _status_code(place.get(key)))),
+        response.status_code,
+    )
+    try:
+        request: httpx.Request | None = response.request
+    except RuntimeError:
+        request = None
+    return make_status_error(status, response.headers, response.content, request=request, response=response)
+
+
+def _status_code(value: object) -> int | None:
+    """An HTTP error status written in a body (``429`` or ``"429"``), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and 400 <= value < 600 else None
 
 
 def error_from_event(data: Mapping[str, Any]) -> tuple[str | None, str]:

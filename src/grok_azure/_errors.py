@@ -2,7 +2,8 @@
 
 Credentials never reach an exception: the request kept on an exception is a copy with credential headers and
 query parameters redacted, a response is re-attached to that copy, and any credential value that the service
-echoed back is scrubbed from the message and the body.
+echoed back is scrubbed from the message, the body and the headers. How, and the rule for chained exceptions and
+tracebacks, is in :mod:`grok_azure._secrets`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from ._secrets import (
+    detached_response,
+    redacted_request,
+    request_of,
+    scrub,
+    scrub_text,
+    scrubbed_headers,
+    secret_values,
+)
 
 if TYPE_CHECKING:
     from .types.chat_completion import ChatCompletion
@@ -44,87 +55,7 @@ __all__ = [
     "UnprocessableEntityError",
 ]
 
-_SECRET_HEADERS = frozenset(
-    {"api-key", "authorization", "proxy-authorization", "x-api-key", "ocp-apim-subscription-key", "cookie"}
-)
-_SECRET_QUERY = frozenset(
-    {"api-key", "api_key", "key", "code", "sig", "token", "access_token", "subscription-key"}
-)
-_REDACTED = "[redacted]"
-# Shorter values are not scrubbed from text: they cannot be real credentials and would mangle messages.
-_MIN_SECRET_LEN = 8
 _EXCERPT_CHARS = 500
-
-
-def _secret_values(request: httpx.Request | None) -> list[str]:
-    if request is None:
-        return []
-    values: list[str] = []
-    for name, value in request.headers.items():
-        if name.lower() in _SECRET_HEADERS:
-            values.append(value)
-            scheme, _, token = value.partition(" ")
-            if token and scheme.lower() in {"bearer", "basic"}:
-                values.append(token)
-    values.extend(v for k, v in request.url.params.multi_items() if k.lower() in _SECRET_QUERY)
-    # Longest first so a bearer header value is replaced whole before its token part.
-    return sorted({v.strip() for v in values if len(v.strip()) >= _MIN_SECRET_LEN}, key=len, reverse=True)
-
-
-def _scrub(value: Any, secrets: list[str]) -> Any:
-    """Replace secret substrings in strings nested anywhere in ``value``."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, _REDACTED)
-        return value
-    if isinstance(value, bytes):
-        return _scrub(value.decode("utf-8", errors="replace"), secrets).encode("utf-8")
-    if isinstance(value, Mapping):
-        return {k: _scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_scrub(v, secrets) for v in value]
-    return value
-
-
-def _redacted_request(request: httpx.Request) -> httpx.Request:
-    # Body-framing headers are dropped along with the body they described.
-    headers = [
-        (name, _REDACTED if name.lower() in _SECRET_HEADERS else value)
-        for name, value in request.headers.items()
-        if name.lower() not in {"content-length", "transfer-encoding"}
-    ]
-    params = [
-        (k, _REDACTED if k.lower() in _SECRET_QUERY else v) for k, v in request.url.params.multi_items()
-    ]
-    url = request.url.copy_with(params=params) if params else request.url
-    # The body is left out: it may be an unread stream, and it is the caller's own data anyway.
-    return httpx.Request(request.method, url, headers=headers)
-
-
-def _request_of(response: httpx.Response | None) -> httpx.Request | None:
-    if response is None:
-        return None
-    try:
-        return response.request
-    except RuntimeError:  # a response built without a request
-        return None
-
-
-def _detached_response(response: httpx.Response, request: httpx.Request | None) -> httpx.Response:
-    """A copy of ``response`` whose ``.request`` is the redacted one."""
-    try:
-        content = response.content
-    except httpx.ResponseNotRead:
-        content = b""
-    # The copy holds decoded bytes, so the encoding headers would make httpx decode them a second time.
-    headers = [
-        (k, v)
-        for k, v in response.headers.multi_items()
-        if k.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
-    ]
-    return httpx.Response(response.status_code, headers=headers, content=content, request=request)
 
 
 class GrokError(Exception):
@@ -158,10 +89,10 @@ class APIError(GrokError):
     def __init__(
         self, message: str, *, request: httpx.Request | None = None, body: object | None = None
     ) -> None:
-        secrets = _secret_values(request)
-        self.message = _scrub(message, secrets)
-        self.body = _scrub(body, secrets)
-        self.request = _redacted_request(request) if request is not None else None
+        secrets = secret_values(request)
+        self.message = scrub_text(message, secrets)
+        self.body = scrub(body, secrets)
+        self.request = redacted_request(request, secrets) if request is not None else None
         self._scrub_fields(secrets)
         super().__init__(self._describe())
 
@@ -205,15 +136,16 @@ class APIStatusError(APIError):
         if headers is None and response is not None:
             headers = response.headers
         self.headers = httpx.Headers(headers)
-        self.response = None
-        super().__init__(
-            message, request=request if request is not None else _request_of(response), body=body
-        )
-        self.response = _detached_response(response, self.request) if response is not None else None
+        self.response = response
+        super().__init__(message, request=request if request is not None else request_of(response), body=body)
 
     def _scrub_fields(self, secrets: list[str]) -> None:
-        self.code = _scrub(self.code, secrets)
-        self.param = _scrub(self.param, secrets)
+        self.code = scrub(self.code, secrets)
+        self.param = scrub(self.param, secrets)
+        self.request_id = scrub(self.request_id, secrets)
+        self.headers = scrubbed_headers(self.headers, secrets)
+        if self.response is not None:
+            self.response = detached_response(self.response, self.request, secrets)
 
     def _describe(self) -> str:
         text = f"Error code: {self.status_code} - "
@@ -361,7 +293,7 @@ class StreamError(APIError):
         super().__init__(message, request=request, body=body)
 
     def _scrub_fields(self, secrets: list[str]) -> None:
-        self.code = _scrub(self.code, secrets)
+        self.code = scrub(self.code, secrets)
 
     def _describe(self) -> str:
         return f"Stream error: {self.code}: {self.message}" if self.code else f"Stream error: {self.message}"

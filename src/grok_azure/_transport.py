@@ -1,4 +1,4 @@
-"""HTTP clients: pool sizes, the async transport choice, and sending without the client's per-request work.
+"""HTTP clients: pool sizes, proxies, the async transport choice, and sending without the client's per-request work.
 
 The async client runs httpx's API over aiohttp's connection pool (the ``httpx-aiohttp`` transport, a
 dependency): with hundreds of requests in flight, httpx's own async pool serves an order of magnitude fewer
@@ -8,33 +8,157 @@ When the SDK builds the httpx client itself, requests go straight to its transpo
 cookie handling (a round trip through ``http.cookiejar`` per response), redirect and auth flows and event
 hooks, none of which a Foundry call uses, and they cost about a third of the async throughput. A client passed
 in as ``http_client=`` may carry hooks or settings of the caller's, so it always goes through ``send``.
+
+Going straight to the transport skips two things ``send`` would have done, so they are done here instead:
+choosing a proxy (httpx mounts one transport per proxy pattern and picks per request; the SDK only ever talks to
+one endpoint, so the choice is made once, when the client is built) and stamping ``response.elapsed``.
 """
 
 from __future__ import annotations
 
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import TypeAlias
+
 import httpx
+
+# Private, but stable since httpx 0.18: the very rules `httpx.Client(trust_env=True)` applies, so the SDK's
+# proxy choice matches what httpx users expect (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY, system settings).
+from httpx._utils import URLPattern, get_environment_proxies
 
 from ._constants import DEFAULT_TIMEOUT
 
+__all__ = ["ProxyTypes", "bind_direct_response", "default_async_client", "default_sync_client", "proxy_for"]
+
+ProxyTypes: TypeAlias = "str | httpx.Proxy"
+
 # Foundry allows 300 concurrent requests per deployment by default; keep enough connections alive to use them.
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=300, keepalive_expiry=30.0)
+# aiohttp tunnels to these itself; any other proxy scheme (socks5://) needs httpx's native transport.
+_AIOHTTP_PROXY_SCHEMES = frozenset({"http", "https"})
 
 
-def default_sync_client() -> tuple[httpx.Client, httpx.BaseTransport]:
-    transport = httpx.HTTPTransport(limits=DEFAULT_LIMITS)
-    return httpx.Client(timeout=DEFAULT_TIMEOUT, transport=transport, follow_redirects=False), transport
+def proxy_for(url: str, proxy: ProxyTypes | None) -> httpx.Proxy | None:
+    """The proxy for requests to ``url``: ``proxy`` if given, else the environment's, as httpx decides it.
+
+    Args:
+        url: The endpoint every request of the client goes to.
+        proxy: An explicit proxy URL or :class:`httpx.Proxy`; it wins over the environment.
+    """
+    if proxy is not None:
+        return proxy if isinstance(proxy, httpx.Proxy) else httpx.Proxy(proxy)
+    target = httpx.URL(url)
+    # Most specific pattern first, as httpx orders its mounts; a NO_PROXY entry maps to None.
+    patterns = sorted(
+        ((URLPattern(key), value) for key, value in get_environment_proxies().items()), key=_first
+    )
+    for pattern, value in patterns:
+        if pattern.matches(target):
+            return httpx.Proxy(value) if value else None
+    return None
 
 
-def default_async_transport() -> httpx.AsyncBaseTransport:
-    try:
-        from httpx_aiohttp import AiohttpTransport
-    except ImportError:
-        return httpx.AsyncHTTPTransport(limits=DEFAULT_LIMITS)
-    transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=DEFAULT_LIMITS)
-    return transport
+def _first(item: tuple[URLPattern, str | None]) -> URLPattern:
+    return item[0]
 
 
-def default_async_client() -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
-    transport = default_async_transport()
-    client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=transport, follow_redirects=False)
+def default_sync_client(
+    url: str, proxy: ProxyTypes | None = None
+) -> tuple[httpx.Client, httpx.BaseTransport]:
+    """An httpx client for ``url`` and the transport to send to directly.
+
+    Args:
+        url: The endpoint; the proxy is chosen for it once, here.
+        proxy: An explicit proxy; ``None`` means the environment's (``HTTPS_PROXY``, ``NO_PROXY``...).
+    """
+    transport = httpx.HTTPTransport(limits=DEFAULT_LIMITS, proxy=proxy_for(url, proxy))
+    # trust_env=False: the proxy is already in the transport; env mounts on the wrapper would never be used.
+    client = httpx.Client(
+        timeout=DEFAULT_TIMEOUT, transport=transport, follow_redirects=False, trust_env=False
+    )
     return client, transport
+
+
+def default_async_transport(proxy: httpx.Proxy | None = None) -> httpx.AsyncBaseTransport:
+    """aiohttp's pool when it is installed and can reach the proxy, else httpx's native one."""
+    if proxy is None or proxy.url.scheme in _AIOHTTP_PROXY_SCHEMES:
+        try:
+            from httpx_aiohttp import AiohttpTransport
+        except ImportError:
+            pass
+        else:
+            transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=DEFAULT_LIMITS, proxy=proxy)
+            return transport
+    return httpx.AsyncHTTPTransport(limits=DEFAULT_LIMITS, proxy=proxy)
+
+
+def default_async_client(
+    url: str, proxy: ProxyTypes | None = None
+) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
+    """The async twin of :func:`default_sync_client`, with the same arguments."""
+    transport = default_async_transport(proxy_for(url, proxy))
+    client = httpx.AsyncClient(
+        timeout=DEFAULT_TIMEOUT, transport=transport, follow_redirects=False, trust_env=False
+    )
+    return client, transport
+
+
+def bind_direct_response(response: httpx.Response, request: httpx.Request, started: float) -> httpx.Response:
+    """Give a response from a bare transport what ``Client.send`` would: its request, and ``elapsed`` on close.
+
+    Args:
+        response: What the transport returned.
+        request: The request it answers.
+        started: ``time.perf_counter()`` just before the request was handed to the transport.
+    """
+    response.request = request
+    stream = response.stream
+    if isinstance(stream, httpx.SyncByteStream):
+        response.stream = _TimedSyncStream(stream, response, started)
+    elif isinstance(stream, httpx.AsyncByteStream):
+        response.stream = _TimedAsyncStream(stream, response, started)
+    return response
+
+
+def _stamp(ref: weakref.ref[httpx.Response], started: float) -> None:
+    response = ref()
+    if response is not None:
+        response.elapsed = timedelta(seconds=time.perf_counter() - started)
+
+
+class _TimedSyncStream(httpx.SyncByteStream):
+    """Sets ``elapsed`` when the body is closed, as httpx's own client does; bytes pass through untouched."""
+
+    def __init__(self, stream: httpx.SyncByteStream, response: httpx.Response, started: float) -> None:
+        self._stream = stream
+        # A weak reference: a strong one would make response and stream a cycle that only the cyclic garbage
+        # collector frees, holding a pooled connection until it runs.
+        self._response = weakref.ref(response)
+        self._started = started
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def close(self) -> None:
+        _stamp(self._response, self._started)
+        self._stream.close()
+
+
+class _TimedAsyncStream(httpx.AsyncByteStream):
+    """The async twin of :class:`_TimedSyncStream`."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, response: httpx.Response, started: float) -> None:
+        self._stream = stream
+        # A weak reference: a strong one would make response and stream a cycle that only the cyclic garbage
+        # collector frees, holding a pooled connection until it runs.
+        self._response = weakref.ref(response)
+        self._started = started
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()
+
+    async def aclose(self) -> None:
+        _stamp(self._response, self._started)
+        await self._stream.aclose()

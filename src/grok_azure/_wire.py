@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,14 +19,17 @@ import pydantic
 
 from ._constants import DEFAULT_TIMEOUT
 from ._endpoint import DEFAULT_MODEL_INFERENCE_API_VERSION, Endpoint
-from ._error_mapping import status_error_from_response
+from ._error_mapping import error_in_success_body, status_error_from_response
 from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    GrokError,
     RequestValidationError,
     ResponseDecodeError,
+    ResponseTooLargeError,
 )
+from ._secrets import RedactingRequest, hide_secret_values, sanitized_cause
 from ._version import __version__
 from .types.chat_completion import ChatCompletion
 
@@ -53,6 +57,40 @@ MODEL_INFERENCE_SPEC_FIELDS = frozenset(
 
 USER_AGENT = f"grok-azure/{__version__} Python/{platform.python_version()} httpx/{httpx.__version__}"
 
+# RFC 9110 field names are tokens; values here are visible ASCII, space and tab. httpx encodes header values as
+# ASCII, and a CR or LF would split the header (h11 refuses it, surfacing as a fake connection error).
+_HEADER_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE_RE = re.compile(r"[\t\x20-\x7e]*")
+
+
+def header_problem(name: object, value: object) -> str | None:
+    """Why a header cannot be sent, or None. The value is never quoted: it may be a credential."""
+    if not isinstance(name, str) or not _HEADER_NAME_RE.fullmatch(name):
+        shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
+        return (
+            f"header name {shown} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+        )
+    if not isinstance(value, str):
+        return f"the value of header {name!r} must be a str, not {type(value).__name__}"
+    match = _HEADER_VALUE_RE.match(value)
+    end = match.end() if match else 0
+    if end == len(value):
+        return None
+    bad = value[end]
+    kind = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)"}.get(bad) or (
+        "a non-ASCII character" if ord(bad) > 0x7E else "a control character"
+    )
+    return f"the value of header {name!r} contains {kind} at position {end}; header values must be printable ASCII"
+
+
+def check_headers(headers: Mapping[str, str] | None, *, param: str) -> None:
+    """Raise :class:`RequestValidationError` naming ``param`` if any header cannot be sent as given."""
+    # A generator, not a loop: its frame (and the header value, maybe a credential) is gone before the raise,
+    # so a traceback rendered with capture_locals cannot show it.
+    problem = next(filter(None, (header_problem(k, v) for k, v in (headers or {}).items())), None)
+    if problem is not None:
+        raise RequestValidationError(f"{param}: {problem}", param=param)
+
 
 @dataclass(frozen=True)
 class PreparedRequest:
@@ -65,9 +103,23 @@ class PreparedRequest:
     content: bytes | None = None
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
 
+    def __repr__(self) -> str:
+        # Secret-named headers and query parameters (from default_headers, extra_headers, extra_query) are hidden:
+        # a traceback rendered with capture_locals shows this object in the frames that send it.
+        return (
+            f"PreparedRequest(method={self.method!r}, url={self.url!r}, "
+            f"params={dict(hide_secret_values(self.params))!r}, "
+            f"headers={dict(hide_secret_values(self.headers))!r}, timeout={self.timeout!r})"
+        )
+
     def build(self, auth_headers: Mapping[str, str]) -> httpx.Request:
+        # Checked per attempt: an AzureKeyCredential can be rotated to a bad value, and a token comes from outside.
+        problem = next(filter(None, (header_problem(k, v) for k, v in auth_headers.items())), None)
+        if problem is not None:
+            del auth_headers  # keep the credential out of this frame's locals, which a traceback may render
+            raise RequestValidationError(f"The credential's {problem}", param="credential")
         headers = {**self.headers, **auth_headers}
-        return httpx.Request(
+        return RedactingRequest(  # its repr hides credentials, for tracebacks rendered with capture_locals
             self.method,
             self.url,
             params=self.params or None,
@@ -119,7 +171,9 @@ def prepare_chat_request(
         # /openai/v1 needs no version, but `api-version=preview` turns on preview features there.
         params["api-version"] = api_version
     headers.update(default_headers or {})
-    headers.update(extra_headers or {})
+    if extra_headers:
+        check_headers(extra_headers, param="extra_headers")  # default_headers were checked when configured
+        headers.update(extra_headers)
     params.update(extra_query or {})
     return PreparedRequest(
         method="POST",
@@ -131,29 +185,93 @@ def prepare_chat_request(
     )
 
 
-def should_refresh_token(response: httpx.Response, attempt: int, can_refresh: bool) -> bool:
-    """A 401 with a token credential earns one retry with a fresh token (the cached one may have been revoked)."""
-    return response.status_code == 401 and attempt == 0 and can_refresh
+def should_refresh_token(response: httpx.Response, attempt: int) -> bool:
+    """A first 401 asks the auth whether a fresh token is worth one resend (the cached one may have been revoked)."""
+    return response.status_code == 401 and attempt == 0
 
 
 def error_for_status(response: httpx.Response) -> APIStatusError | None:
-    """The exception for an error response (its body already read), or None for a success."""
-    if response.status_code < 400:
+    """The exception for a response that is not a 2xx (its body already read), or None for a success.
+
+    A 3xx is an error too (:class:`RedirectError`): the SDK never follows a redirect, which would carry the key
+    or token to wherever the ``Location`` points.
+    """
+    if 200 <= response.status_code < 300:
         return None
     return status_error_from_response(response)
 
 
+class BodyReader:
+    """Collects a non-streamed body (success or error) within ``max_body_bytes``; no I/O.
+
+    A declared ``Content-Length`` over the limit is refused before any byte is read; otherwise the decoded
+    (decompressed) bytes are counted as they arrive, so a gzip bomb stops once it has inflated past the limit
+    (at most one network chunk's worth of inflation later). Raises :class:`ResponseTooLargeError`; the caller
+    closes the response, which drops the connection instead of draining it.
+
+    Args:
+        response: The response whose body is about to be read.
+        limit: ``ResponseLimits.max_body_bytes``.
+    """
+
+    __slots__ = ("_limit", "_parts", "_response", "_size")
+
+    def __init__(self, response: httpx.Response, limit: int) -> None:
+        self._response = response
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(f"declares Content-Length {int(declared)}")
+
+    def feed(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._limit:
+            raise self._too_large(f"went past {self._limit} bytes after decompression")
+        self._parts.append(chunk)
+
+    def finish(self) -> httpx.Response:
+        """Store the body on the response, where ``response.content`` reads it (as ``Response.read`` does)."""
+        self._response._content = b"".join(self._parts)
+        return self._response
+
+    def _too_large(self, what: str) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"The response body {what}; the limit is {self._limit} bytes "
+            "(ResponseLimits.max_body_bytes). The connection was closed without reading the rest.",
+            limit_name="max_body_bytes",
+            limit=self._limit,
+            request=self._response.request,
+        )
+
+
 def decode_completion(response: httpx.Response) -> ChatCompletion:
-    """Decode a non-streaming chat completion, or raise ResponseDecodeError if the body is not one."""
+    """Decode a non-streaming chat completion.
+
+    Raises the mapped :class:`APIStatusError` when a 2xx body carries a top-level ``error`` (some gateways
+    answer 200 with an error body), and :class:`ResponseDecodeError` when the body is not a completion (it has no
+    ``choices`` list, or is not JSON).
+    """
+    body = response.content
     try:
-        return ChatCompletion.model_validate_json(response.content)
+        completion = ChatCompletion.model_validate_json(body)
     except pydantic.ValidationError as exc:
-        raise ResponseDecodeError(
-            f"Response is not a chat completion ({_first_error(exc)})",
-            status_code=response.status_code,
-            body=response.content,
-            request=response.request,
-        ) from None
+        reason = _first_error(exc)
+    else:
+        extra = completion.model_extra
+        if not (extra and extra.get("error") is not None) and "choices" in completion.model_fields_set:
+            return completion
+        reason = "choices: Field required"
+    error = error_in_success_body(response)
+    if error is not None:
+        raise error
+    raise ResponseDecodeError(
+        f"Response is not a chat completion ({reason})",
+        status_code=response.status_code,
+        body=body,
+        request=response.request,
+    )
 
 
 def _first_error(exc: pydantic.ValidationError) -> str:
@@ -165,14 +283,31 @@ def _first_error(exc: pydantic.ValidationError) -> str:
     return f"{where}: {first.get('msg', 'invalid')}"
 
 
-def connection_error(exc: httpx.TransportError, request: httpx.Request | None) -> APIConnectionError:
-    """Wrap an httpx transport failure; timeouts get their own type so callers can tell them apart."""
+def connection_error(exc: BaseException, request: httpx.Request | None) -> APIConnectionError:
+    """Wrap a transport failure (httpx's, or a raw one such as aiohttp's); timeouts get their own type.
+
+    The result's ``__cause__`` is already set to a credential-free stand-in for ``exc``
+    (:func:`~grok_azure._secrets.sanitized_cause`). Raise it with a bare ``raise`` OUTSIDE the ``except`` block
+    that caught ``exc`` (so ``__context__`` stays None) and never ``from exc``: the original carries the request
+    with its auth headers, and its traceback the frames that built them.
+    """
+    error: APIConnectionError
     if is_timeout(exc):
-        return APITimeoutError(f"Request timed out ({type(exc).__name__})", request=request)
-    return APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}", request=request)
+        error = APITimeoutError(f"Request timed out ({type(exc).__name__})", request=request)
+    else:
+        error = APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}", request=request)
+    error.__cause__ = sanitized_cause(exc, request)
+    return error
 
 
-def is_timeout(exc: httpx.TransportError) -> bool:
+def send_failure(exc: Exception, request: httpx.Request | None) -> GrokError:
+    """What an exception raised while sending or reading means: GrokErrors pass, anything else is a connection error."""
+    if isinstance(exc, GrokError):
+        return exc
+    return connection_error(exc, request)
+
+
+def is_timeout(exc: BaseException) -> bool:
     """Whether a transport error really was a timeout.
 
     httpx-aiohttp maps every aiohttp connection error, a server hanging up included, to ``ConnectTimeout``; only

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 import respx
-from azure.core.exceptions import ClientAuthenticationError
 
 from grok_azure import (
     APIConnectionError,
@@ -17,6 +16,7 @@ from grok_azure import (
     BadRequestError,
     ConfigurationError,
     ContentFilterError,
+    CredentialError,
     GrokError,
     InternalServerError,
     NotFoundError,
@@ -45,7 +45,7 @@ Capture = pytest.CaptureFixture[str]
         (ConfigurationError, 2),
         (AuthenticationError, 3),
         (PermissionDeniedError, 3),
-        (ClientAuthenticationError, 3),
+        (CredentialError, 3),
         (NotFoundError, 4),
         (RateLimitError, 5),
         (APIConnectionError, 6),

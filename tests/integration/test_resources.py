@@ -125,9 +125,16 @@ def test_sync_stream_abandoned_without_close_returns_its_connection(
             stream = sync_client.chat.completions.create(model="chat", messages=user(), stream=True)
             for _ in stream:
                 break
+            response = stream.response
             del stream
+            assert response.is_closed  # by reference counting alone
+        # The pool holds POOL connections and there were 3 * POOL streams: this call needs them given back.
+        completion = sync_client.chat.completions.create(model="chat", messages=user("still there?"))
     finally:
         gc.enable()
+
+    assert completion.text == "Echo: still there?"
+    assert len(emu.requests) == 3 * POOL + 1
 
 
 @ONE_ROUTE
@@ -144,8 +151,13 @@ async def test_async_stream_abandoned_without_close_returns_its_connection(
             async for _ in stream:
                 break
             del stream
+        # The pool holds POOL connections and there were 3 * POOL stalled streams: this call needs them given back.
+        completion = await async_client.chat.completions.create(model="chat", messages=user("still there?"))
     finally:
         gc.enable()
+
+    assert completion.text == "Echo: still there?"
+    assert len(emu.requests) == 3 * POOL + 1
 
 
 @pytest.mark.parametrize("how", ["create", "stream"])

@@ -12,10 +12,11 @@ from grok_azure import (
     ChatCompletionChunk,
     ChatCompletionStreamManager,
     GrokClient,
+    MessageParam,
     Stream,
 )
 
-MESSAGES = [{"role": "user", "content": "Hi"}]
+MESSAGES: list[MessageParam] = [{"role": "user", "content": "Hi"}]
 
 
 def sync_calls(client: GrokClient, flag: bool) -> None:

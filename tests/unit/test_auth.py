@@ -12,8 +12,8 @@ import pytest
 import respx
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
-from grok_azure import AsyncGrokClient, AuthenticationError, ConfigurationError, GrokClient
-from grok_azure._auth import REFRESH_MARGIN_SECONDS, TokenCache
+from grok_azure import AsyncGrokClient, AuthenticationError, ConfigurationError, CredentialError, GrokClient
+from grok_azure._auth import REFRESH_MARGIN_SECONDS
 
 from .conftest import CHAT_URL, ENDPOINT, completion_body
 
@@ -141,9 +141,9 @@ def test_callable_token_provider_is_called_per_request(mock_api: respx.MockRoute
     assert [bearer(route, 0), bearer(route, 1)] == ["Bearer p1", "Bearer p2"]
 
 
-def test_empty_token_is_a_configuration_error(mock_api: respx.MockRouter) -> None:
+def test_empty_token_is_a_credential_error(mock_api: respx.MockRouter) -> None:
     route = mock_api.post(CHAT_URL).respond(200, json=completion_body())
-    with GrokClient(endpoint=ENDPOINT, credential=lambda: "") as client, pytest.raises(ConfigurationError):
+    with GrokClient(endpoint=ENDPOINT, credential=lambda: "") as client, pytest.raises(CredentialError):
         client.chat.completions.create(model="grok-4", messages=MESSAGES)
     assert not route.called
 
@@ -165,16 +165,6 @@ def test_token_never_appears_in_repr(mock_api: respx.MockRouter) -> None:
     assert "token-1" not in repr(client)
     assert "token-1" not in repr(client._auth)
     client.close()
-
-
-def test_token_cache_rules() -> None:
-    cache = TokenCache()
-    assert cache.get(0) is None
-    assert cache.store(AccessToken("t", 10_000)) == "t"
-    assert cache.get(10_000 - REFRESH_MARGIN_SECONDS - 1) == "t"
-    assert cache.get(10_000 - REFRESH_MARGIN_SECONDS) is None
-    cache.invalidate()
-    assert cache.get(0) is None
 
 
 def test_default_azure_credential_is_only_imported_when_needed() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 from collections.abc import AsyncIterator, Sequence
@@ -11,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grok_azure._streaming._sse import ServerSentEvent, SSEDecoder, aiter_sse, iter_sse
+from grok_azure._streaming._sse import EventTooLargeError, ServerSentEvent, SSEDecoder, aiter_sse, iter_sse
 
 
 def decode(*chunks: bytes) -> list[ServerSentEvent]:
@@ -280,10 +279,10 @@ def test_json_parses_data() -> None:
     assert decode(b'data: {"a": [1, "\\u00e9"]}\n\n')[0].json() == {"a": [1, "é"]}
 
 
-def test_event_is_frozen_with_spec_defaults() -> None:
+def test_event_is_immutable_with_spec_defaults() -> None:
     event = ServerSentEvent(data="x")
     assert (event.event, event.id, event.retry) == ("message", None, None)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         event.data = "y"  # type: ignore[misc]
 
 
@@ -424,3 +423,58 @@ def test_arbitrary_bytes_never_raise_and_splitting_never_changes_the_outcome(
     whole = _state([body])
     assert _state(_split(body, cuts)) == whole
     assert all(isinstance(event.data, str) for event in whole[0])
+
+
+# --- bounded memory (max_event_bytes) ----------------------------------------------------------------------
+
+
+def test_an_unterminated_line_is_refused_as_soon_as_it_passes_the_limit() -> None:
+    decoder = SSEDecoder(max_event_bytes=100)
+    decoder.feed(b"data: ")
+    for _ in range(94):  # 100 bytes held: still allowed
+        decoder.feed(b"x")
+    with pytest.raises(EventTooLargeError) as caught:
+        decoder.feed(b"x")
+    assert (caught.value.size, caught.value.limit) == (101, 100)
+
+
+def test_a_long_line_arriving_with_other_lines_is_refused() -> None:
+    decoder = SSEDecoder(max_event_bytes=100)
+    assert datas(decoder.feed(b"data: a\n\ndata: " + b"y" * 60)) == ["a"]
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"y" * 60)
+
+
+def test_data_lines_of_one_event_count_together() -> None:
+    decoder = SSEDecoder(max_event_bytes=100)
+    for _ in range(10):
+        decoder.feed(b"data: " + b"z" * 10 + b"\n")  # 100 bytes of data, event not yet ended
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"data: z\n")
+
+
+def test_the_count_starts_again_with_each_event() -> None:
+    decoder = SSEDecoder(max_event_bytes=100)
+    for i in range(50):
+        # Each event is 90 bytes of data split over two feeds; together they are far over the limit.
+        assert decoder.feed(b"data: " + b"a" * 45 + b"\n") == []
+        assert datas(decoder.feed(b"data: " + b"b" * 45 + b"\n\n")) == ["a" * 45 + "\n" + "b" * 45], i
+
+
+def test_comments_and_fields_count_only_while_unterminated() -> None:
+    decoder = SSEDecoder(max_event_bytes=100)
+    for _ in range(100):
+        assert decoder.feed(b": " + b"c" * 90 + b"\n") == []
+    assert datas(decoder.feed(b"data: ok\n\n")) == ["ok"]
+
+
+def test_without_a_limit_anything_goes() -> None:
+    payload = "x" * 200_000
+    assert datas(decode(f"data: {payload}\n\n".encode())) == [payload]
+
+
+def test_a_limit_does_not_change_what_is_decoded() -> None:
+    body = b"".join(f"data: {i}\nid: {i}\n\n".encode() for i in range(200))
+    limited = SSEDecoder(max_event_bytes=64)
+    events = [event for i in range(0, len(body), 7) for event in limited.feed(body[i : i + 7])]
+    assert events == decode(body)

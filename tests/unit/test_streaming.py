@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -49,18 +48,22 @@ def serve(mock_api: respx.MockRouter, body: bytes) -> respx.Route:
 class Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A body delivered in given pieces, optionally failing after them (a dropped or stalled connection)."""
 
-    def __init__(self, pieces: list[bytes], fail_with: Exception | None = None) -> None:
+    def __init__(self, pieces: list[bytes], fail_with: BaseException | None = None) -> None:
         self.pieces = pieces
         self.fail_with = fail_with
         self.closed = False
+        self.consumed = 0  # pieces handed to the client so far
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self.pieces
+        for piece in self.pieces:
+            self.consumed += 1
+            yield piece
         if self.fail_with is not None:
             raise self.fail_with
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for piece in self.pieces:
+            self.consumed += 1
             yield piece
         if self.fail_with is not None:
             raise self.fail_with
@@ -297,6 +300,7 @@ def test_connection_dropped_mid_stream_is_wrapped(mock_api: respx.MockRouter, cl
     with pytest.raises(StreamInterruptedError) as info:
         list(client.chat.completions.create(model="m", messages=MESSAGES, stream=True))
     assert isinstance(info.value.__cause__, httpx.RemoteProtocolError)
+    assert info.value.__context__ is None
     assert info.value.partial is not None
 
 
@@ -344,30 +348,6 @@ def test_leaving_early_closes_the_connection(mock_api: respx.MockRouter, client:
         next(iter(stream))
     assert stream.response.is_closed
     assert body_stream.closed
-
-
-def test_garbage_collected_stream_closes_its_response(mock_api: respx.MockRouter, client: GrokClient) -> None:
-    serve(mock_api, transcript("reasoning_and_content.sse"))
-    stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
-    next(stream)
-    response = stream.response
-    # Reference counting alone must free it: no cycle may keep a dropped stream (and its connection) alive.
-    gc.disable()
-    try:
-        del stream
-        assert response.is_closed
-    finally:
-        gc.enable()
-
-
-def test_many_early_exits_do_not_exhaust_the_pool(mock_api: respx.MockRouter) -> None:
-    serve(mock_api, transcript("reasoning_and_content.sse"))
-    http = httpx.Client(limits=httpx.Limits(max_connections=2))
-    with GrokClient(endpoint=ENDPOINT, api_key=KEY, http_client=http) as client:
-        for _ in range(50):
-            with client.chat.completions.create(model="m", messages=MESSAGES, stream=True) as stream:
-                next(stream)
-    http.close()
 
 
 def test_recorded_azure_transcript_accumulates() -> None:

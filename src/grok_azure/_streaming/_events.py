@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 import pydantic
 
 from .._error_mapping import error_from_event
-from .._errors import ResponseDecodeError, StreamError, StreamInterruptedError
+from .._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    GrokError,
+    ResponseDecodeError,
+    ResponseTooLargeError,
+    StreamClosedError,
+    StreamError,
+    StreamInterruptedError,
+)
+from .._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
+from .._secrets import sanitized_cause
+from .._wire import is_timeout
 from ..types.chat_completion import ChatCompletion
 from ..types.chat_completion_chunk import ChatCompletionChunk
 from ..types.completion_usage import CompletionUsage
 from ._accumulate import ChunkAccumulator
-from ._sse import SSEDecoder
+from ._sse import EventTooLargeError, SSEDecoder
+
+_E = TypeVar("_E", bound=GrokError)
+
+# After [DONE], the rest of the body (normally just the chunked-encoding terminator) is read so that the
+# connection can go back to the pool; a server that keeps sending past this many bytes is just disconnected.
+DRAIN_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,63 +107,225 @@ StreamEvent = (
 
 
 class ChunkDecoder:
-    """Bytes in, chunks out: SSE framing, ``[DONE]``, error events, accumulation and the end-of-stream verdict."""
+    """Bytes in, chunks out: every decision about one streamed response, without I/O.
 
-    def __init__(self, request: httpx.Request | None = None) -> None:
-        self._request = request  # attached (redacted) to the errors this decoder raises
-        self._sse = SSEDecoder()
+    SSE framing, ``[DONE]``, error events, accumulation, the size limits, the stall clock, what a read failure
+    means, and whether the stream completed (so that a closed one cannot pass for a completion). The sync and
+    async shells in ``_stream`` only move bytes between httpx and this object.
+
+    Args:
+        request: The request of the response; a redacted copy is attached to the errors raised here. Its
+            ``timeout`` extension's ``read`` value is the longest time allowed without an event that has data.
+        limits: ``max_event_bytes`` bounds one event (or unterminated line), ``max_stream_bytes`` the whole body.
+        clock: A monotonic clock in seconds (tests pass a fake one).
+    """
+
+    def __init__(
+        self,
+        request: httpx.Request | None = None,
+        limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._request = request
+        self._limits = limits
+        self._sse = SSEDecoder(max_event_bytes=limits.max_event_bytes)
+        self._validate = _chunk_validator()
         self.accumulator = ChunkAccumulator()
-        self.done = False
+        self.done = False  # [DONE] arrived
+        self.complete = False  # the stream ended normally: the accumulator holds the final completion
+        self.reading = True  # the shell should keep reading the body
+        self._failed: str | None = None  # what ended the stream abnormally (for StreamClosedError's message)
+        self._received = 0
+        self._drained = 0
+        self._clock = clock
+        self._stall_after = _read_timeout(request)
+        self._last_event = clock()
 
     def feed(self, data: bytes) -> Iterator[ChatCompletionChunk]:
         """Yield the chunks completed by ``data``; each is accumulated only as it is handed out."""
-        for event in self._sse.feed(data):
-            if self.done:
-                return
+        if self.done:
+            self._drain(data)
+            return
+        self._received += len(data)
+        if self._received > self._limits.max_stream_bytes:
+            raise self._fail(self._too_large("max_stream_bytes", "The streamed body"))
+        try:
+            events = self._sse.feed(data)
+        except EventTooLargeError:
+            events = None
+        if events is None:  # raised here, outside the except block, so nothing is chained implicitly
+            raise self._fail(self._too_large("max_event_bytes", "One server-sent event"))
+        if not events:
+            # Keep-alive comments and pieces of an event are not progress: only an event with data is.
+            if self._stall_after is not None and self._clock() - self._last_event > self._stall_after:
+                raise self._fail(
+                    APITimeoutError(
+                        f"No event for more than {self._stall_after:g} s (the read timeout): the stream stalled",
+                        request=self._request,
+                    )
+                )
+            return
+        for event in events:
             if event.data == "[DONE]":
-                self.done = True
+                self.done = self.complete = True
                 return
             yield self._decode(event.data, event.event)
+        # Taken when the consumer asks for more, so time it spends on a chunk is not counted as a stall.
+        self._last_event = self._clock()
+
+    def start_clock(self) -> None:
+        """The consumer asked for the first chunk: the wait for events starts now."""
+        self._last_event = self._clock()
 
     def _decode(self, data: str, event_type: str) -> ChatCompletionChunk:
+        if event_type == "error":
+            raise self._error_event(data)
         try:
-            chunk = ChatCompletionChunk.model_validate_json(data)
-        except pydantic.ValidationError:
-            raise ResponseDecodeError(
-                "A stream event is not a chat completion chunk",
-                status_code=200,
-                body=data,
-                request=self._request,
-            ) from None
-        extra = chunk.model_extra
-        if (extra and "error" in extra) or event_type == "error":
-            payload: Any = extra.get("error") if extra else None
-            code, message = error_from_event(payload if isinstance(payload, dict) else {"message": data})
-            raise StreamError(message, code=code, partial=self.accumulator.snapshot(), request=self._request)
+            chunk: ChatCompletionChunk | None = self._validate(data)
+        except (pydantic.ValidationError, RecursionError):
+            chunk = None
+        if chunk is None:
+            raise self._fail(
+                ResponseDecodeError(
+                    "A stream event is not a chat completion chunk",
+                    status_code=200,
+                    body=data,
+                    request=self._request,
+                )
+            )
+        extra = chunk.__pydantic_extra__  # what model_extra returns, without the property call
+        if extra:
+            error = extra.get("error")
+            if error is not None:  # `"error": null` on a normal chunk is not an error
+                raise self._stream_error(error_from_event(extra))
         self.accumulator.add(chunk)
         return chunk
 
+    def _error_event(self, data: str) -> StreamError:
+        """An ``event: error``: its data may be JSON (an error object) or plain text."""
+        try:
+            payload: Any = json.loads(data)
+        except (ValueError, RecursionError):
+            payload = None
+        if not isinstance(payload, dict):
+            text = data.strip() if payload is None else payload
+            payload = {"message": text} if isinstance(text, str) and text else {}
+        return self._stream_error(error_from_event(payload))
+
+    def _stream_error(self, code_and_message: tuple[str | None, str]) -> StreamError:
+        code, message = code_and_message
+        return self._fail(
+            StreamError(message, code=code, partial=self.accumulator.snapshot(), request=self._request)
+        )
+
+    def _too_large(self, limit_name: str, what: str) -> ResponseTooLargeError:
+        limit: int = getattr(self._limits, limit_name)
+        return ResponseTooLargeError(
+            f"{what} is larger than ResponseLimits.{limit_name} ({limit} bytes); the connection was closed",
+            limit_name=limit_name,
+            limit=limit,
+            request=self._request,
+        )
+
+    def _drain(self, data: bytes) -> None:
+        self._drained += len(data)
+        if self._drained > DRAIN_LIMIT:
+            self.reading = False
+
     def end(self) -> None:
         """Call at end of body: a stream cut before ``[DONE]`` and before every choice finished is an error."""
+        self.reading = False
         if self.done:
             return
         self._sse.close()
         if not self.accumulator.finished:
-            raise StreamInterruptedError(
-                "The stream ended before it was complete (no [DONE] and no finish_reason)",
+            raise self._fail(
+                StreamInterruptedError(
+                    "The stream ended before it was complete (no [DONE] and no finish_reason)",
+                    partial=self.accumulator.snapshot(),
+                    request=self._request,
+                )
+            )
+        self.complete = True
+
+    def read_failed(self, exc: BaseException) -> GrokError | None:
+        """What an exception raised while reading the body means: the error to raise, or None for a normal end.
+
+        After ``[DONE]`` nothing more was needed, and a connection lost once every choice had finished lost
+        nothing; a timeout is reported as one otherwise. The error's ``__cause__`` is a credential-free stand-in
+        for ``exc``: raise it outside the ``except`` block, so that ``__context__`` is not ``exc`` either.
+        """
+        self.reading = False
+        if self.done:
+            return None
+        error: APIConnectionError
+        if _is_timeout(exc):
+            error = APITimeoutError(
+                f"The stream stalled past the read timeout ({type(exc).__name__})", request=self._request
+            )
+        elif self.accumulator.finished:
+            self.complete = True
+            return None
+        else:
+            error = StreamInterruptedError(
+                f"The connection dropped mid-stream: {type(exc).__name__}: {exc}",
                 partial=self.accumulator.snapshot(),
                 request=self._request,
             )
+        error.__cause__ = sanitized_cause(exc, self._request)
+        return self._fail(error)
 
-    def interrupted(self, cause: BaseException) -> StreamInterruptedError | None:
-        """The error for a connection lost mid-stream, or None if every choice had already finished."""
-        if self.accumulator.finished:
-            return None
-        return StreamInterruptedError(
-            f"The connection dropped mid-stream: {type(cause).__name__}: {cause}",
-            partial=self.accumulator.snapshot(),
-            request=self._request,
-        )
+    def _fail(self, error: _E) -> _E:
+        self.reading = False
+        self._failed = type(error).__name__
+        return error
+
+    def final_completion(self) -> ChatCompletion:
+        """The whole completion, or :class:`StreamClosedError` if the stream did not complete normally."""
+        if not self.complete:
+            raise self.closed_error()
+        return self.accumulator.snapshot()
+
+    def closed_error(self) -> StreamClosedError:
+        """The error for using a stream that was closed (or failed) before it completed."""
+        if self._failed is not None:
+            message = (
+                f"The stream failed earlier ({self._failed}), so it has no final completion or more chunks"
+            )
+        else:
+            message = (
+                "The stream was closed (or its `with` block left) before it finished, so it has no final "
+                "completion or more chunks; read it inside the `with` block"
+            )
+        return StreamClosedError(message, partial=self.accumulator.snapshot())
+
+
+@functools.cache
+def _chunk_validator() -> Callable[[str], ChatCompletionChunk]:
+    """``ChatCompletionChunk.model_validate_json`` without its wrapper, which costs a fifth of a small chunk's
+    validation. The model builds its validator on first use (``defer_build``), so build it first."""
+    ChatCompletionChunk.model_rebuild()
+    validate: Callable[[str], ChatCompletionChunk] = ChatCompletionChunk.__pydantic_validator__.validate_json
+    return validate
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """httpx's timeouts (see :func:`is_timeout`), and a bare one a transport let through."""
+    if isinstance(exc, TimeoutError) or is_timeout(exc):
+        return True
+    # Before Python 3.11 asyncio.TimeoutError is its own class; it can only exist once asyncio was imported.
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(exc, asyncio.TimeoutError)
+
+
+def _read_timeout(request: httpx.Request | None) -> float | None:
+    """The request's read timeout: the longest a stream may go without an event (None: no limit)."""
+    if request is None:
+        return None
+    timeout = request.extensions.get("timeout")
+    read = timeout.get("read") if isinstance(timeout, dict) else None
+    return float(read) if isinstance(read, (int, float)) and not isinstance(read, bool) else None
 
 
 class EventBuilder:

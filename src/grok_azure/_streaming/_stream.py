@@ -1,6 +1,15 @@
 """Stream objects: the sync and async shells around :class:`ChunkDecoder` and :class:`EventBuilder`.
 
-They only read bytes from httpx and map transport failures; every decision lives in ``_events``.
+They only move bytes from httpx into the decoder and chunks out to the caller; every decision (limits, stalls,
+what a failure means, whether the stream completed) lives in ``_events``.
+
+How a connection is freed, however a stream ends: one generator per stream reads the body, and it is started
+("primed") to its first ``yield`` as soon as the stream object exists, so its ``finally`` clause always runs: when
+the body ends, when it fails, when the stream is closed, and when the stream is dropped unfinished. CPython
+finalises an abandoned generator as soon as its last reference goes (no cyclic garbage collection needed); for
+an async generator, asyncio schedules its ``aclose()`` on the loop. Nothing else closes the response: there is no
+``__del__``, so iterating a stream that nobody else references (``for chunk in client...create(stream=True)``)
+is safe, because the loop itself holds the stream (``__iter__`` returns the stream).
 """
 
 from __future__ import annotations
@@ -8,13 +17,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 from typing_extensions import Self
 
+from .._errors import GrokError
 from .._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
-from .._wire import connection_error, is_timeout
 from ..types.chat_completion import ChatCompletion
 from ..types.chat_completion_chunk import ChatCompletionChunk
 from ._events import ChunkDecoder, ContentDeltaEvent, EventBuilder, ReasoningDeltaEvent, StreamEvent
@@ -22,85 +31,118 @@ from ._events import ChunkDecoder, ContentDeltaEvent, EventBuilder, ReasoningDel
 _T = TypeVar("_T")
 
 
-def _transport_failure(
-    exc: httpx.TransportError, decoder: ChunkDecoder, request: httpx.Request
-) -> Exception | None:
-    """What a transport error mid-stream means; None when the stream had already finished."""
-    if is_timeout(exc):
-        # A stall longer than the read timeout.
-        return connection_error(exc, request)
-    return decoder.interrupted(exc)
-
-
-# The generators below are module functions, not methods: a generator holding ``self`` would keep a dropped
-# stream alive until the cyclic garbage collector runs, and with it a pooled connection.
+# The generators are module functions, not methods: one holding the stream object would keep a dropped stream
+# (and its connection) alive in a reference cycle until the cyclic garbage collector runs.
 def _iter_chunks(response: httpx.Response, decoder: ChunkDecoder) -> Generator[Any, None, None]:
+    reader = response.iter_bytes()
+    failure: GrokError | None = None
     try:
-        try:
-            for data in response.iter_bytes():
-                yield from decoder.feed(data)
-                if decoder.done:
-                    break
-        except httpx.TransportError as exc:
-            failure = _transport_failure(exc, decoder, response.request)
-            if failure is not None:
-                raise failure from exc
-            return
+        yield None  # primed by Stream.__init__: from here on, the finally clause runs however the stream ends
+        decoder.start_clock()
+        while decoder.reading:
+            try:
+                data = next(reader)
+            except StopIteration:
+                break
+            except Exception as exc:  # httpx's errors, and anything else a transport raises
+                failure = decoder.read_failed(exc)
+                break
+            yield from decoder.feed(data)
+        # Raised here, not in the except block, so that the original (which holds the request and its
+        # credentials) is not chained as __context__.
+        if failure is not None:
+            raise failure
         decoder.end()
     finally:
-        response.close()
+        # The outcome is already decided; a connection that fails to close is just not reused.
+        with contextlib.suppress(Exception):
+            response.close()
 
 
 async def _aiter_chunks(response: httpx.Response, decoder: ChunkDecoder) -> AsyncGenerator[Any, None]:
+    # httpx's aiter_bytes() is an async generator; closed explicitly below, so that asyncio need not finalise it.
+    reader = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+    failure: GrokError | None = None
     try:
-        try:
-            async for data in response.aiter_bytes():
-                for chunk in decoder.feed(data):
-                    yield chunk
-                if decoder.done:
-                    break
-        except httpx.TransportError as exc:
-            failure = _transport_failure(exc, decoder, response.request)
-            if failure is not None:
-                raise failure from exc
-            return
+        yield None  # primed by AsyncStream.__init__ (see _start)
+        decoder.start_clock()
+        while decoder.reading:
+            try:
+                data = await reader.__anext__()
+            except StopAsyncIteration:
+                break
+            except Exception as exc:  # httpx's errors, and anything else a transport (aiohttp) raises
+                failure = decoder.read_failed(exc)
+                break
+            for chunk in decoder.feed(data):
+                yield chunk
+        if failure is not None:
+            raise failure
         decoder.end()
     finally:
-        await response.aclose()
+        with contextlib.suppress(Exception):
+            await reader.aclose()
+        with contextlib.suppress(Exception):
+            await response.aclose()
 
 
-def _iter_events(
-    stream: Iterator[ChatCompletionChunk], builder: EventBuilder
-) -> Generator[StreamEvent, None, None]:
-    for chunk in stream:
-        yield from builder.events(chunk)
-    yield from builder.finish()
+def _start(generator: AsyncGenerator[Any, None]) -> None:
+    """Run an async generator to its first ``yield`` without awaiting: it awaits nothing before that point.
+
+    Once started, the generator is known to asyncio (which will ``aclose()`` it if it is dropped, or when the loop
+    shuts down), exactly as if the caller had begun iterating it.
+    """
+    step = generator.asend(None)
+    try:
+        step.send(None)
+    except StopIteration:
+        return
+    step.close()
+    raise RuntimeError("a stream generator awaited before its first yield")
 
 
-async def _aiter_events(
-    stream: AsyncIterator[ChatCompletionChunk], builder: EventBuilder
-) -> AsyncGenerator[StreamEvent, None]:
-    async for chunk in stream:
-        for event in builder.events(chunk):
-            yield event
-    for event in builder.finish():
-        yield event
+class _Ended:
+    """What a closed stream iterates: nothing more after a normal end; otherwise :class:`StreamClosedError`."""
 
+    __slots__ = ("_decoder",)
 
-_pending_closes: set[Any] = set()
+    def __init__(self, decoder: ChunkDecoder) -> None:
+        self._decoder = decoder
+
+    def __next__(self) -> Any:
+        if self._decoder.complete:
+            raise StopIteration
+        raise self._decoder.closed_error()
+
+    async def __anext__(self) -> Any:
+        if self._decoder.complete:
+            raise StopAsyncIteration
+        raise self._decoder.closed_error()
+
+    def close(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
 
 
 class Stream(Generic[_T]):
-    """An iterator of chunks over one HTTP response; also a context manager. Closing it frees the connection."""
+    """An iterator of chunks over one HTTP response; also a context manager. Closing it frees the connection.
+
+    Read it inside a ``with`` block, or to its end; a stream closed before it finished raises
+    :class:`~grok_azure.StreamClosedError` when it is iterated again or asked for its final completion.
+    """
 
     def __init__(self, response: httpx.Response, limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS) -> None:
+        """``response``: an open streamed response with a success status; ``limits``: the client's limits."""
         self.response = response
-        self._limits = limits
-        self._decoder = ChunkDecoder(response.request)
-        self._iterator = _iter_chunks(response, self._decoder)
+        self._decoder = ChunkDecoder(response.request, limits)
+        self._iterator: Generator[Any, None, None] | _Ended = _iter_chunks(response, self._decoder)
+        next(self._iterator)
 
-    def __iter__(self) -> Iterator[_T]:
-        return self._iterator
+    def __iter__(self) -> Self:
+        # The stream itself, not the generator: a `for` loop over a stream nobody else holds keeps it alive.
+        return self
 
     def __next__(self) -> _T:
         return next(self._iterator)  # type: ignore[no-any-return]
@@ -111,14 +153,19 @@ class Stream(Generic[_T]):
         return self._decoder.accumulator.snapshot()
 
     def get_final_completion(self) -> ChatCompletion:
-        """Drain what is left and return the whole completion."""
-        for _ in self._iterator:
+        """Read what is left and return the whole completion.
+
+        Raises :class:`~grok_azure.StreamClosedError` (with ``partial``) if the stream was closed, or failed,
+        before it finished.
+        """
+        for _ in self:
             pass
-        return self._decoder.accumulator.snapshot()
+        return self._decoder.final_completion()
 
     def close(self) -> None:
+        """Free the connection; an unfinished stream cannot be read any further after this."""
         self._iterator.close()
-        self.response.close()
+        self._iterator = _Ended(self._decoder)
 
     def __enter__(self) -> Self:
         return self
@@ -126,41 +173,40 @@ class Stream(Generic[_T]):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __del__(self) -> None:
-        # A stream dropped without close() must still return its connection to the pool.
-        response = getattr(self, "response", None)
-        if response is not None and not response.is_closed:
-            with contextlib.suppress(Exception):
-                response.close()
-
 
 class AsyncStream(Generic[_T]):
     """The async iterator twin of :class:`Stream`; cancelling the consuming task closes the connection."""
 
     def __init__(self, response: httpx.Response, limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS) -> None:
+        """``response``: an open streamed response with a success status; ``limits``: the client's limits."""
         self.response = response
-        self._limits = limits
-        self._decoder = ChunkDecoder(response.request)
-        self._iterator = _aiter_chunks(response, self._decoder)
+        self._decoder = ChunkDecoder(response.request, limits)
+        iterator = _aiter_chunks(response, self._decoder)
+        _start(iterator)
+        self._iterator: AsyncGenerator[Any, None] | _Ended = iterator
 
-    def __aiter__(self) -> AsyncIterator[_T]:
-        return self._iterator
+    def __aiter__(self) -> Self:
+        return self
 
-    async def __anext__(self) -> _T:
-        return await self._iterator.__anext__()  # type: ignore[no-any-return]
+    def __anext__(self) -> Awaitable[_T]:
+        # Hands out the generator's own awaitable: no coroutine per chunk.
+        return self._iterator.__anext__()
 
     @property
     def current_completion_snapshot(self) -> ChatCompletion:
+        """Everything received so far, merged into a ChatCompletion."""
         return self._decoder.accumulator.snapshot()
 
     async def get_final_completion(self) -> ChatCompletion:
-        async for _ in self._iterator:
+        """Read what is left and return the whole completion (see :meth:`Stream.get_final_completion`)."""
+        async for _ in self:
             pass
-        return self._decoder.accumulator.snapshot()
+        return self._decoder.final_completion()
 
     async def close(self) -> None:
+        """Free the connection; an unfinished stream cannot be read any further after this."""
         await self._iterator.aclose()
-        await self.response.aclose()
+        self._iterator = _Ended(self._decoder)
 
     async def __aenter__(self) -> Self:
         return self
@@ -168,17 +214,23 @@ class AsyncStream(Generic[_T]):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def __del__(self) -> None:
-        response = getattr(self, "response", None)
-        if response is None or response.is_closed:
-            return
-        import asyncio
 
-        with contextlib.suppress(RuntimeError):
-            task = asyncio.get_running_loop().create_task(response.aclose())
-            # Keep a reference until it has run: the event loop itself holds tasks only weakly.
-            _pending_closes.add(task)
-            task.add_done_callback(_pending_closes.discard)
+def _iter_events(
+    stream: Stream[ChatCompletionChunk], builder: EventBuilder
+) -> Generator[StreamEvent, None, None]:
+    for chunk in stream:
+        yield from builder.events(chunk)
+    yield from builder.finish()
+
+
+async def _aiter_events(
+    stream: AsyncStream[ChatCompletionChunk], builder: EventBuilder
+) -> AsyncGenerator[StreamEvent, None]:
+    async for chunk in stream:
+        for event in builder.events(chunk):
+            yield event
+    for event in builder.finish():
+        yield event
 
 
 class ChatCompletionStream:
@@ -186,10 +238,12 @@ class ChatCompletionStream:
 
     def __init__(self, stream: Stream[ChatCompletionChunk]) -> None:
         self._stream = stream
-        self._events = _iter_events(stream, EventBuilder(stream._decoder.accumulator))
+        self._events: Generator[StreamEvent, None, None] | _Ended = _iter_events(
+            stream, EventBuilder(stream._decoder.accumulator)
+        )
 
-    def __iter__(self) -> Iterator[StreamEvent]:
-        return self._events
+    def __iter__(self) -> Self:
+        return self
 
     def __next__(self) -> StreamEvent:
         return next(self._events)
@@ -197,15 +251,16 @@ class ChatCompletionStream:
     @property
     def text_stream(self) -> Iterator[str]:
         """Only the content text, as it arrives."""
-        return (e.delta for e in self._events if isinstance(e, ContentDeltaEvent))
+        return (e.delta for e in self if isinstance(e, ContentDeltaEvent))
 
     @property
     def reasoning_stream(self) -> Iterator[str]:
         """Only the reasoning text, as it arrives."""
-        return (e.delta for e in self._events if isinstance(e, ReasoningDeltaEvent))
+        return (e.delta for e in self if isinstance(e, ReasoningDeltaEvent))
 
     @property
     def current_completion_snapshot(self) -> ChatCompletion:
+        """Everything received so far, merged into a ChatCompletion."""
         return self._stream.current_completion_snapshot
 
     @property
@@ -213,13 +268,16 @@ class ChatCompletionStream:
         return self._stream.response
 
     def get_final_completion(self) -> ChatCompletion:
-        for _ in self._events:
+        """Read what is left and return the whole completion (see :meth:`Stream.get_final_completion`)."""
+        for _ in self:
             pass
-        return self._stream.current_completion_snapshot
+        return self._stream.get_final_completion()
 
     def close(self) -> None:
+        """Free the connection; an unfinished stream cannot be read any further after this."""
         self._events.close()
         self._stream.close()
+        self._events = _Ended(self._stream._decoder)
 
 
 class AsyncChatCompletionStream:
@@ -227,13 +285,15 @@ class AsyncChatCompletionStream:
 
     def __init__(self, stream: AsyncStream[ChatCompletionChunk]) -> None:
         self._stream = stream
-        self._events = _aiter_events(stream, EventBuilder(stream._decoder.accumulator))
+        self._events: AsyncGenerator[StreamEvent, None] | _Ended = _aiter_events(
+            stream, EventBuilder(stream._decoder.accumulator)
+        )
 
-    def __aiter__(self) -> AsyncIterator[StreamEvent]:
-        return self._events
+    def __aiter__(self) -> Self:
+        return self
 
-    async def __anext__(self) -> StreamEvent:
-        return await self._events.__anext__()
+    def __anext__(self) -> Awaitable[StreamEvent]:
+        return self._events.__anext__()
 
     @property
     def text_stream(self) -> AsyncIterator[str]:
@@ -246,12 +306,13 @@ class AsyncChatCompletionStream:
         return self._deltas(ReasoningDeltaEvent)
 
     async def _deltas(self, kind: type[ContentDeltaEvent | ReasoningDeltaEvent]) -> AsyncIterator[str]:
-        async for event in self._events:
+        async for event in self:
             if isinstance(event, kind):
                 yield event.delta
 
     @property
     def current_completion_snapshot(self) -> ChatCompletion:
+        """Everything received so far, merged into a ChatCompletion."""
         return self._stream.current_completion_snapshot
 
     @property
@@ -259,13 +320,16 @@ class AsyncChatCompletionStream:
         return self._stream.response
 
     async def get_final_completion(self) -> ChatCompletion:
-        async for _ in self._events:
+        """Read what is left and return the whole completion (see :meth:`Stream.get_final_completion`)."""
+        async for _ in self:
             pass
-        return self._stream.current_completion_snapshot
+        return await self._stream.get_final_completion()
 
     async def close(self) -> None:
+        """Free the connection; an unfinished stream cannot be read any further after this."""
         await self._events.aclose()
         await self._stream.close()
+        self._events = _Ended(self._stream._decoder)
 
 
 class ChatCompletionStreamManager:

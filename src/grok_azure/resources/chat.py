@@ -9,6 +9,7 @@ from typing_extensions import Unpack
 
 from .._chat_params import ChatParams, MessageInput, build_chat_body
 from .._constants import NOT_GIVEN
+from .._secrets import hide_request_options
 from .._streaming._stream import (
     AsyncChatCompletionStreamManager,
     AsyncStream,
@@ -29,6 +30,7 @@ def _prepare(
     client: _BaseClient, model: str, messages: Iterable[MessageInput], stream: bool, params: Mapping[str, Any]
 ) -> PreparedRequest:
     """The one path from arguments to a request, for both clients and every method."""
+    hide_request_options(params)  # first: the caller's extra_headers/extra_query may hold credentials
     body = build_chat_body(model=model, messages=messages, stream=stream, params=params)
     timeout = params.get("timeout", NOT_GIVEN)
     return prepare_chat_request(
@@ -46,7 +48,10 @@ def _with_usage(params: ChatParams) -> ChatParams:
     # stream() asks for usage by default so its final completion has token counts, like create() does.
     if "stream_options" in params or "stream_options" in (params.get("extra_body") or {}):
         return params
-    return {**params, "stream_options": {"include_usage": True}}
+    # In place (``params`` is the call's own ``**params`` dict): _prepare then hides secrets in the one dict
+    # that stream()'s frame holds.
+    params["stream_options"] = {"include_usage": True}
+    return params
 
 
 class Completions:
@@ -88,8 +93,21 @@ class Completions:
     ) -> ChatCompletion | Stream[ChatCompletionChunk]:
         """Create a chat completion; with ``stream=True``, a :class:`Stream` of chunks.
 
-        ``model`` is your Foundry *deployment* name. Unknown fields go in ``extra_body``; request options are
-        ``extra_headers``, ``extra_query`` and ``timeout`` (seconds or an ``httpx.Timeout``).
+        Args:
+            model: your Foundry *deployment* name.
+            messages: message dicts (:data:`~grok_azure.types.MessageParam`, keyed by ``role``), typed message
+                objects (``UserMessage(...)``), a previous response's message, or azure-ai-inference messages.
+                Annotate a variable that holds dicts (``list[MessageParam]``) so a type checker can check it.
+            stream: ``True`` returns a :class:`Stream` to iterate; ``False`` (default) the whole completion.
+            **params: the optional fields of :class:`~grok_azure.types.ChatParams`: ``tools``
+                (:class:`~grok_azure.types.ToolParam` dicts), ``tool_choice`` (``"none"``/``"auto"``/
+                ``"required"`` or a named tool), ``response_format`` (text / json_object / json_schema),
+                ``reasoning_effort``, ``stop``, sampling and penalty settings; ``None`` leaves a field out.
+                Fields the SDK does not know go in ``extra_body``; request options are ``extra_headers``,
+                ``extra_query`` and ``timeout`` (seconds or an ``httpx.Timeout``).
+
+        Raises:
+            RequestValidationError: before anything is sent, when an argument is malformed.
         """
         prepared = _prepare(self._client, model, messages, stream, params)
         if stream:

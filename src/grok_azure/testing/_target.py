@@ -1,73 +1,26 @@
 """``foundry_target``: your Foundry resource when one is configured, otherwise an embedded emulator.
 
 Examples, the ``grok-azure chat`` command and smoke tests run unchanged in both places. The emulator (and so
-starlette and uvicorn) is imported only when no endpoint is configured.
+starlette and uvicorn) is imported only when no endpoint is configured. Reading the environment is product code
+(:mod:`grok_azure._target`); this module adds only the emulator.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
-from .._client import AsyncGrokClient, GrokClient
-from .._endpoint import API_KEY_ENV_VARS, ENDPOINT_ENV_VARS, first_env
 from .._errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from ._emulator import FoundryEmulator
+from .._target import (
+    DEFAULT_EMULATED_DEPLOYMENT,
+    DEPLOYMENT_ENV_VAR,
+    FoundryTarget,
+    configured_target,
+    emulated_deployments,
+)
 
 __all__ = ["DEFAULT_EMULATED_DEPLOYMENT", "DEPLOYMENT_ENV_VAR", "FoundryTarget", "foundry_target"]
-
-DEPLOYMENT_ENV_VAR = "GROK_AZURE_DEPLOYMENT"
-# The newest GA reasoning model; the emulator deploys every current catalog model under its own id.
-DEFAULT_EMULATED_DEPLOYMENT = "grok-4.7"
-
-
-@dataclass(frozen=True)
-class FoundryTarget:
-    """Where to send requests: ``endpoint``, the key (None: Entra ID) and the deployment name.
-
-    ``emulated`` is True when the target is an embedded :class:`FoundryEmulator`, which is then available as
-    ``emulator`` for scripting replies and faults.
-    """
-
-    endpoint: str
-    api_key: str | None = field(repr=False)
-    deployment: str
-    emulated: bool
-    emulator: FoundryEmulator | None = field(default=None, repr=False, compare=False)
-
-    def _client_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        kwargs.setdefault("endpoint", self.endpoint)
-        if self.api_key is not None and "credential" not in kwargs:
-            kwargs.setdefault("api_key", self.api_key)
-        # The target already read the environment; an empty one keeps a stray key from overriding Entra ID.
-        kwargs.setdefault("environ", {})
-        return kwargs
-
-    def client(self, **kwargs: Any) -> GrokClient:
-        """A :class:`GrokClient` for this target; with no key it authenticates with DefaultAzureCredential."""
-        return GrokClient(**self._client_kwargs(kwargs))
-
-    def async_client(self, **kwargs: Any) -> AsyncGrokClient:
-        """An :class:`AsyncGrokClient` for this target."""
-        return AsyncGrokClient(**self._client_kwargs(kwargs))
-
-
-def _emulated_deployments(deployment: str) -> dict[str, str]:
-    from .._catalog import load_catalog
-
-    catalog = load_catalog()
-    deployments = {spec.id: spec.id for spec in catalog.current()}
-    spec = catalog.get(deployment)
-    # A current model asked for by an alias ("grok-4.1-fast-reasoning") is deployed under that name too.
-    if spec is not None and spec.is_current:
-        deployments.setdefault(deployment, spec.id)
-    return deployments
 
 
 @contextmanager
@@ -84,16 +37,9 @@ def foundry_target(
     ``GROK_AZURE_DEPLOYMENT`` names the deployment. Otherwise a :class:`FoundryEmulator` serves every current
     catalog model on 127.0.0.1, ``deployment`` defaulting to ``grok-4.7``; ``announce`` says so on stderr.
     """
-    env = os.environ if environ is None else environ
-    endpoint = first_env(ENDPOINT_ENV_VARS, env)
-    if endpoint is not None:
-        name = deployment or env.get(DEPLOYMENT_ENV_VAR, "").strip()
-        if not name:
-            raise ConfigurationError(
-                f"GROK_AZURE_ENDPOINT is set but no deployment is named: set {DEPLOYMENT_ENV_VAR} to the name "
-                "of your Grok deployment (as shown in the Foundry portal), or pass it explicitly."
-            )
-        yield FoundryTarget(endpoint, first_env(API_KEY_ENV_VARS, env), name, emulated=False)
+    target = configured_target(deployment=deployment, environ=environ)
+    if target is not None:
+        yield target
         return
     try:
         from ._emulator import FoundryEmulator
@@ -103,7 +49,7 @@ def foundry_target(
             f"GROK_AZURE_ENDPOINT or `pip install 'grok-azure[emulator]'` ({exc})"
         ) from exc
     name = deployment or DEFAULT_EMULATED_DEPLOYMENT
-    with FoundryEmulator(deployments=_emulated_deployments(name)) as emulator:
+    with FoundryEmulator(deployments=emulated_deployments(name)) as emulator:
         if announce:
             print(
                 f"GROK_AZURE_ENDPOINT is not set: using an embedded Foundry emulator at {emulator.url}",

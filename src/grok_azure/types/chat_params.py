@@ -2,23 +2,36 @@
 
 The ``*Param`` TypedDicts describe the plain-dict wire form. The message classes (``UserMessage`` etc.) are
 frozen pydantic objects for callers who prefer constructors; ``to_dict()`` gives their wire form.
+
+The ``*Like`` aliases are what ``chat.completions.create`` / ``stream`` declare they accept: the TypedDicts keyed by
+``Literal`` tags (so a type checker rejects ``{"role": "usr"}`` or ``tool_choice=42``, as in openai-python), plus
+the objects the SDK converts. Runtime validation (``_convert.py``) stays the authority and accepts a little more
+than these types say (any mapping, azure enums, tuples), so untyped code keeps working.
+
+Plain dicts stored in a variable first are inferred as ``dict[str, str]``, which no TypedDict accepts; annotate
+the variable (``messages: list[MessageParam] = [...]``), as with openai-python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal, TypeAlias
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from typing_extensions import NotRequired, Required, Self, TypedDict
 
 from .chat_completion import ChatCompletionMessage, ChatCompletionMessageToolCall
 
+if TYPE_CHECKING:  # only annotations name httpx; importing it here would slow `import grok_azure.types`
+    import httpx
+
 __all__ = [
     "AssistantMessage",
     "AssistantMessageParam",
+    "AzureInferenceModel",
     "ChatCompletionMessageToolCallParam",
     "ChatMessage",
+    "ChatParams",
     "ContentPartParam",
     "DeveloperMessage",
     "DeveloperMessageParam",
@@ -32,15 +45,20 @@ __all__ = [
     "NamedToolChoiceFunctionParam",
     "NamedToolChoiceParam",
     "ReasoningEffort",
+    "RefusalContentPartParam",
     "ResponseFormatJSONObjectParam",
     "ResponseFormatJSONSchemaParam",
+    "ResponseFormatLike",
     "ResponseFormatParam",
     "ResponseFormatTextParam",
+    "StopParam",
     "StreamOptionsParam",
     "SystemMessage",
     "SystemMessageParam",
     "TextContentPartParam",
+    "ToolChoiceLike",
     "ToolChoiceParam",
+    "ToolLike",
     "ToolMessage",
     "ToolMessageParam",
     "ToolParam",
@@ -48,7 +66,23 @@ __all__ = [
     "UserMessageParam",
 ]
 
+# Every value a source documents for a Grok model (xAI: none/low/medium/high/xhigh; Azure grok-4.6 and 4.7:
+# low/medium/high/xhigh). Only the static type is this strict: the runtime sends any non-empty string, so a value
+# a new model adds works through a ``cast`` or an untyped call without waiting for a release.
 ReasoningEffort: TypeAlias = Literal["none", "low", "medium", "high", "xhigh"]
+
+
+class AzureInferenceModel(Protocol):
+    """The static shape of an ``azure.ai.inference`` model object (``UserMessage``, a tool definition...).
+
+    A structural type, so this package never imports azure-ai-inference. Plain dicts do not match it (they have
+    no ``as_dict``), so they are checked against the TypedDicts instead. At runtime only objects from
+    ``azure.ai.inference`` are converted through ``as_dict()``.
+    """
+
+    def as_dict(self) -> dict[str, Any]:
+        """The object's JSON form."""
+        ...
 
 
 # --- content parts --------------------------------------------------------------------------------
@@ -68,13 +102,23 @@ class ImageContentPartParam(TypedDict):
     image_url: ImageURLParam
 
 
+class RefusalContentPartParam(TypedDict):
+    """A refusal part, only in an earlier assistant turn sent back in the history."""
+
+    type: Literal["refusal"]
+    refusal: str
+
+
 ContentPartParam: TypeAlias = TextContentPartParam | ImageContentPartParam
 
 
 # --- message dicts --------------------------------------------------------------------------------
+# Content and tool-call lists are ``Sequence`` (covariant): a ``list[TextContentPartParam]`` is then accepted
+# where text-or-image parts are, which an invariant ``list[...]`` would reject. Lists and tuples both convert.
 class FunctionCallParam(TypedDict):
     name: str
     arguments: str
+    """The arguments as a JSON-encoded string (``json.dumps``)."""
 
 
 class ChatCompletionMessageToolCallParam(TypedDict):
@@ -85,32 +129,34 @@ class ChatCompletionMessageToolCallParam(TypedDict):
 
 class SystemMessageParam(TypedDict):
     role: Literal["system"]
-    content: str | list[TextContentPartParam]
+    content: str | Sequence[TextContentPartParam]
     name: NotRequired[str]
 
 
 class DeveloperMessageParam(TypedDict):
     role: Literal["developer"]
-    content: str | list[TextContentPartParam]
+    content: str | Sequence[TextContentPartParam]
     name: NotRequired[str]
 
 
 class UserMessageParam(TypedDict):
     role: Literal["user"]
-    content: str | list[ContentPartParam]
+    content: str | Sequence[ContentPartParam]
     name: NotRequired[str]
 
 
 class AssistantMessageParam(TypedDict):
+    """An earlier assistant turn; needs ``content``, ``tool_calls`` or both (checked at runtime)."""
+
     role: Literal["assistant"]
-    content: NotRequired[str | list[TextContentPartParam] | None]
-    tool_calls: NotRequired[list[ChatCompletionMessageToolCallParam]]
+    content: NotRequired[str | Sequence[TextContentPartParam | RefusalContentPartParam] | None]
+    tool_calls: NotRequired[Sequence[ChatCompletionMessageToolCallParam]]
     name: NotRequired[str]
 
 
 class ToolMessageParam(TypedDict):
     role: Literal["tool"]
-    content: str | list[TextContentPartParam]
+    content: str | Sequence[TextContentPartParam]
     tool_call_id: str
 
 
@@ -172,6 +218,19 @@ ResponseFormatParam: TypeAlias = (
 
 class StreamOptionsParam(TypedDict, total=False):
     include_usage: bool
+
+
+StopParam: TypeAlias = str | Sequence[str]
+"""One stop sequence, or up to four (the count and emptiness are checked at runtime)."""
+
+ToolLike: TypeAlias = ToolParam | AzureInferenceModel
+"""One entry of ``tools=``: a tool dict, or an azure-ai-inference ``ChatCompletionsToolDefinition``."""
+
+ToolChoiceLike: TypeAlias = ToolChoiceParam | AzureInferenceModel
+"""``tool_choice=``: a mode, a named tool dict, or an azure-ai-inference ``ChatCompletionsNamedToolChoice``."""
+
+ResponseFormatLike: TypeAlias = ResponseFormatParam | Literal["text", "json_object"] | AzureInferenceModel
+"""``response_format=``: a format dict, the shorthand ``"text"`` / ``"json_object"``, or an azure format."""
 
 
 # --- typed message objects ------------------------------------------------------------------------
@@ -274,5 +333,42 @@ class ToolMessage(_Message):
 
 ChatMessage: TypeAlias = SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage
 
-# Everything ``messages=`` accepts; azure.ai.inference message objects are Mappings, so they fit here too.
-MessageLike: TypeAlias = MessageParam | ChatMessage | ChatCompletionMessage | BaseModel | Mapping[str, Any]
+# What ``messages=`` accepts. No ``Mapping[str, Any]`` member: it would let every misspelt dict through, since a
+# dict literal that fits no TypedDict still fits it. ``BaseModel`` stays (the runtime dumps any pydantic model,
+# e.g. another SDK's response message); dicts never match it.
+MessageLike: TypeAlias = MessageParam | ChatMessage | ChatCompletionMessage | AzureInferenceModel | BaseModel
+"""One entry of ``messages=``: a message dict, a typed message object, a response message, or an azure one."""
+
+
+# --- the optional arguments of create() / stream() ----------------------------------------------------
+class ChatParams(TypedDict, total=False):
+    """Optional parameters of ``chat.completions.create`` (everything except model, messages and stream).
+
+    The types are what a type checker enforces (``Literal`` tags, the ``*Param`` TypedDicts); the runtime checks
+    in ``build_chat_body`` stay as lenient as before, so untyped callers are unaffected. ``None`` means "not
+    sent", as in openai-python, except for ``timeout`` where it means no timeout. Fields the SDK does not know go
+    in ``extra_body``.
+    """
+
+    max_tokens: int | None
+    max_completion_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    n: int | None
+    reasoning_effort: ReasoningEffort | None
+    tools: Iterable[ToolLike] | None
+    tool_choice: ToolChoiceLike | None
+    parallel_tool_calls: bool | None
+    response_format: ResponseFormatLike | None
+    seed: int | None
+    stop: StopParam | None
+    presence_penalty: float | None
+    frequency_penalty: float | None
+    logprobs: bool | None
+    top_logprobs: int | None
+    user: str | None
+    stream_options: StreamOptionsParam | None
+    extra_body: Mapping[str, object] | None
+    extra_headers: Mapping[str, str] | None
+    extra_query: Mapping[str, str] | None
+    timeout: float | httpx.Timeout | None
