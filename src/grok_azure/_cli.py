@@ -85,6 +85,16 @@ _probability = _bounded(0.0, 1.0, "a number between 0 and 1")
 _seconds = _bounded(0.001, math.inf, "a positive number of seconds")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0  # fails the check below
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
 def _non_empty(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
@@ -127,9 +137,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="deploy catalog MODEL as NAME; repeatable (default: every current model under its own id)",
     )
     emu.add_argument(
-        "--fault-rate", type=_probability, default=0.0, metavar="P", help="answer this share with 429/500/503"
+        "--fault-rate",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="answer this share with a random 408, 429, 500 or 503",
     )
     emu.add_argument("--seed", type=int, help="seed for --fault-rate, for repeatable runs")
+    emu.add_argument(
+        "--rpm",
+        type=_positive_int,
+        metavar="N",
+        help="requests per minute per deployment (default: no limit)",
+    )
+    emu.add_argument(
+        "--tpm", type=_positive_int, metavar="N", help="tokens per minute per deployment (default: no limit)"
+    )
+    emu.add_argument(
+        "--quota-window",
+        type=int,
+        choices=(1, 10),
+        default=1,
+        metavar="SECONDS",
+        help="window over which --rpm/--tpm are enforced: 1 or 10 (default: 1)",
+    )
     emu.set_defaults(handler=_run_emulator)
 
     chat = command(
@@ -224,6 +255,9 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         port=args.port,
         fault_rate=args.fault_rate,
         seed=args.seed,
+        rpm=args.rpm,
+        tpm=args.tpm,
+        quota_window=args.quota_window,
     )
     with _sigterm_interrupts():
         try:
@@ -236,6 +270,10 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(emulator.api_key, file=out, flush=True)
             served = ", ".join(n if n == m else f"{n} ({m})" for n, m in emulator.deployments.items())
             print(f"Foundry emulator serving: {served}. Ctrl-C to stop.", file=err, flush=True)
+            if args.rpm or args.tpm:
+                limits = [f"{n} {unit}" for n, unit in ((args.rpm, "RPM"), (args.tpm, "TPM")) if n]
+                window = args.quota_window
+                print(f"Quotas per deployment: {', '.join(limits)}, over {window} s windows.", file=err)
             emulator.serve_forever()
         except KeyboardInterrupt:
             pass

@@ -228,7 +228,7 @@ def test_random_faults_are_deterministic_for_a_seed() -> None:
         with FoundryEmulator(api_key="k", deployments={"d": "grok-4"}, fault_rate=0.5, seed=7) as emu:
             runs.append(statuses(emu, 40))
     assert runs[0] == runs[1]
-    assert set(runs[0]) == {200, 429, 500, 503}
+    assert set(runs[0]) == {200, 408, 429, 500, 503}
     assert 8 <= runs[0].count(200) <= 32
 
 
@@ -239,7 +239,7 @@ def test_random_faults_replay_after_reset() -> None:
         assert statuses(emu, 20) == first
 
 
-@pytest.mark.parametrize(("rate", "expected"), [(0.0, {200}), (1.0, {429, 500, 503})])
+@pytest.mark.parametrize(("rate", "expected"), [(0.0, {200}), (1.0, {408, 429, 500, 503})])
 def test_fault_rate_bounds(rate: float, expected: set[int]) -> None:
     with FoundryEmulator(api_key="k", deployments={"d": "grok-4"}, fault_rate=rate, seed=1) as emu:
         assert set(statuses(emu, 30)) == expected
@@ -273,3 +273,64 @@ def test_models_route_429_body_is_json(emu: FoundryEmulator, http: httpx.Client)
     response = http.post(MODELS_PATH, json={"model": "fast", "messages": user()})
     assert json.loads(response.content)["error"]["code"] == "429"
     assert response.headers["x-ratelimit-remaining-requests"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("header", "limit", "policy"),
+    [
+        ("x-ratelimit-reset-tokens", "token rate limit", "DeploymentRatelimit-Token"),
+        ("x-ratelimit-reset-requests", "call rate limit", "DeploymentRatelimit-Call"),
+    ],
+)
+def test_rate_limited_with_only_a_reset_header_and_a_policy_id(
+    emu: FoundryEmulator, http: httpx.Client, header: str, limit: str, policy: str
+) -> None:
+    emu.fault(Fault.rate_limited(retry_after=1.5, header=header))  # type: ignore[arg-type]
+    response = chat(http)
+    assert response.status_code == 429
+    assert response.headers[header] == "2"
+    assert response.headers["policy-id"] == policy
+    assert not any("retry-after" in name for name in response.headers)
+    other = "x-ratelimit-reset-requests" if header.endswith("tokens") else "x-ratelimit-reset-tokens"
+    assert other not in response.headers
+    message = response.json()["error"]["message"]
+    assert f"have exceeded {limit} of your current" in message
+    assert "Please retry after 2 seconds" in message
+
+
+@pytest.mark.parametrize("route", ["openai_v1", "model_inference"])
+def test_request_timeout_answers_azure_408(emu: FoundryEmulator, http: httpx.Client, route: str) -> None:
+    emu.fault(Fault.request_timeout())
+    response = chat(http, route)
+    assert response.status_code == 408
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-ms-error-code"] == "Timeout"
+    assert response.json() == {"error": {"code": "Timeout", "message": "The operation was timeout."}}
+    assert emu.requests[-1].status == 408
+
+
+def test_request_timeout_can_wait_before_answering(emu: FoundryEmulator, http: httpx.Client) -> None:
+    emu.fault(Fault.request_timeout(seconds=0.05))
+    assert chat(http).status_code == 408
+    assert chat(http).status_code == 200  # used once
+
+
+def test_request_timeout_rejects_a_negative_wait() -> None:
+    with pytest.raises(ValueError, match="seconds"):
+        Fault.request_timeout(seconds=-1)
+
+
+def test_random_faults_include_408_and_every_429_header_form() -> None:
+    forms = {"retry-after", "retry-after-ms", "x-ms-retry-after-ms", "x-ratelimit-reset-requests"}
+    forms.add("x-ratelimit-reset-tokens")
+    with (
+        FoundryEmulator(api_key="k", deployments={"d": "grok-4"}, fault_rate=1.0, seed=11) as emu,
+        httpx.Client(base_url=emu.url, headers={"api-key": "k"}) as client,
+    ):
+        body: dict[str, Any] = {"model": "d", "messages": user()}
+        replies = [client.post("/openai/v1/chat/completions", json=body) for _ in range(80)]
+    assert {r.status_code for r in replies} == {408, 429, 500, 503}
+    seen = {name for r in replies if r.status_code == 429 for name in r.headers if name in forms}
+    assert seen == forms
+    # Each random 429 carries exactly one of the forms.
+    assert all(sum(name in forms for name in r.headers) == 1 for r in replies if r.status_code == 429)

@@ -1,6 +1,7 @@
 """The Starlette application: Foundry's routes, in the order the service checks things.
 
-Chat requests go through: auth, api-version (``/models`` only), JSON body, deployment, injected faults,
+Chat requests go through: auth, api-version (``/models`` only), JSON body, deployment, the deployment's quotas
+(charged on arrival: a request refused here consumes no fault or script), injected faults,
 the route's parameter list (``extra-parameters`` on ``/models``, unrecognised arguments on ``/openai/v1``),
 the model's rules, and finally the scripted or default reply. Every request is recorded, whatever its fate.
 """
@@ -27,6 +28,7 @@ from ._delivery import completion_response, error_response, json_response
 from ._errors import Rejection, Route, azure_error, bad_request, deployment_not_found, not_found
 from ._faults import error_event_rejection, fault_rejection
 from ._parameters import reject_unknown_openai_parameters, split_extra_parameters
+from ._quota import estimate_tokens, quota_rejection
 from ._state import RecordedRequest
 from ._validation import validate_chat
 
@@ -49,6 +51,7 @@ class _Incoming:
         self.route = route
         self.deployment: str | None = None
         self.dropped: tuple[str, ...] = ()
+        self.quota_headers: dict[str, str] = {}  # the x-ratelimit-* counters, once quotas were charged
         self.json: Any = None
         self.valid_json = False
         with contextlib.suppress(ValueError):  # also covers an empty body and invalid UTF-8
@@ -78,7 +81,7 @@ def build_app(core: EmulatorCore) -> Starlette:
         try:
             response: Response = await handler(incoming)
         except Rejection as rejection:
-            response = error_response(rejection.reply, incoming.headers)
+            response = error_response(rejection.reply, incoming.headers, incoming.quota_headers)
         core.record(incoming.record(response.status_code))
         return response
 
@@ -124,9 +127,17 @@ def build_app(core: EmulatorCore) -> Starlette:
         spec = resolve(incoming, route, name)
         deployment = incoming.deployment
         assert deployment is not None
+        version = incoming.query.get("api-version", "v1")
+        admission = core.quotas.charge(deployment, estimate_tokens(body))
+        if admission.refused is not None:
+            raise quota_rejection(admission, version)
+        incoming.quota_headers = admission.headers()
         fault = core.take_fault(deployment)
         if fault is not None and fault.replaces_response:
-            version = incoming.query.get("api-version", "v1")
+            # A fault's answer carries exactly the headers it scripts (a 429 its own counters).
+            incoming.quota_headers = {}
+            if fault.seconds:
+                await core.sleep(fault.seconds)
             raise fault_rejection(fault, route, version, spec.context_window)
         if route == "openai_v1":
             reject_unknown_openai_parameters(route, body)
@@ -155,6 +166,7 @@ def build_app(core: EmulatorCore) -> Starlette:
             fault=fault,
             deployment=deployment,
             request_headers=incoming.headers,
+            quota_headers=incoming.quota_headers,
         )
 
     async def model_info(incoming: _Incoming) -> Response:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from .._catalog import ModelSpec
 from ._auth import TokenValidator
 from ._faults import Fault, random_fault
+from ._quota import Quotas
 from ._state import RecordedRequest, Reply, ScriptQueue
 
 
@@ -53,7 +54,7 @@ def install_log_filter() -> None:
 
 
 class EmulatorCore:
-    """Configuration, scripts, faults and the request log of one emulator."""
+    """Configuration, scripts, faults, quotas and the request log of one emulator."""
 
     def __init__(
         self,
@@ -64,6 +65,7 @@ class EmulatorCore:
         api_versions: Sequence[str],
         fault_rate: float,
         seed: int | None,
+        quotas: Quotas,
     ) -> None:
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be within [0, 1], got {fault_rate!r}")
@@ -72,6 +74,7 @@ class EmulatorCore:
         self.token_validator = token_validator
         self.api_versions = tuple(api_versions)
         self.fault_rate = fault_rate
+        self.quotas = quotas
         self.replies: ScriptQueue[Reply] = ScriptQueue()
         self.faults: ScriptQueue[Fault] = ScriptQueue()
         self._seed = seed
@@ -105,6 +108,7 @@ class EmulatorCore:
 
     def reset(self) -> None:
         self.replies.clear()
+        self.quotas.reset()
         self.faults.clear()
         with self._lock:
             self._requests.clear()

@@ -2,9 +2,9 @@
 
 Every response carries ``apim-request-id``, ``x-request-id`` and ``x-ms-region``, and echoes
 ``x-ms-client-request-id`` when the client sent one. Errors add ``x-ms-error-code``. Completions add
-``x-ms-deployment-name``, ``azureml-model-session``, ``x-ms-rai-invoked`` and the
-``x-ratelimit-limit/remaining-requests/tokens`` quartet (1,000 requests and 400,000 tokens per minute, the
-documented Grok quota; "remaining" reflects only the current request).
+``x-ms-deployment-name``, ``azureml-model-session`` and ``x-ms-rai-invoked``. Every chat reply whose deployment
+was charged (completions, validation errors, quota 429s) carries the deployment's ``x-ratelimit-*`` counters
+from :mod:`grok_azure.testing._quota`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from ._errors import ErrorReply
 from ._faults import Fault
 
 REGION = "East US 2"
-_REQUESTS_PER_MINUTE = 1000
-_TOKENS_PER_MINUTE = 400_000
 
 
 def _dumps(value: Any) -> bytes:
@@ -39,10 +37,14 @@ def base_headers(request_headers: Mapping[str, str]) -> dict[str, str]:
     return headers
 
 
-def error_response(reply: ErrorReply, request_headers: Mapping[str, str]) -> Response:
+def error_response(
+    reply: ErrorReply, request_headers: Mapping[str, str], quota_headers: Mapping[str, str] | None = None
+) -> Response:
+    """``reply`` with the base headers, then ``quota_headers``, then the reply's own (which win)."""
     headers = base_headers(request_headers)
     if reply.code is not None:
         headers["x-ms-error-code"] = reply.code
+    headers.update(quota_headers or {})
     headers.update(reply.headers)
     return Response(reply.body, status_code=reply.status, headers=headers, media_type=reply.content_type)
 
@@ -60,6 +62,7 @@ def completion_response(
     fault: Fault | None,
     deployment: str,
     request_headers: Mapping[str, str],
+    quota_headers: Mapping[str, str],
 ) -> Response:
     headers = base_headers(request_headers)
     headers.update(
@@ -67,10 +70,7 @@ def completion_response(
             "x-ms-deployment-name": deployment,
             "azureml-model-session": f"{deployment}-emulator",
             "x-ms-rai-invoked": "true",
-            "x-ratelimit-limit-requests": str(_REQUESTS_PER_MINUTE),
-            "x-ratelimit-remaining-requests": str(_REQUESTS_PER_MINUTE - 1),
-            "x-ratelimit-limit-tokens": str(_TOKENS_PER_MINUTE),
-            "x-ratelimit-remaining-tokens": str(max(0, _TOKENS_PER_MINUTE - exchange.usage["total_tokens"])),
+            **quota_headers,
         }
     )
     if stream:

@@ -21,6 +21,7 @@ from ._app import build_app
 from ._auth import TokenValidator
 from ._core import SERVER_THREAD, EmulatorCore, install_log_filter
 from ._faults import Fault
+from ._quota import DEFAULT_QUOTA_WINDOW, Clock, QuotaLimit, Quotas
 from ._state import FinishReason, RecordedRequest, Reply
 
 DEFAULT_API_VERSIONS = ("2024-05-01-preview", "2025-04-01", "2025-05-01")
@@ -63,7 +64,18 @@ class FoundryEmulator:
 
     ``deployments`` maps deployment names to catalog model ids; by default every current catalog model is
     deployed under its own id. ``api_key`` defaults to a random key. ``fault_rate`` answers that share of
-    chat requests with a random 429/500/503, deterministically for a given ``seed``.
+    chat requests with a random 408, 429 (any of its header forms), 500 or 503, deterministically for a given
+    ``seed``.
+
+    Quotas (off by default) are enforced per deployment the way Azure does (:mod:`grok_azure.testing._quota`):
+    ``rpm`` requests and ``tpm`` tokens per minute, given as one limit for every deployment or as a mapping of
+    deployment name to limit (deployments left out are not limited), and evaluated over windows of
+    ``quota_window`` seconds (1 or 10; ``rpm * quota_window / 60`` requests per window). Tokens are charged on
+    arrival from an estimate: prompt characters / 4 plus ``max_tokens`` (or 1,024). A request that does not
+    fit gets Azure's 429 with ``retry-after`` and ``retry-after-ms``; every charged reply carries
+    ``x-ratelimit-limit/remaining/reset-*`` headers that count down. Without a limit the counters still count
+    down (from 1,000 requests and 400,000 tokens a minute) but never refuse. ``clock`` (seconds, monotonic)
+    drives the windows; a test can pass a fake one to refill windows without sleeping.
 
     Use it as a (sync or async) context manager, or call :meth:`start` and :meth:`stop`::
 
@@ -71,6 +83,8 @@ class FoundryEmulator:
             client = GrokClient(endpoint=emu.url, api_key=emu.api_key)
             emu.fault(Fault.rate_limited(retry_after=1.5, header="retry-after-ms"))
             emu.reply("scripted", tool_calls=[{"name": "get_weather"}])
+
+        FoundryEmulator(deployments={"a": "grok-4.7", "b": "grok-4.7"}, rpm={"a": 600}, tpm=400_000)
     """
 
     def __init__(
@@ -84,6 +98,10 @@ class FoundryEmulator:
         fault_rate: float = 0.0,
         seed: int | None = None,
         api_versions: Sequence[str] = DEFAULT_API_VERSIONS,
+        rpm: QuotaLimit = None,
+        tpm: QuotaLimit = None,
+        quota_window: float = DEFAULT_QUOTA_WINDOW,
+        clock: Clock | None = None,
     ) -> None:
         catalog = load_catalog()
         if deployments is None:
@@ -101,6 +119,7 @@ class FoundryEmulator:
             api_versions=api_versions,
             fault_rate=fault_rate,
             seed=seed,
+            quotas=Quotas(specs, rpm=rpm, tpm=tpm, window=quota_window, clock=clock),
         )
         self._models = {name: spec.id for name, spec in specs.items()}
         self._host = host
@@ -162,7 +181,8 @@ class FoundryEmulator:
         self._core.faults.push(fault, times, deployment)
 
     def reset(self) -> None:
-        """Forget recorded requests, scripted replies and faults; restart tool-call ids and random faults."""
+        """Forget recorded requests, scripted replies and faults; empty the quota windows; restart tool-call
+        ids and random faults."""
         self._core.reset()
 
     def _check_deployment(self, deployment: str | None) -> None:

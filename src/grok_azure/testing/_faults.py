@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,10 +20,26 @@ FaultKind = Literal[
     "drop",
     "error_event",
     "context_length",
+    "request_timeout",
 ]
-RetryHeader = Literal["retry-after", "retry-after-ms", "x-ms-retry-after-ms"]
+RetryHeader = Literal[
+    "retry-after",
+    "retry-after-ms",
+    "x-ms-retry-after-ms",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-reset-tokens",
+]
 
-_RETRY_HEADERS = ("retry-after", "retry-after-ms", "x-ms-retry-after-ms")
+_RETRY_HEADERS: tuple[RetryHeader, ...] = (
+    "retry-after",
+    "retry-after-ms",
+    "x-ms-retry-after-ms",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-reset-tokens",
+)
+# Azure's 429s that carry only a reset header name the throttling policy that refused the call.
+_POLICY_IDS = {"requests": "DeploymentRatelimit-Call", "tokens": "DeploymentRatelimit-Token"}
+_TIMEOUT_MESSAGE = "The operation was timeout."
 _SERVER_ERRORS = {
     500: ("InternalServerError", "The server had an error while processing your request. Sorry about that!"),
     502: ("BadGateway", "The gateway received an invalid response from the backend service."),
@@ -43,7 +60,9 @@ _CONTENT_FILTER_MESSAGE = (
     "Please modify your prompt and retry. To learn more about our content filtering policies please read "
     "our documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
 )
-_STATUS_KINDS = frozenset({"rate_limited", "server_error", "content_filter", "context_length"})
+_STATUS_KINDS = frozenset(
+    {"rate_limited", "server_error", "content_filter", "context_length", "request_timeout"}
+)
 
 
 def _non_negative(name: str, value: float) -> None:
@@ -57,7 +76,8 @@ class Fault:
     ``FoundryEmulator.fault``.
 
     Faults that replace the response (``rate_limited``, ``server_error``, ``content_filter``,
-    ``context_length``) answer before any validation. The others shape a normal completion:
+    ``context_length``, ``request_timeout``) answer before any validation (but after the quota check, so a
+    request the quotas refuse leaves the fault for the next one). The others shape a normal completion:
     ``filtered_completion`` ends it with ``finish_reason="content_filter"``; ``slow_first_byte`` delays the
     response headers; on a stream, ``stall``/``drop``/``error_event`` act after ``after_chunks`` SSE events
     (the first, prompt-filter event counts). On a non-streamed request ``stall`` pauses in the middle of the
@@ -77,7 +97,12 @@ class Fault:
     @classmethod
     def rate_limited(cls, retry_after: float = 1.0, header: RetryHeader | None = "retry-after") -> Fault:
         """429 with Azure's body; ``header`` names the single retry header sent (None: no header).
-        ``retry-after`` carries whole seconds (rounded up), the ``-ms`` headers milliseconds."""
+
+        ``retry-after`` carries whole seconds (rounded up), the ``-ms`` headers milliseconds.
+        ``x-ratelimit-reset-requests`` / ``x-ratelimit-reset-tokens`` give Azure's other form: that reset
+        header alone (whole seconds, rounded up) with a ``policy-id`` header and no retry header; the body
+        then speaks of the call rate limit or the token rate limit.
+        """
         _non_negative("retry_after", retry_after)
         if header is not None and header not in _RETRY_HEADERS:
             raise ValueError(f"header must be one of {_RETRY_HEADERS} or None, got {header!r}")
@@ -135,6 +160,12 @@ class Fault:
         """400 ``context_length_exceeded``, whatever the prompt length."""
         return cls("context_length", status=400)
 
+    @classmethod
+    def request_timeout(cls, seconds: float = 0.0) -> Fault:
+        """408 ``"The operation was timeout."``, as Azure answers long requests, after waiting ``seconds``."""
+        _non_negative("seconds", seconds)
+        return cls("request_timeout", status=408, seconds=seconds)
+
     @property
     def replaces_response(self) -> bool:
         """Whether this fault answers with an error instead of a completion."""
@@ -154,6 +185,9 @@ def fault_rejection(fault: Fault, route: Route, api_version: str, context_window
         return json_error(400, content_filter_body(), code="content_filter")
     if fault.kind == "context_length":
         return context_length_exceeded(route, context_window, None)
+    if fault.kind == "request_timeout":
+        # Azure's 408 body is not recorded publicly; this is the plain gateway error shape.
+        return azure_error(408, "Timeout", _TIMEOUT_MESSAGE)
     raise ValueError(f"fault {fault.kind!r} does not replace the response")
 
 
@@ -185,20 +219,33 @@ def content_filter_body() -> dict[str, object]:
     }
 
 
-def _rate_limited(fault: Fault, api_version: str) -> Rejection:
-    seconds = math.ceil(fault.retry_after)
+def throttled(
+    api_version: str, dimension: Literal["requests", "tokens"], seconds: int, headers: Mapping[str, str]
+) -> Rejection:
+    """Azure's 429 for an exhausted call (``requests``) or token (``tokens``) rate limit."""
+    limit = "call rate limit" if dimension == "requests" else "token rate limit"
     message = (
         f"Requests to the ChatCompletions_Create Operation under Azure OpenAI API version {api_version} have "
-        f"exceeded token rate limit of your current AIServices S0 pricing tier. Please retry after {seconds} "
+        f"exceeded {limit} of your current AIServices S0 pricing tier. Please retry after {seconds} "
         "seconds. Please contact Azure support service if you would like to further increase the default "
         "rate limit."
     )
+    return json_error(429, {"error": {"code": "429", "message": message}}, code="429", headers=headers)
+
+
+def _rate_limited(fault: Fault, api_version: str) -> Rejection:
+    seconds = math.ceil(fault.retry_after)
     headers = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-remaining-tokens": "0"}
+    dimension: Literal["requests", "tokens"] = "tokens"
     if fault.retry_header == "retry-after":
         headers["retry-after"] = str(seconds)
+    elif fault.retry_header in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"):
+        dimension = "requests" if fault.retry_header == "x-ratelimit-reset-requests" else "tokens"
+        headers[fault.retry_header] = str(seconds)
+        headers["policy-id"] = _POLICY_IDS[dimension]
     elif fault.retry_header is not None:
         headers[fault.retry_header] = str(round(fault.retry_after * 1000))
-    return json_error(429, {"error": {"code": "429", "message": message}}, code="429", headers=headers)
+    return throttled(api_version, dimension, seconds, headers)
 
 
 def _html_error(status: int) -> ErrorReply:
@@ -211,6 +258,11 @@ def _html_error(status: int) -> ErrorReply:
 
 
 def random_fault(rng: random.Random) -> Fault:
-    """One of 429/500/503, picked by ``rng`` (the emulator's seeded ``fault_rate`` faults)."""
-    choice = rng.choice((429, 500, 503))
-    return Fault.rate_limited() if choice == 429 else Fault.server_error(choice)
+    """A 408, 429, 500 or 503 (equally likely), picked by ``rng`` (the emulator's seeded ``fault_rate``
+    faults). A 429 asks for one second in one of its header forms, picked the same way."""
+    choice = rng.choice((408, 429, 500, 503))
+    if choice == 408:
+        return Fault.request_timeout()
+    if choice == 429:
+        return Fault.rate_limited(header=rng.choice(_RETRY_HEADERS))
+    return Fault.server_error(choice)
