@@ -42,7 +42,7 @@ from ._cli_output import (
 from ._client import GrokClient
 from ._endpoint import API_KEY_ENV_VARS, ENDPOINT_ENV_VARS, ROUTES, Endpoint, first_env, resolve_endpoint
 from ._errors import APIConnectionError, ConfigurationError, ContentFilterError, GrokError
-from ._target import DEPLOYMENT_ENV_VAR, FoundryTarget, configured_target
+from ._target import DEPLOYMENT_ENV_VAR, foundry_target
 from ._version import __version__
 from .types.chat_params import MessageParam
 
@@ -234,9 +234,8 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
-        # The emulator is the optional `emulator` extra, and the only part of grok_azure.testing the command
-        # runs: imported here, in the two functions that run it, never at module level.
-        from .testing._emulator import FoundryEmulator
+        # The emulator needs the optional `emulator` extra (starlette, uvicorn): imported only to run it.
+        from ._emulator._emulator import FoundryEmulator
     except ImportError as exc:
         print(f"error: the emulator needs `pip install 'grok-azure[emulator]'` ({exc})", file=err)
         return EXIT_USAGE
@@ -296,16 +295,6 @@ def _chat_params(args: argparse.Namespace) -> ChatParams:
     return params
 
 
-def _chat_target(deployment: str | None) -> contextlib.AbstractContextManager[FoundryTarget]:
-    """The configured target, or (no endpoint set) an embedded emulator for the ``with`` block."""
-    target = configured_target(deployment=deployment)
-    if target is not None:
-        return contextlib.nullcontext(target)
-    from .testing._target import foundry_target
-
-    return foundry_target(deployment=deployment)
-
-
 def _run_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     messages: list[MessageParam] = [{"role": "system", "content": args.system}] if args.system else []
@@ -315,7 +304,7 @@ def _run_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.timeout is not None:
         options["timeout"] = args.timeout
     try:
-        with _chat_target(args.model) as target, target.client(**options) as client:
+        with foundry_target(deployment=args.model) as target, target.client(**options) as client:
             scope = None if target.api_key else client.endpoint.default_scope
             where = Situation(target.deployment, client.endpoint.host, scope)
             if args.verbose:

@@ -1,13 +1,16 @@
 """Where the environment points: the Foundry endpoint, key and deployment named by ``GROK_AZURE_*`` variables.
 
-The ``grok-azure`` command and ``grok_azure.testing.foundry_target`` both start here; the latter adds the embedded
-emulator for when no endpoint is configured. This module is product code: it never imports ``grok_azure.testing``.
+The ``grok-azure`` command and the examples start here (``grok_azure.testing`` re-exports :func:`foundry_target`):
+a configured endpoint, or else the embedded emulator (``grok_azure._emulator``, the ``emulator`` extra), which is
+imported only when no endpoint is configured.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +24,7 @@ __all__ = [
     "FoundryTarget",
     "configured_target",
     "emulated_deployments",
+    "foundry_target",
 ]
 
 DEPLOYMENT_ENV_VAR = "GROK_AZURE_DEPLOYMENT"
@@ -40,7 +44,7 @@ class FoundryTarget:
     api_key: str | None = field(repr=False)
     deployment: str
     emulated: bool
-    # A FoundryEmulator; typed loosely so that the product does not import its test package.
+    # A FoundryEmulator; typed loosely so that this module does not import the emulator (an optional extra).
     emulator: Any = field(default=None, repr=False, compare=False)
 
     def _client_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -97,3 +101,39 @@ def emulated_deployments(deployment: str) -> dict[str, str]:
     if spec is not None and spec.is_current:
         deployments.setdefault(deployment, spec.id)
     return deployments
+
+
+@contextmanager
+def foundry_target(
+    *,
+    deployment: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    announce: bool = True,
+) -> Iterator[FoundryTarget]:
+    """Yield the configured Foundry target, or start an embedded emulator for the ``with`` block.
+
+    With ``GROK_AZURE_ENDPOINT`` set (``AZURE_INFERENCE_ENDPOINT`` is the fallback, as for the clients), the
+    target is that endpoint with ``GROK_AZURE_API_KEY`` (or Entra ID when unset), and ``deployment`` or else
+    ``GROK_AZURE_DEPLOYMENT`` names the deployment. Otherwise a :class:`FoundryEmulator` serves every current
+    catalog model on 127.0.0.1, ``deployment`` defaulting to ``grok-4.7``; ``announce`` says so on stderr.
+    """
+    target = configured_target(deployment=deployment, environ=environ)
+    if target is not None:
+        yield target
+        return
+    try:
+        from ._emulator._emulator import FoundryEmulator
+    except ImportError as exc:
+        raise ConfigurationError(
+            "GROK_AZURE_ENDPOINT is not set and the embedded Foundry emulator is not installed: set "
+            f"GROK_AZURE_ENDPOINT or `pip install 'grok-azure[emulator]'` ({exc})"
+        ) from exc
+    name = deployment or DEFAULT_EMULATED_DEPLOYMENT
+    with FoundryEmulator(deployments=emulated_deployments(name)) as emulator:
+        if announce:
+            print(
+                f"GROK_AZURE_ENDPOINT is not set: using an embedded Foundry emulator at {emulator.url}",
+                file=sys.stderr,
+                flush=True,
+            )
+        yield FoundryTarget(emulator.url, emulator.api_key, name, emulated=True, emulator=emulator)

@@ -126,7 +126,7 @@ async def test_async_client_reaches_the_emulator() -> None:
 
 
 def test_missing_emulator_extra_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "grok_azure.testing._emulator", None)
+    monkeypatch.setitem(sys.modules, "grok_azure._emulator._emulator", None)
     with (
         pytest.raises(ConfigurationError, match=r"pip install 'grok-azure\[emulator\]'"),
         foundry_target(environ={}),

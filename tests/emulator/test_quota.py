@@ -1,4 +1,4 @@
-"""The emulator's quota arithmetic (``grok_azure.testing._quota``), driven by a fake clock: no sockets, no sleeps."""
+"""The emulator's quota arithmetic (``grok_azure._emulator._quota``), driven by a fake clock: no sockets, no sleeps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from grok_azure.testing._quota import DEFAULT_OUTPUT_ESTIMATE, Quotas, estimate_tokens
+from grok_azure._emulator._quota import DEFAULT_OUTPUT_ESTIMATE, Quotas, estimate_tokens
 
 
 class FakeClock:

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from grok_azure._cli import main
-from grok_azure.testing import FoundryEmulator, _quota
+from grok_azure._emulator import _quota
+from grok_azure.testing import FoundryEmulator
 
 from .conftest import API_KEY, OPENAI_PATH, user
 

@@ -7,7 +7,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from grok_azure.testing._schema_values import example_value
+from grok_azure._emulator._schema_values import example_value
 
 SCHEMAS: list[dict[str, Any]] = [
     {"type": "string"},

@@ -29,8 +29,8 @@ import httpx
 import jsonschema
 import pytest
 
+from grok_azure._emulator._parameters import MODEL_INFERENCE_PARAMETERS, OPENAI_PARAMETERS
 from grok_azure.testing import Fault, FoundryEmulator
-from grok_azure.testing._parameters import MODEL_INFERENCE_PARAMETERS, OPENAI_PARAMETERS
 
 from .conftest import MODELS_PATH, chat, sse_events, user
 from .test_completions import PERSON, TIME, WEATHER

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from ._emulator import FoundryEmulator
+    from .._emulator._emulator import FoundryEmulator
 
 
 @pytest.fixture
 def foundry_emulator() -> Iterator[FoundryEmulator]:
     """A started FoundryEmulator with a random key and every current catalog model deployed under its id."""
     try:
-        from ._emulator import FoundryEmulator
+        from .._emulator._emulator import FoundryEmulator
     except ImportError as exc:  # the emulator extra is not installed
         pytest.fail(
             f"the foundry_emulator fixture needs `pip install grok-azure[emulator]` ({exc})", pytrace=False

@@ -58,7 +58,7 @@ class FoundryEmulator:
 
     Auth is Foundry's: an ``api-key`` header, or ``Authorization: Bearer`` with the key or with a token that
     ``token_validator`` accepts. Requests are validated with the catalog's rules for the deployed model
-    (:mod:`grok_azure.testing._validation`). The default answer echoes the last user message
+    (:mod:`grok_azure._emulator._validation`). The default answer echoes the last user message
     (``"Echo: <text>"``); scripted replies (:meth:`reply`) and faults (:meth:`fault`) take precedence.
     Streams follow Azure's recorded SSE shape. Every request is recorded in :attr:`requests`.
 
@@ -67,7 +67,7 @@ class FoundryEmulator:
     chat requests with a random 408, 429 (any of its header forms), 500 or 503, deterministically for a given
     ``seed``.
 
-    Quotas (off by default) are enforced per deployment the way Azure does (:mod:`grok_azure.testing._quota`):
+    Quotas (off by default) are enforced per deployment the way Azure does (:mod:`grok_azure._emulator._quota`):
     ``rpm`` requests and ``tpm`` tokens per minute, given as one limit for every deployment or as a mapping of
     deployment name to limit (deployments left out are not limited), and evaluated over windows of
     ``quota_window`` seconds (1 or 10; ``rpm * quota_window / 60`` requests per window). Tokens are charged on

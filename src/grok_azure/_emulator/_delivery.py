@@ -4,7 +4,7 @@ Every response carries ``apim-request-id``, ``x-request-id`` and ``x-ms-region``
 ``x-ms-client-request-id`` when the client sent one. Errors add ``x-ms-error-code``. Completions add
 ``x-ms-deployment-name``, ``azureml-model-session`` and ``x-ms-rai-invoked``. Every chat reply whose deployment
 was charged (completions, validation errors, quota 429s) carries the deployment's ``x-ratelimit-*`` counters
-from :mod:`grok_azure.testing._quota`.
+from :mod:`grok_azure._emulator._quota`.
 """
 
 from __future__ import annotations
