@@ -81,7 +81,8 @@ def emulated(emulator: FoundryEmulator, client: GrokClient, deployment: str) -> 
 
 
 def main() -> None:
-    with foundry_target() as target, target.client(timeout=30) as client:
+    # max_retries=0: each failure shows once (by default the client retries 429s, 5xx and dropped connections).
+    with foundry_target() as target, target.client(timeout=30, max_retries=0) as client:
         if target.emulator is not None:
             emulated(target.emulator, client, target.deployment)
         print(f"{'a wrong deployment name':<27} -> {ask(client, 'no-such-deployment')}")

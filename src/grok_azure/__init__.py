@@ -17,6 +17,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._client import AsyncGrokClient, GrokClient
     from ._constants import NOT_GIVEN, NotGiven
+    from ._deployments import Deployment, DeploymentPool
     from ._endpoint import (
         AI_FOUNDRY_SCOPE,
         COGNITIVE_SERVICES_SCOPE,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
         UnprocessableEntityError,
     )
     from ._limits import ResponseLimits
+    from ._retry import RetryPolicy
     from ._streaming._events import (
         ChunkEvent,
         ContentDeltaEvent,
@@ -148,6 +150,9 @@ _LAZY: dict[str, str] = {
     "StreamClosedError": "._errors",
     "StreamError": "._errors",
     "StreamEvent": "._streaming._events",
+    "RetryPolicy": "._retry",
+    "Deployment": "._deployments",
+    "DeploymentPool": "._deployments",
     "StreamInterruptedError": "._errors",
     "SystemMessage": ".types",
     "SystemMessageParam": ".types",
@@ -212,6 +217,8 @@ __all__ = [
     "ContentFilterError",
     "ContextLengthExceededError",
     "CredentialError",
+    "Deployment",
+    "DeploymentPool",
     "DeveloperMessage",
     "DeveloperMessageParam",
     "DoneEvent",
@@ -232,6 +239,7 @@ __all__ = [
     "ResponseFormatParam",
     "ResponseLimits",
     "ResponseTooLargeError",
+    "RetryPolicy",
     "Route",
     "Stream",
     "StreamClosedError",

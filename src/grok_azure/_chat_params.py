@@ -19,6 +19,7 @@ from ._convert import (
     normalize_tools,
 )
 from ._errors import RequestValidationError
+from ._validate import check_header_mapping, check_json_body, check_query_mapping, check_timeout
 from .types.chat_params import ChatParams, MessageLike
 
 __all__ = ["REQUEST_OPTION_KEYS", "ChatParams", "MessageInput", "build_chat_body"]
@@ -26,7 +27,9 @@ __all__ = ["REQUEST_OPTION_KEYS", "ChatParams", "MessageInput", "build_chat_body
 MessageInput = MessageLike  # dicts, typed message objects, response messages, azure.ai.inference messages
 
 
-REQUEST_OPTION_KEYS = frozenset({"extra_body", "extra_headers", "extra_query", "timeout"})
+REQUEST_OPTION_KEYS = frozenset(
+    {"extra_body", "extra_headers", "extra_query", "timeout", "deadline", "stream_deadline"}
+)
 _KNOWN_KEYS = frozenset(ChatParams.__annotations__)
 
 # (low, high) inclusive bounds; None = unbounded on that side.
@@ -94,6 +97,13 @@ def build_chat_body(
     extra_body = params.get("extra_body")
     if extra_body is not None:
         _merge_extra_body(body, extra_body)
+    # Checked here so that bad input fails before anything is sent, as a RequestValidationError naming it, not
+    # as a TypeError or UnicodeEncodeError from json.dumps, or as a request carrying NaN or a CR.
+    check_json_body(body, extra_body)
+    if params.get("timeout") is not None:
+        check_timeout(params["timeout"])
+    check_header_mapping(params.get("extra_headers"), "extra_headers")
+    check_query_mapping(params.get("extra_query"))
     return body
 
 

@@ -11,7 +11,8 @@ import functools
 import os
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -27,20 +28,36 @@ from ._auth import (
     default_async_credential,
     default_sync_credential,
 )
+from ._call_flow import (
+    ONE_TARGET,
+    Call,
+    CallFlow,
+    Close,
+    Done,
+    GetHeaders,
+    ReadBody,
+    Refresh,
+    Send,
+    Target,
+    TargetPool,
+)
 from ._constants import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
+from ._deadline import Deadline, check_budget
+from ._deployments import Deployment, DeploymentPool
 from ._endpoint import Endpoint, resolve_endpoint
-from ._errors import ClientClosedError, ConfigurationError, GrokError
+from ._errors import ClientClosedError, ConfigurationError, GrokError, RequestValidationError
 from ._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
+from ._retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from ._secrets import QuietMapping, RedactingDict
 from ._transport import ProxyTypes, bind_direct_response, default_async_client, default_sync_client
+from ._validate import check_response_limits
 from ._wire import (
     BodyReader,
     PreparedRequest,
     check_headers,
     coerce_timeout,
-    error_for_status,
+    prepare_chat_request,
     send_failure,
-    should_refresh_token,
 )
 from .resources.chat import AsyncChat, Chat
 
@@ -85,40 +102,128 @@ class _BaseClient:
         api_key_header: str,
         token_auth: Callable[[Any, Sequence[str]], Any],
         default_credential: Callable[[], Any],
+        max_retries: int,
+        retry: RetryPolicy | None,
+        deadline: float | None,
+        deployments: Sequence[Deployment] | DeploymentPool | None,
     ) -> None:
         env = QuietMapping(os.environ if environ is None else environ)  # a rendered frame must not list it
-        self.endpoint = resolve_endpoint(endpoint, route, environ=env)
         self.api_version = api_version
         self.timeout = coerce_timeout(timeout)
         check_headers(default_headers, param="default_headers")
         self.default_headers = RedactingDict(default_headers or {})
+        check_response_limits(response_limits)  # a dict would fail only when a response is read
         self.response_limits = response_limits or DEFAULT_RESPONSE_LIMITS
+        self.max_retries = _check_max_retries(max_retries)
+        self.retry = _check_policy(retry)
+        self.deadline = check_budget(deadline, "deadline")
         self._owns_resources = True
         self._lifecycle = _Lifecycle()
         self._owned_credential: Any = None
-        choice = choose_auth(api_key, credential, env)
-        if choice.api_key is not None:
-            self._auth = KeyAuth(choice.api_key, api_key_header)
-            # Refuse a key or header name httpx could not send now, not as a confusing error on the first call.
-            check_headers({api_key_header: "-"}, param="api_key_header")
-            check_headers(self._auth.headers(), param="api_key")
+
+        def make_auth(where: Endpoint, key: str | AzureKeyCredential | None, cred: Any) -> Any:
+            choice = choose_auth(key, cred, env)
+            if choice.api_key is not None:
+                auth = KeyAuth(choice.api_key, api_key_header)
+                # Refuse a key or header name httpx could not send now, not as a confusing error on the first call.
+                check_headers({api_key_header: "-"}, param="api_key_header")
+                check_headers(auth.headers(), param="api_key")
+                return auth
+            if choice.credential is None and self._owned_credential is None:
+                # DefaultAzureCredential is only imported (and created) when nothing else was given.
+                self._owned_credential = default_credential()
+            scopes = list(credential_scopes) if credential_scopes else [where.default_scope]
+            return token_auth(choice.credential or self._owned_credential, scopes)
+
+        if deployments is None:
+            self.endpoint = resolve_endpoint(endpoint, route, environ=env)
+            self._auth = make_auth(self.endpoint, api_key, credential)
+            self._targets: tuple[Target, ...] = (Target(self.endpoint, self._auth, self.endpoint.host),)
+            self._pool: TargetPool = ONE_TARGET
             return
-        cred = choice.credential
-        if cred is None:
-            # DefaultAzureCredential is only imported (and created) when nothing else was given.
-            cred = self._owned_credential = default_credential()
-        scopes = list(credential_scopes) if credential_scopes else [self.endpoint.default_scope]
-        self._auth = token_auth(cred, scopes)
+        if endpoint is not None or api_key is not None:
+            raise ConfigurationError(
+                "Pass either deployments= or endpoint=/api_key=, not both: each Deployment names its own"
+            )
+        pool = deployments if isinstance(deployments, DeploymentPool) else DeploymentPool(deployments)
+        targets = []
+        for item in pool.deployments:
+            where = resolve_endpoint(item.endpoint, item.route or route)
+            own = item.api_key is not None or item.credential is not None
+            auth = make_auth(where, item.api_key, item.credential if own else credential)
+            targets.append(Target(where, auth, item.name, item.deployment, item.api_version))
+        self._targets = tuple(targets)
+        self._pool = pool
+        self.endpoint = targets[0].endpoint
+        self._auth = targets[0].auth
+
+    @property
+    def deployment_pool(self) -> DeploymentPool | None:
+        """The :class:`DeploymentPool` given as ``deployments=`` (its health state), or None."""
+        return self._pool if isinstance(self._pool, DeploymentPool) else None
+
+    def _start(self, body: dict[str, Any], stream: bool, params: Mapping[str, Any]) -> Call:
+        """Everything one call needs (see :class:`Call`); validates the request options before anything is sent."""
+        timeout = params.get("timeout", NOT_GIVEN)
+        attempt_timeout = self.timeout if timeout is NOT_GIVEN else coerce_timeout(timeout)
+        deadline = params.get("deadline", NOT_GIVEN)
+        seconds = self.deadline if deadline is NOT_GIVEN else check_budget(deadline, "deadline")
+        stream_seconds = check_budget(params.get("stream_deadline"), "stream_deadline")
+        if stream_seconds is not None and not stream:
+            raise RequestValidationError(
+                "stream_deadline is only valid with stream=True", param="stream_deadline"
+            )
+        extra_headers = params.get("extra_headers")
+        extra_query = params.get("extra_query")
+        request_id = str(uuid.uuid4())  # one id for every attempt, on every deployment
+
+        def prepare(index: int) -> PreparedRequest:
+            target = self._targets[index]
+            return prepare_chat_request(
+                target.endpoint,
+                body if target.model is None else {**body, "model": target.model},
+                api_version=target.api_version or self.api_version,
+                timeout=attempt_timeout,
+                default_headers=self.default_headers,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                request_id=request_id,
+            )
+
+        return Call(
+            targets=self._targets,
+            pool=self._pool,
+            prepare=prepare,
+            prepared={0: prepare(0)},
+            stream=stream,
+            policy=self.retry,
+            max_retries=self.max_retries,
+            deadline=Deadline(seconds),
+            stream_deadline=None
+            if stream_seconds is None
+            else Deadline(stream_seconds, budget="stream_deadline"),
+            max_body_bytes=self.response_limits.max_body_bytes,
+            closed_error=self._closed_error,
+        )
 
     def _copy_with(
         self,
         timeout: float | httpx.Timeout | NotGiven | None,
         default_headers: Mapping[str, str] | None,
         api_version: str | NotGiven | None,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> Self:
         clone = copy.copy(self)
-        # The copy shares the connection pool and credential; only the original closes them.
+        # The copy shares the connection pool, credential and deployment health; only the original closes them.
         clone._owns_resources = False
+        if not isinstance(max_retries, NotGiven):
+            clone.max_retries = _check_max_retries(max_retries)
+        if not isinstance(retry, NotGiven):
+            clone.retry = _check_policy(retry)
+        if not isinstance(deadline, NotGiven):
+            clone.deadline = check_budget(deadline, "deadline")
         if not isinstance(timeout, NotGiven):
             clone.timeout = coerce_timeout(timeout)
         if default_headers is not None:
@@ -132,18 +237,52 @@ class _BaseClient:
     def _bind_resources(self) -> None:
         raise NotImplementedError
 
+    # The names of the few operations that differ between the clients (sync and async spellings).
+    _HEADERS: str
+    _REFRESH: str
+    _CLOSE: str
+
+    def _perform(self, command: Any) -> Any:
+        """Start one command of the call loop; the value, or (async client) an awaitable of it."""
+        kind = type(command)
+        if kind is Send:
+            return self._transmit(command.request)
+        if kind is GetHeaders:
+            return getattr(command.target.auth, self._HEADERS)()
+        if kind is ReadBody:
+            return self._read(command.response, command.reader)
+        if kind is Close:
+            return getattr(command.response, self._CLOSE)()
+        if kind is Refresh:
+            refresh = getattr(command.target.auth, self._REFRESH)
+            return refresh(command.sent_headers, command.response_headers)
+        return self._sleep(command.seconds)
+
+    _transmit: Callable[[httpx.Request], Any]
+    _read: Callable[[httpx.Response, BodyReader], Any]
+    _sleep: Callable[[float], Any]
+
     _http: httpx.Client | httpx.AsyncClient
 
-    def _closed_error(self) -> ClientClosedError | None:
-        """The error for a call on a closed client (or on an ``http_client`` the caller closed), else None."""
+    def _closed_error(self, *, in_flight: bool = False) -> ClientClosedError | None:
+        """The error for a call on a closed client (or on an ``http_client`` the caller closed), else None.
+
+        ``in_flight``: the client was closed while a request was on its way, which may have reached the service
+        (and been billed): the message must not say that nothing was sent.
+        """
+        sent = (
+            "the request was already on its way and may have reached the service"
+            if in_flight
+            else "nothing was sent"
+        )
         if self._lifecycle.closed:
             return ClientClosedError(
-                f"This {type(self).__name__} is closed (close() was called or its with block ended); nothing "
-                "was sent. Create a new client."
+                f"This {type(self).__name__} is closed (close() was called or its with block ended); {sent}. "
+                "Create a new client."
             )
         if self._http.is_closed:
             return ClientClosedError(
-                f"The http_client given to this {type(self).__name__} is closed; nothing was sent. Pass an open "
+                f"The http_client given to this {type(self).__name__} is closed; {sent}. Pass an open "
                 "client, or let the SDK make its own."
             )
         return None
@@ -158,7 +297,7 @@ class _BaseClient:
 
         A pool closed in the middle of a call (httpx says so with a bare RuntimeError) is a ClientClosedError.
         """
-        closed = None if isinstance(exc, GrokError) else self._closed_error()
+        closed = None if isinstance(exc, GrokError) else self._closed_error(in_flight=True)
         return closed if closed is not None else send_failure(exc, request)
 
     def _closing(self) -> bool:
@@ -236,6 +375,8 @@ class GrokClient(_BaseClient):
     """
 
     chat: Chat
+    _HEADERS, _REFRESH, _CLOSE = "headers", "refresh_after_unauthorized", "close"
+    _sleep = staticmethod(time.sleep)
 
     @_forgets_arguments_on_failure
     def __init__(
@@ -254,6 +395,10 @@ class GrokClient(_BaseClient):
         http_client: httpx.Client | None = None,
         proxy: ProxyTypes | None = None,
         environ: Mapping[str, str] | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry: RetryPolicy | None = None,
+        deadline: float | None = None,
+        deployments: Sequence[Deployment] | DeploymentPool | None = None,
     ) -> None:
         self._auth: Auth
         self._configure(
@@ -270,6 +415,10 @@ class GrokClient(_BaseClient):
             api_key_header=api_key_header,
             token_auth=SyncTokenAuth,
             default_credential=default_sync_credential,
+            max_retries=max_retries,
+            retry=retry,
+            deadline=deadline,
+            deployments=deployments,
         )
         self._owns_http = http_client is None
         self._http: httpx.Client
@@ -290,65 +439,47 @@ class GrokClient(_BaseClient):
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
         api_version: str | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> GrokClient:
-        """A copy with other defaults that shares this client's connection pool and credential."""
-        return self._copy_with(timeout, default_headers, api_version)
+        """A copy with other defaults that shares this client's connection pool, credential and deployment health.
 
-    def _send(self, prepared: PreparedRequest, *, stream: bool = False) -> httpx.Response:
-        """Send once (plus one token refresh on 401); return a response whose status is a success."""
-        self._check_open()
-        attempt = 0
-        while True:
-            request = prepared.build(self._auth.headers())
-            response = self._transmit(request)
-            if should_refresh_token(response, attempt):
-                try:
-                    refreshed = self._auth.refresh_after_unauthorized(request.headers, response.headers)
-                except BaseException:
-                    # The credential failed: free the connection before its error escapes.
-                    response.close()
-                    raise
-                if refreshed:
-                    response.close()
-                    attempt += 1
-                    continue
-            break
-        if stream and response.is_success:
-            return response
-        self._read(response, request)
-        error = error_for_status(response)
-        if error is not None:
-            raise error
-        return response
+        Arguments left out keep this client's values; ``deadline=None`` removes the deadline.
+        """
+        return self._copy_with(timeout, default_headers, api_version, max_retries, retry, deadline)
 
-    def _transmit(self, request: httpx.Request) -> httpx.Response:
-        """Hand the request to httpx (redirects off); any failure becomes a GrokError with a clean cause."""
+    def _execute(self, flow: CallFlow) -> httpx.Response:
+        """Perform the call loop's commands with httpx's sync API (every decision is the flow's)."""
+        command = next(flow)
+        while type(command) is not Done:
+            command = flow.send(_settled(self._perform, command))
+        return command.response
+
+    def _transmit(self, request: httpx.Request) -> httpx.Response | GrokError:
+        """Hand the request to httpx (redirects off); a failure comes back as a GrokError with a clean cause.
+
+        Returned, not raised: the original (holding the request's headers) must not be chained to anything.
+        """
         started = time.perf_counter()
         try:
             if self._direct is None:
-                response = self._http.send(request, stream=True, follow_redirects=False)
-            else:
-                response = bind_direct_response(self._direct.handle_request(request), request, started)
+                return self._http.send(request, stream=True, follow_redirects=False)
+            return bind_direct_response(self._direct.handle_request(request), request, started)
         except Exception as exc:
-            failure = self._failure(exc, request)
-        else:
-            return response
-        raise failure  # outside the except block: the original (holding the request's headers) is not chained
+            return self._failure(exc, request)
 
-    def _read(self, response: httpx.Response, request: httpx.Request) -> None:
-        """Read the body within ``response_limits``, then release the connection (dropping it on failure)."""
+    def _read(self, response: httpx.Response, body: BodyReader) -> GrokError | None:
+        """Read the body into ``body``, then release the connection (dropping it on failure); the failure, if any."""
         try:
-            body = BodyReader(response, self.response_limits.max_body_bytes)
             for chunk in response.iter_bytes():
                 body.feed(chunk)
             body.finish()
         except Exception as exc:
-            failure = self._failure(exc, request)
-        else:
-            return
+            return self._failure(exc, response.request)
         finally:
             response.close()
-        raise failure
+        return None
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in) and any credential this client created.
@@ -379,6 +510,13 @@ class AsyncGrokClient(_BaseClient):
     """
 
     chat: AsyncChat
+    _HEADERS, _REFRESH, _CLOSE = "aheaders", "arefresh_after_unauthorized", "aclose"
+
+    @staticmethod
+    async def _sleep(seconds: float) -> None:
+        import asyncio  # here: `from grok_azure import GrokClient` must not load asyncio
+
+        await asyncio.sleep(seconds)
 
     @_forgets_arguments_on_failure
     def __init__(
@@ -397,6 +535,10 @@ class AsyncGrokClient(_BaseClient):
         http_client: httpx.AsyncClient | None = None,
         proxy: ProxyTypes | None = None,
         environ: Mapping[str, str] | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry: RetryPolicy | None = None,
+        deadline: float | None = None,
+        deployments: Sequence[Deployment] | DeploymentPool | None = None,
     ) -> None:
         self._auth: AsyncAuth
         self._configure(
@@ -413,6 +555,10 @@ class AsyncGrokClient(_BaseClient):
             api_key_header=api_key_header,
             token_auth=AsyncTokenAuth,
             default_credential=default_async_credential,
+            max_retries=max_retries,
+            retry=retry,
+            deadline=deadline,
+            deployments=deployments,
         )
         self._owns_http = http_client is None
         self._http: httpx.AsyncClient
@@ -435,41 +581,25 @@ class AsyncGrokClient(_BaseClient):
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
         api_version: str | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> AsyncGrokClient:
-        """A copy with other defaults that shares this client's connection pool and credential."""
-        return self._copy_with(timeout, default_headers, api_version)
+        """A copy with other defaults that shares this client's connection pool, credential and deployment health.
 
-    async def _send(self, prepared: PreparedRequest, *, stream: bool = False) -> httpx.Response:
-        """Send once (plus one token refresh on 401); return a response whose status is a success."""
-        self._check_open()
-        attempt = 0
-        while True:
-            request = prepared.build(await self._auth.aheaders())
-            response = await self._transmit(request)
-            if should_refresh_token(response, attempt):
-                try:
-                    refreshed = await self._auth.arefresh_after_unauthorized(
-                        request.headers, response.headers
-                    )
-                except BaseException:
-                    # The credential failed: free the connection before its error escapes.
-                    await response.aclose()
-                    raise
-                if refreshed:
-                    await response.aclose()
-                    attempt += 1
-                    continue
-            break
-        if stream and response.is_success:
-            return response
-        await self._read(response, request)
-        error = error_for_status(response)
-        if error is not None:
-            raise error
-        return response
+        Arguments left out keep this client's values; ``deadline=None`` removes the deadline.
+        """
+        return self._copy_with(timeout, default_headers, api_version, max_retries, retry, deadline)
 
-    async def _transmit(self, request: httpx.Request) -> httpx.Response:
-        """Hand the request to httpx (redirects off); any failure becomes a GrokError with a clean cause.
+    async def _execute(self, flow: CallFlow) -> httpx.Response:
+        """Perform the call loop's commands with httpx's async API (every decision is the flow's)."""
+        command = next(flow)
+        while type(command) is not Done:
+            command = flow.send(await _asettled(self._perform, command))
+        return command.response
+
+    async def _transmit(self, request: httpx.Request) -> httpx.Response | GrokError:
+        """Hand the request to httpx (redirects off); a failure comes back as a GrokError with a clean cause.
 
         ``except Exception`` also catches what httpx-aiohttp leaves unmapped (oversized headers, for one), and
         never ``asyncio.CancelledError``, a BaseException.
@@ -477,31 +607,22 @@ class AsyncGrokClient(_BaseClient):
         started = time.perf_counter()
         try:
             if self._direct is None:
-                response = await self._http.send(request, stream=True, follow_redirects=False)
-            else:
-                response = bind_direct_response(
-                    await self._direct.handle_async_request(request), request, started
-                )
+                return await self._http.send(request, stream=True, follow_redirects=False)
+            return bind_direct_response(await self._direct.handle_async_request(request), request, started)
         except Exception as exc:
-            failure = self._failure(exc, request)
-        else:
-            return response
-        raise failure  # outside the except block: the original (holding the request's headers) is not chained
+            return self._failure(exc, request)
 
-    async def _read(self, response: httpx.Response, request: httpx.Request) -> None:
-        """Read the body within ``response_limits``, then release the connection (dropping it on failure)."""
+    async def _read(self, response: httpx.Response, body: BodyReader) -> GrokError | None:
+        """Read the body into ``body``, then release the connection (dropping it on failure); the failure, if any."""
         try:
-            body = BodyReader(response, self.response_limits.max_body_bytes)
             async for chunk in response.aiter_bytes():
                 body.feed(chunk)
             body.finish()
         except Exception as exc:
-            failure = self._failure(exc, request)
-        else:
-            return
+            return self._failure(exc, response.request)
         finally:
             await response.aclose()
-        raise failure
+        return None
 
     async def close(self) -> None:
         """Close the connection pool (unless it was passed in) and any credential this client created.
@@ -531,3 +652,36 @@ def _no_proxy_with(proxy: ProxyTypes | None) -> None:
         raise ConfigurationError(
             "proxy= configures the HTTP client the SDK builds; with http_client=, set the proxy on that client"
         )
+
+
+def _check_max_retries(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"max_retries must be an int >= 0; got {value!r}")
+    return value
+
+
+_DEFAULT_POLICY = RetryPolicy()
+
+
+def _check_policy(value: object) -> RetryPolicy:
+    if value is None:
+        return _DEFAULT_POLICY
+    if not isinstance(value, RetryPolicy):
+        raise ConfigurationError(f"retry must be a RetryPolicy or None; got {type(value).__name__}")
+    return value
+
+
+def _settled(perform: Callable[[Any], Any], command: Any) -> Any:
+    """What ``perform(command)`` returned, or what it raised: the call loop decides what a failure means."""
+    try:
+        return perform(command)
+    except BaseException as exc:  # an interrupt too: the loop frees what it holds, then raises it
+        return exc
+
+
+async def _asettled(perform: Callable[[Any], Awaitable[Any]], command: Any) -> Any:
+    """:func:`_settled` for the async client (``perform`` returns an awaitable); cancellation included."""
+    try:
+        return await perform(command)
+    except BaseException as exc:
+        return exc

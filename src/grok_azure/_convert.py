@@ -213,7 +213,7 @@ def _check_function_definition(function: object, param: str) -> dict[str, Any]:
         if schema.get("type", "object") != "object":
             raise _fail(f"{param}.parameters.type", f"must be 'object', got {schema.get('type')!r}")
         try:
-            json.dumps(schema)
+            json.dumps(schema, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise _fail(f"{param}.parameters", f"must be JSON-serialisable ({exc})") from None
     return function

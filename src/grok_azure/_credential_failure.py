@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._errors import CredentialError
-from ._secrets import sanitized_cause
+from ._secrets import sanitized_cause, scrub_credential_text
 
 __all__ = ["credential_error"]
 
@@ -53,6 +53,8 @@ def _explanation(exc: BaseException) -> str:
     # azure-core errors keep the text in .message; str() may prefix or repeat it.
     message = getattr(exc, "message", None)
     text = message if isinstance(message, str) and message.strip() else str(exc)
+    # Scrubbed whole, before any line is shortened: a cut through a token would leave its start behind.
+    text = scrub_credential_text(text)
     if not text.strip():
         return type(exc).__name__
     head, found, rest = text.partition(_ATTEMPTS)

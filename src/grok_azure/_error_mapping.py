@@ -33,6 +33,7 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._retry_after import retry_after_seconds
+from ._secrets import scrub_text, scrub_url_text, scrubbed_excerpt, secret_values
 from .types.content_filter import ContentFilterResults
 
 __all__ = ["error_from_event", "error_in_success_body", "make_status_error", "status_error_from_response"]
@@ -60,6 +61,11 @@ _RETRY_IN_MESSAGE_RE = re.compile(r"retry after (\d+(?:\.\d+)?) seconds?", re.IG
 _DROP_BLOCKS_RE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG_RE = re.compile(r"<[^>]*>")
 _EXCERPT_CHARS = 200
+# Real error bodies are a few hundred bytes. A bigger one is not decoded as JSON: a body of tiny values (`[[],[],...`)
+# decodes to ~20x its size in Python objects, so a 60 MB 400 would cost gigabytes. Its excerpt stands in.
+_MAX_JSON_BYTES = 1024 * 1024
+# How much of a non-JSON (or too large) body is looked at for its excerpt: enough for a gateway page's <head>.
+_EXCERPT_WINDOW_CHARS = 64 * 1024
 # Real error bodies nest four or five levels. A deeper one is kept as a text excerpt: the exception's body is
 # walked recursively later (secret scrubbing, repr), and `{"error":` * 100000 must not end in RecursionError.
 _MAX_BODY_DEPTH = 32
@@ -131,26 +137,40 @@ def _add_specifics(fields: _ErrorFields, source: Mapping[str, Any]) -> None:
             fields.param = next((t for t in map(_opt_str, targets) if t), None)
 
 
-def _text_excerpt(text: str) -> str:
-    """A short, tag-free, whitespace-collapsed excerpt of a non-JSON body such as a gateway's HTML page."""
-    text = _TAG_RE.sub(" ", _DROP_BLOCKS_RE.sub(" ", text))
-    text = " ".join(html.unescape(text).split())
-    return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS].rstrip() + "…"
+def _text_excerpt(text: str | bytes, secrets: list[str]) -> str:
+    """A short, tag-free, whitespace-collapsed excerpt of a non-JSON body such as a gateway's HTML page.
+
+    Only the body's first ``_EXCERPT_WINDOW_CHARS`` are read, and they are scrubbed of ``secrets`` before any cut.
+    """
+    window = scrubbed_excerpt(text, secrets, _EXCERPT_WINDOW_CHARS)
+    window = _TAG_RE.sub(" ", _DROP_BLOCKS_RE.sub(" ", window))
+    # Scrubbed again: unescaping `&#97;...` could spell a secret out.
+    window = scrub_text(" ".join(html.unescape(window).split()), secrets)
+    return window if len(window) <= _EXCERPT_CHARS else window[:_EXCERPT_CHARS].rstrip() + "…"
 
 
-def _parse_body(body: bytes) -> tuple[object | None, _ErrorFields]:
-    """Returns the decoded body (JSON value, excerpt string or None) and the fields found in it."""
+def _parse_body(body: bytes, secrets: list[str]) -> tuple[object | None, _ErrorFields]:
+    """Returns the decoded body (JSON value, excerpt string or None) and the fields found in it.
+
+    Args:
+        body: The raw body.
+        secrets: The request's credentials, scrubbed from an excerpt before it is cut (a JSON value is scrubbed
+            later, by the exception).
+    """
+    if len(body) > _MAX_JSON_BYTES:
+        excerpt = _text_excerpt(body, secrets)
+        return excerpt or None, _ErrorFields(message=excerpt or None)
     text = body.decode("utf-8", errors="replace").strip()
     if not text:
         return None, _ErrorFields()
     try:
         data: object = json.loads(text)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's stack allows
-        excerpt = _text_excerpt(text)
+        excerpt = _text_excerpt(text, secrets)
         return excerpt or None, _ErrorFields(message=excerpt or None)
     fields = _fields_from_json(data)  # reads the top three levels only
     if _deeper_than(data, _MAX_BODY_DEPTH):
-        return _text_excerpt(text) or None, fields
+        return _text_excerpt(text, secrets) or None, fields
     return data, fields
 
 
@@ -212,7 +232,8 @@ def make_status_error(
 ) -> APIStatusError:
     """Build the exception for an error response from its parts."""
     headers = httpx.Headers(headers)
-    decoded, fields = _parse_body(body)
+    secrets = secret_values(request)
+    decoded, fields = _parse_body(body, secrets)
     message = fields.message or httpx.codes.get_reason_phrase(status_code) or f"HTTP status {status_code}"
     code = fields.code or _header(headers, ("x-ms-error-code",))
     cls = _pick_class(status_code, fields, message)
@@ -234,7 +255,9 @@ def make_status_error(
     elif cls is ContentFilterError:
         kwargs["filter_results"] = _filter_results(fields.filter_results)
     elif cls is RedirectError:
-        kwargs["location"] = location = headers.get("location")
+        location = headers.get("location")
+        # Where it points may carry the key (`?api-key=...`) or a credential of its own (`?sig=...`).
+        kwargs["location"] = location = scrub_url_text(scrub_text(location, secrets)) if location else None
         message = (
             f"The service redirected ({status_code}) to {location or 'an unnamed location'}; the SDK never "
             "follows redirects, which would carry the key or token to another host. Check the endpoint URL."
@@ -259,7 +282,11 @@ def error_in_success_body(response: httpx.Response) -> APIStatusError | None:
     Its class follows the status or numeric code the error body gives (``{"error": {"code": "429"}}`` is a
     :class:`RateLimitError`); without one it is a plain :class:`APIStatusError` with the HTTP status.
     """
-    data, _ = _parse_body(response.content)
+    try:
+        request: httpx.Request | None = response.request
+    except RuntimeError:
+        request = None
+    data, _ = _parse_body(response.content, secret_values(request))
     if not isinstance(data, Mapping) or data.get("error") is None:
         return None
     error = data["error"]
@@ -268,10 +295,7 @@ def error_in_success_body(response: httpx.Response) -> APIStatusError | None:
         (code for place in places for key in ("status", "code") if (code := _status_code(place.get(key)))),
         response.status_code,
     )
-    try:
-        request: httpx.Request | None = response.request
-    except RuntimeError:
-        request = None
+    del data, error, places  # make_status_error decodes the body again; one decoded copy at a time
     return make_status_error(status, response.headers, response.content, request=request, response=response)
 
 

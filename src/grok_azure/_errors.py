@@ -18,7 +18,10 @@ from ._secrets import (
     redacted_request,
     request_of,
     scrub,
+    scrub_credential_text,
     scrub_text,
+    scrub_url_text,
+    scrubbed_excerpt,
     scrubbed_headers,
     secret_values,
 )
@@ -178,7 +181,8 @@ class CredentialError(AuthenticationError):
     """
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, status_code=0)
+        # The message quotes the credential's own error text, which may hold a token or a client secret.
+        super().__init__(scrub_credential_text(message), status_code=0)
 
     def _describe(self) -> str:
         return self.message
@@ -221,6 +225,12 @@ class RedirectError(APIStatusError):
     def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
         self.location = location
         super().__init__(message, **kwargs)
+
+    def _scrub_fields(self, secrets: list[str]) -> None:
+        super()._scrub_fields(secrets)
+        # A redirect may point at a URL carrying the key (``?api-key=...``) or another credential (``?sig=...``).
+        if self.location is not None:
+            self.location = scrub_url_text(scrub_text(self.location, secrets))
 
 
 class ContentFilterError(BadRequestError):
@@ -266,8 +276,9 @@ class ResponseDecodeError(APIError):
         body: bytes | str = b"",
         request: httpx.Request | None = None,
     ) -> None:
-        text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-        excerpt = text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "…"
+        # Scrubbed before it is cut (a key straddling the cut would leave its start behind), and only a window of
+        # the body is decoded: the body may be tens of megabytes.
+        excerpt = scrubbed_excerpt(body, secret_values(request), _EXCERPT_CHARS)
         self.status_code = status_code
         super().__init__(message, request=request, body=excerpt)
         self.body_excerpt: str = self.body if isinstance(self.body, str) else ""
@@ -277,7 +288,13 @@ class ResponseDecodeError(APIError):
 
 
 class StreamError(APIError):
-    """The service sent an error event in the middle of a stream; ``partial`` is what arrived before it."""
+    """The service sent an error event in the middle of a stream; ``partial`` is what arrived before it.
+
+    ``code`` is the error's code as sent: a rate limit or overload that strikes mid-stream is a ``StreamError``
+    with ``code="429"`` (or ``"503"``...), not a :class:`RateLimitError`, because the response had already begun
+    (status 200) and chunks may have been delivered; retrying is the caller's choice. A streamed request answered
+    with a JSON error body instead of an event stream raises the status error ``create()`` would.
+    """
 
     def __init__(
         self,

@@ -49,8 +49,10 @@ __all__ = [
     "request_of",
     "sanitized_cause",
     "scrub",
+    "scrub_credential_text",
     "scrub_text",
     "scrub_url_text",
+    "scrubbed_excerpt",
     "secret_values",
 ]
 
@@ -63,10 +65,14 @@ _SECRET_WORDS = re.compile(r"key|token|secret|sig|passw|auth|credential|cookie")
 MIN_SECRET_LEN = 8
 # Headers of a kept response whose values are session credentials of their own.
 _SECRET_RESPONSE_HEADERS = frozenset({"set-cookie"})
+# Response headers whose value is a URL, which may carry a secret query value or a password.
+_URL_HEADERS = frozenset({"location", "content-location"})
 # Shapes of credentials in text where the exact value is unknown (a low-level message with no request at hand).
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?")
 _SCHEME_RE = re.compile(r"\b(Bearer|Basic|SharedKey)\s+[A-Za-z0-9._~+/:-]{8,}=*", re.IGNORECASE)
-_QUERY_PAIR_RE = re.compile(r"([?&;])([^=&\s'\"#?;]+)=([^&\s'\"#;]*)")
+# `name=value` in a query string, or free text (`client_secret=...` in a provider's message); redacted when the
+# name is secret-named.
+_QUERY_PAIR_RE = re.compile(r"(^|[?&;,(\s])([^=&\s'\"#?;,()]+)=([^&\s'\"#;,)]*)")
 
 
 @lru_cache(maxsize=512)
@@ -136,13 +142,33 @@ def _scrub_leaf(value: Any, secrets: list[str]) -> Any:
     return value
 
 
-def scrub(value: Any, secrets: list[str]) -> Any:
-    """A copy of ``value`` with secrets replaced in every string or bytes nested anywhere in it.
+def _holds_secret(value: Any, secrets: list[str]) -> bool:
+    """Whether any string or bytes nested in ``value`` (keys included) contains a secret; iterative."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif (isinstance(item, str) and any(secret in item for secret in secrets)) or (
+            isinstance(item, (bytes, bytearray))
+            and any(secret.encode("utf-8", errors="ignore") in item for secret in secrets)
+        ):
+            return True
+    return False
 
-    Mappings become dicts and sequences lists. The walk uses an explicit stack, not recursion, so a hostile body
-    nested thousands of levels deep cannot raise ``RecursionError`` here.
+
+def scrub(value: Any, secrets: list[str]) -> Any:
+    """``value`` with secrets replaced in every string or bytes nested anywhere in it.
+
+    When nothing in ``value`` holds a secret (the usual case) it is returned as is: copying a large decoded error
+    body only to find nothing would double its memory. Otherwise the result is a copy in which mappings become
+    dicts and sequences lists. Both walks use an explicit stack, not recursion, so a hostile body nested
+    thousands of levels deep cannot raise ``RecursionError`` here.
     """
-    if not secrets:
+    if not secrets or not _holds_secret(value, secrets):
         return value
     root: list[Any] = [None]
     stack: list[tuple[Any, MutableMapping[Any, Any] | list[Any], Any]] = [(value, root, 0)]
@@ -171,6 +197,47 @@ def _scrub_unknown(text: str) -> str:
     return _QUERY_PAIR_RE.sub(
         lambda m: f"{m.group(1)}{m.group(2)}={REDACTED}" if is_secret_name(m.group(2)) else m.group(0), text
     )
+
+
+def scrub_credential_text(text: str) -> str:
+    """``text`` without credential-shaped parts whose exact value is unknown (JWTs, ``Bearer x``, ``?sig=x``).
+
+    For text from outside the SDK, such as a credential provider's exception message.
+    """
+    return _scrub_unknown(text)
+
+
+def scrubbed_excerpt(text: str | bytes, secrets: list[str], limit: int) -> str:
+    """The first ``limit`` characters of ``text``, scrubbed of ``secrets``, with ``…`` when cut.
+
+    Scrubbing happens before the cut, so a secret straddling the cut cannot leave a prefix behind, and only a
+    window of ``limit`` plus the longest secret is ever decoded or scanned: a body of many megabytes costs no
+    copy of itself.
+
+    Args:
+        text: The text, or bytes decoded as UTF-8 (invalid bytes replaced).
+        secrets: Values to replace with ``[redacted]`` (:func:`secret_values`).
+        limit: The most characters kept before the ``…``.
+    """
+    longest = max((len(secret) for secret in secrets), default=0)
+    window_chars = limit + longest
+    if isinstance(text, (bytes, bytearray)):
+        # A UTF-8 character is at most 4 bytes, so this many bytes decode to at least window_chars characters.
+        raw = bytes(text[: window_chars * 4])
+        cut_short = len(text) > len(raw)
+        window = raw.decode("utf-8", errors="replace")
+    else:
+        window = text[:window_chars]
+        cut_short = len(text) > len(window)
+    if len(window) > window_chars:
+        window, cut_short = window[:window_chars], True
+    scrubbed = scrub_text(window, secrets)
+    if cut_short and longest > 1:
+        # Only the window's last longest-1 characters can hold the start of a secret that runs past the window.
+        scrubbed = scrubbed[: len(scrubbed) - (longest - 1)]
+    if len(scrubbed) > limit or cut_short:
+        return scrubbed[:limit] + "…"
+    return scrubbed
 
 
 _USERINFO_PASSWORD_RE = re.compile(r"(//[^/@:\s]*):[^@/\s]*@")
@@ -295,13 +362,22 @@ def request_of(holder: object) -> httpx.Request | None:
 
 
 def scrubbed_headers(headers: httpx.Headers, secrets: list[str]) -> httpx.Headers:
-    """Response headers with known secrets scrubbed from their values and session cookies dropped."""
+    """Response headers with known secrets scrubbed from their values and session cookies dropped.
+
+    A ``Location`` also loses its password and secret-named query values (``?sig=...``), which need not be
+    secrets the request carried.
+    """
     return httpx.Headers(
         [
-            (k, REDACTED if k.lower() in _SECRET_RESPONSE_HEADERS else scrub_text(v, secrets))
+            (k, REDACTED if k.lower() in _SECRET_RESPONSE_HEADERS else _scrub_header_value(k, v, secrets))
             for k, v in headers.multi_items()
         ]
     )
+
+
+def _scrub_header_value(name: str, value: str, secrets: list[str]) -> str:
+    value = scrub_text(value, secrets)
+    return scrub_url_text(value) if name.lower() in _URL_HEADERS else value
 
 
 def detached_response(

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 import httpx
 
@@ -29,6 +29,10 @@ import httpx
 from httpx._utils import URLPattern, get_environment_proxies
 
 from ._constants import DEFAULT_TIMEOUT
+from ._errors import ConfigurationError
+from ._secrets import sanitized_cause, scrub_url_text
+
+_T = TypeVar("_T")
 
 __all__ = ["ProxyTypes", "bind_direct_response", "default_async_client", "default_sync_client", "proxy_for"]
 
@@ -60,6 +64,31 @@ def proxy_for(url: str, proxy: ProxyTypes | None) -> httpx.Proxy | None:
     return None
 
 
+def _proxy_checked(build: Callable[[], _T]) -> _T:
+    """``build()``, with a proxy httpx cannot use (from ``proxy=`` or the environment) as a ConfigurationError.
+
+    httpx raises ImportError for a SOCKS proxy without socksio and ValueError for an unknown scheme, from deep
+    inside its constructors. The error is raised outside the ``except`` block with a sanitized cause, so neither
+    the original (whose frames hold the proxy URL, password included) nor its context is reachable.
+    """
+    error: ConfigurationError | None = None
+    try:
+        return build()
+    except ImportError as exc:
+        error = ConfigurationError(
+            "The proxy (proxy= or ALL_PROXY/HTTPS_PROXY/HTTP_PROXY) is a SOCKS proxy, which needs the socksio "
+            "package: pip install 'httpx[socks]'."
+        )
+        error.__cause__ = sanitized_cause(exc)
+    except (ValueError, TypeError, httpx.InvalidURL) as exc:
+        error = ConfigurationError(
+            f"The proxy (proxy= or ALL_PROXY/HTTPS_PROXY/HTTP_PROXY) cannot be used: {scrub_url_text(str(exc))}. "
+            "Use an http://, https:// or socks5:// proxy URL."
+        )
+        error.__cause__ = sanitized_cause(exc)
+    raise error
+
+
 def _first(item: tuple[URLPattern, str | None]) -> URLPattern:
     return item[0]
 
@@ -73,7 +102,9 @@ def default_sync_client(
         url: The endpoint; the proxy is chosen for it once, here.
         proxy: An explicit proxy; ``None`` means the environment's (``HTTPS_PROXY``, ``NO_PROXY``...).
     """
-    transport = httpx.HTTPTransport(limits=DEFAULT_LIMITS, proxy=proxy_for(url, proxy))
+    transport = _proxy_checked(
+        lambda: httpx.HTTPTransport(limits=DEFAULT_LIMITS, proxy=proxy_for(url, proxy))
+    )
     # trust_env=False: the proxy is already in the transport; env mounts on the wrapper would never be used.
     client = httpx.Client(
         timeout=DEFAULT_TIMEOUT, transport=transport, follow_redirects=False, trust_env=False
@@ -98,7 +129,7 @@ def default_async_client(
     url: str, proxy: ProxyTypes | None = None
 ) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
     """The async twin of :func:`default_sync_client`, with the same arguments."""
-    transport = default_async_transport(proxy_for(url, proxy))
+    transport = _proxy_checked(lambda: default_async_transport(proxy_for(url, proxy)))
     client = httpx.AsyncClient(
         timeout=DEFAULT_TIMEOUT, transport=transport, follow_redirects=False, trust_env=False
     )

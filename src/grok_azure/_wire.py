@@ -18,6 +18,7 @@ import httpx
 import pydantic
 
 from ._constants import DEFAULT_TIMEOUT
+from ._deadline import Deadline
 from ._endpoint import DEFAULT_MODEL_INFERENCE_API_VERSION, Endpoint
 from ._error_mapping import error_in_success_body, status_error_from_response
 from ._errors import (
@@ -30,6 +31,7 @@ from ._errors import (
     ResponseTooLargeError,
 )
 from ._secrets import RedactingRequest, hide_secret_values, sanitized_cause
+from ._validate import check_header_mapping, check_timeout
 from ._version import __version__
 from .types.chat_completion import ChatCompletion
 
@@ -54,6 +56,11 @@ MODEL_INFERENCE_SPEC_FIELDS = frozenset(
         "user_security_context",
     }
 )
+
+# Sent on every attempt: "0" on the first, "1" on the one after it... so server logs can tell retries apart.
+RETRY_COUNT_HEADER = "x-grok-azure-retry-count"
+# The response extension where the call loop notes which deployment answered (read as ``served_by``).
+SERVED_BY = "grok_azure.served_by"
 
 USER_AGENT = f"grok-azure/{__version__} Python/{platform.python_version()} httpx/{httpx.__version__}"
 
@@ -85,6 +92,7 @@ def header_problem(name: object, value: object) -> str | None:
 
 def check_headers(headers: Mapping[str, str] | None, *, param: str) -> None:
     """Raise :class:`RequestValidationError` naming ``param`` if any header cannot be sent as given."""
+    check_header_mapping(headers, param)  # a list of pairs or a string would fail below with AttributeError
     # A generator, not a loop: its frame (and the header value, maybe a credential) is gone before the raise,
     # so a traceback rendered with capture_locals cannot show it.
     problem = next(filter(None, (header_problem(k, v) for k, v in (headers or {}).items())), None)
@@ -112,24 +120,34 @@ class PreparedRequest:
             f"headers={dict(hide_secret_values(self.headers))!r}, timeout={self.timeout!r})"
         )
 
-    def build(self, auth_headers: Mapping[str, str]) -> httpx.Request:
+    def build(
+        self, auth_headers: Mapping[str, str], retry_count: int = 0, timeout: httpx.Timeout | None = None
+    ) -> httpx.Request:
+        """The request of one attempt.
+
+        Args:
+            auth_headers: the credential's headers for this attempt.
+            retry_count: how many attempts of this call went before (sent as ``x-grok-azure-retry-count``).
+            timeout: this attempt's timeouts (the call's deadline may have shortened them); default ``timeout``.
+        """
         # Checked per attempt: an AzureKeyCredential can be rotated to a bad value, and a token comes from outside.
         problem = next(filter(None, (header_problem(k, v) for k, v in auth_headers.items())), None)
         if problem is not None:
             del auth_headers  # keep the credential out of this frame's locals, which a traceback may render
             raise RequestValidationError(f"The credential's {problem}", param="credential")
-        headers = {**self.headers, **auth_headers}
+        headers = {**self.headers, RETRY_COUNT_HEADER: str(retry_count), **auth_headers}
         return RedactingRequest(  # its repr hides credentials, for tracebacks rendered with capture_locals
             self.method,
             self.url,
             params=self.params or None,
             headers=headers,
             content=self.content,
-            extensions={"timeout": self.timeout.as_dict()},
+            extensions={"timeout": (timeout or self.timeout).as_dict()},
         )
 
 
 def coerce_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    check_timeout(timeout)  # NaN, inf and negative fields would fail later as fake connection errors
     if isinstance(timeout, httpx.Timeout):
         return timeout
     if timeout is None:
@@ -154,13 +172,18 @@ def prepare_chat_request(
     default_headers: Mapping[str, str] | None = None,
     extra_headers: Mapping[str, str] | None = None,
     extra_query: Mapping[str, str] | None = None,
+    request_id: str | None = None,
 ) -> PreparedRequest:
-    """Build the POST for ``/chat/completions`` on the endpoint's route."""
+    """Build the POST for ``/chat/completions`` on the endpoint's route.
+
+    ``request_id`` is the ``x-ms-client-request-id`` (default: a new UUID); a call sends the same one on every
+    attempt, so the service's logs tie its retries together.
+    """
     headers: dict[str, str] = {
         "content-type": "application/json",
         "accept": "text/event-stream" if body.get("stream") else "application/json",
         "user-agent": USER_AGENT,
-        "x-ms-client-request-id": str(uuid.uuid4()),
+        "x-ms-client-request-id": request_id or str(uuid.uuid4()),
     }
     params: dict[str, str] = {}
     if endpoint.route == "model_inference":
@@ -212,12 +235,15 @@ class BodyReader:
     Args:
         response: The response whose body is about to be read.
         limit: ``ResponseLimits.max_body_bytes``.
+        deadline: The call's budget; checked as each piece arrives, so a body that drips slowly past it ends with
+            :class:`APITimeoutError` (each single read is bounded by the attempt's shortened read timeout).
     """
 
-    __slots__ = ("_limit", "_parts", "_response", "_size")
+    __slots__ = ("_deadline", "_limit", "_parts", "_response", "_size")
 
-    def __init__(self, response: httpx.Response, limit: int) -> None:
+    def __init__(self, response: httpx.Response, limit: int, deadline: Deadline | None = None) -> None:
         self._response = response
+        self._deadline = deadline if deadline is not None and deadline.bounded else None
         self._limit = limit
         self._parts: list[bytes] = []
         self._size = 0
@@ -226,6 +252,8 @@ class BodyReader:
             raise self._too_large(f"declares Content-Length {int(declared)}")
 
     def feed(self, chunk: bytes) -> None:
+        if self._deadline is not None and self._deadline.expired():
+            raise self._deadline.error("reading the body", self._response.request)
         self._size += len(chunk)
         if self._size > self._limit:
             raise self._too_large(f"went past {self._limit} bytes after decompression")
@@ -253,25 +281,33 @@ def decode_completion(response: httpx.Response) -> ChatCompletion:
     answer 200 with an error body), and :class:`ResponseDecodeError` when the body is not a completion (it has no
     ``choices`` list, or is not JSON).
     """
-    body = response.content
-    try:
-        completion = ChatCompletion.model_validate_json(body)
-    except pydantic.ValidationError as exc:
-        reason = _first_error(exc)
-    else:
-        extra = completion.model_extra
-        if not (extra and extra.get("error") is not None) and "choices" in completion.model_fields_set:
-            return completion
-        reason = "choices: Field required"
+    result = _completion_or_reason(response)
+    if isinstance(result, ChatCompletion):
+        return result
     error = error_in_success_body(response)
     if error is not None:
         raise error
+    # No local holds the body or a partial completion (a traceback rendered with capture_locals would show a
+    # credential the server echoed): the exception keeps only a scrubbed excerpt.
     raise ResponseDecodeError(
-        f"Response is not a chat completion ({reason})",
+        f"Response is not a chat completion ({result})",
         status_code=response.status_code,
-        body=body,
+        body=response.content,
         request=response.request,
     )
+
+
+def _completion_or_reason(response: httpx.Response) -> ChatCompletion | str:
+    """The completion in ``response``, or why its body is not one. Its frame is gone before anything raises."""
+    try:
+        completion = ChatCompletion.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        return _first_error(exc)
+    extra = completion.model_extra
+    if not (extra and extra.get("error") is not None) and "choices" in completion.model_fields_set:
+        completion._set_served_by(response.extensions.get(SERVED_BY))
+        return completion
+    return "choices: Field required"
 
 
 def _first_error(exc: pydantic.ValidationError) -> str:

@@ -247,9 +247,10 @@ def test_unknown_deployment_exits_4_and_names_it(configured: FoundryEmulator, ca
 
 
 def test_rate_limit_exits_5_with_retry_after(configured: FoundryEmulator, capsys: Capture) -> None:
-    configured.fault(Fault.rate_limited(retry_after=3))
+    # Longer than RetryPolicy.max_server_wait (60 s): the client gives up at once instead of waiting.
+    configured.fault(Fault.rate_limited(retry_after=90))
     assert main(["chat", "hi"]) == 5
-    assert "retry after 3 s" in capsys.readouterr().err
+    assert "retry after 90 s" in capsys.readouterr().err
 
 
 def test_unreachable_port_exits_6(monkeypatch: pytest.MonkeyPatch, capsys: Capture, closed_port: int) -> None:
@@ -260,7 +261,7 @@ def test_unreachable_port_exits_6(monkeypatch: pytest.MonkeyPatch, capsys: Captu
 
 
 def test_timeout_exits_6(configured: FoundryEmulator, capsys: Capture) -> None:
-    configured.fault(Fault.slow_first_byte(2.0))
+    configured.fault(Fault.slow_first_byte(2.0), times=3)  # the first try and both retries
     assert main(["chat", "hi", "--timeout", "0.2"]) == 6
     assert "timed out" in capsys.readouterr().err
 
@@ -290,7 +291,7 @@ def test_invalid_parameter_exits_7_before_sending(configured: FoundryEmulator, c
 
 @pytest.mark.parametrize("status", [500, 503])
 def test_server_error_exits_8(configured: FoundryEmulator, capsys: Capture, status: int) -> None:
-    configured.fault(Fault.server_error(status))
+    configured.fault(Fault.server_error(status), times=3)  # the first try and both retries
     assert main(["chat", "hi"]) == 8
     assert str(status) in capsys.readouterr().err
 

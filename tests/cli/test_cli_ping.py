@@ -76,9 +76,10 @@ def test_ping_unknown_deployment_exits_4(configured: FoundryEmulator, capsys: Ca
 
 
 def test_ping_rate_limited_exits_5(configured: FoundryEmulator, capsys: Capture) -> None:
-    configured.fault(Fault.rate_limited(retry_after=2, header="retry-after-ms"))
+    # Longer than RetryPolicy.max_server_wait (60 s): the client gives up at once instead of waiting.
+    configured.fault(Fault.rate_limited(retry_after=90, header="retry-after-ms"))
     assert main(["ping"]) == 5
-    assert "retry after 2 s" in capsys.readouterr().err
+    assert "retry after 90 s" in capsys.readouterr().err
 
 
 def test_ping_unreachable_exits_6(monkeypatch: pytest.MonkeyPatch, capsys: Capture, closed_port: int) -> None:
@@ -88,7 +89,7 @@ def test_ping_unreachable_exits_6(monkeypatch: pytest.MonkeyPatch, capsys: Captu
 
 
 def test_ping_server_error_exits_8(configured: FoundryEmulator, capsys: Capture) -> None:
-    configured.fault(Fault.server_error(502, html=True))
+    configured.fault(Fault.server_error(502, html=True), times=3)  # the first try and both retries
     assert main(["ping"]) == 8
 
 

@@ -337,7 +337,7 @@ def test_error_status_is_raised_before_a_stream_is_returned(
         429, json={"error": {"code": "429", "message": "slow down"}}, headers={"retry-after": "3"}
     )
     with pytest.raises(RateLimitError) as info:
-        client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+        client.with_options(max_retries=0).chat.completions.create(model="m", messages=MESSAGES, stream=True)
     assert info.value.retry_after == 3
 
 

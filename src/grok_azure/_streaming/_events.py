@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 import httpx
 import pydantic
 
-from .._error_mapping import error_from_event
+from .._error_mapping import error_from_event, error_in_success_body
 from .._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -36,8 +36,13 @@ from ._sse import EventTooLargeError, SSEDecoder
 _E = TypeVar("_E", bound=GrokError)
 
 # After [DONE], the rest of the body (normally just the chunked-encoding terminator) is read so that the
-# connection can go back to the pool; a server that keeps sending past this many bytes is just disconnected.
+# connection can go back to the pool; a server that keeps sending past this many bytes, or for longer than
+# DRAIN_SECONDS (checked between reads: heartbeats after [DONE]), is just disconnected. [DONE] already ended
+# the stream, so neither is an error.
 DRAIN_LIMIT = 64 * 1024
+DRAIN_SECONDS = 1.0
+# What an error event's plain-text data may put in StreamError's message (its data may be megabytes).
+_MESSAGE_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +115,13 @@ class ChunkDecoder:
     """Bytes in, chunks out: every decision about one streamed response, without I/O.
 
     SSE framing, ``[DONE]``, error events, accumulation, the size limits, the stall clock, what a read failure
-    means, and whether the stream completed (so that a closed one cannot pass for a completion). The sync and
-    async shells in ``_stream`` only move bytes between httpx and this object.
+    means, whether the stream completed (so that a closed one cannot pass for a completion), how long to drain
+    after ``[DONE]``, and what a stream closed from another thread or task ends with. The sync and async shells
+    in ``_stream`` only move bytes between httpx and this object.
+
+    A completion needs a choice: a stream whose ``[DONE]`` arrives before any choice did (only ``[DONE]``, or
+    only Azure's prompt-filter and usage chunks, whose ``choices`` are empty) is a :class:`ResponseDecodeError`,
+    as ``create()`` reports a 200 ``{}``.
 
     Args:
         request: The request of the response; a redacted copy is attached to the errors raised here. Its
@@ -135,17 +145,23 @@ class ChunkDecoder:
         self.done = False  # [DONE] arrived
         self.complete = False  # the stream ended normally: the accumulator holds the final completion
         self.reading = True  # the shell should keep reading the body
+        # The reader has ended without completing (failed, closed, cancelled): iterating again must say so.
+        self.broken = False
+        self._halted = False  # feed() no longer decodes: [DONE] arrived (draining), or close() cut the stream
+        self._interrupted = False  # close() was called while another thread or task was reading
         self._failed: str | None = None  # what ended the stream abnormally (for StreamClosedError's message)
         self._received = 0
         self._drained = 0
+        self._done_at = 0.0
         self._clock = clock
         self._stall_after = _read_timeout(request)
         self._last_event = clock()
 
     def feed(self, data: bytes) -> Iterator[ChatCompletionChunk]:
         """Yield the chunks completed by ``data``; each is accumulated only as it is handed out."""
-        if self.done:
-            self._drain(data)
+        if self._halted:  # one check on the hot path for both rare states
+            if self.done:
+                self._drain(data)
             return
         self._received += len(data)
         if self._received > self._limits.max_stream_bytes:
@@ -168,11 +184,23 @@ class ChunkDecoder:
             return
         for event in events:
             if event.data == "[DONE]":
-                self.done = self.complete = True
+                self._finish_at_done()
                 return
             yield self._decode(event.data, event.event)
         # Taken when the consumer asks for more, so time it spends on a chunk is not counted as a stall.
         self._last_event = self._clock()
+
+    def _finish_at_done(self) -> None:
+        if not self.accumulator.choices:
+            raise self._fail(
+                ResponseDecodeError(
+                    "The stream ended ([DONE]) without any choice: it carried no chat completion",
+                    status_code=200,
+                    request=self._request,
+                )
+            )
+        self.done = self.complete = self._halted = True
+        self._done_at = self._clock()
 
     def start_clock(self) -> None:
         """The consumer asked for the first chunk: the wait for events starts now."""
@@ -210,6 +238,8 @@ class ChunkDecoder:
             payload = None
         if not isinstance(payload, dict):
             text = data.strip() if payload is None else payload
+            if isinstance(text, str) and len(text) > _MESSAGE_CHARS:
+                text = text[:_MESSAGE_CHARS] + "..."
             payload = {"message": text} if isinstance(text, str) and text else {}
         return self._stream_error(error_from_event(payload))
 
@@ -229,15 +259,27 @@ class ChunkDecoder:
         )
 
     def _drain(self, data: bytes) -> None:
+        # Stopping early closes the connection instead of pooling it: the worst case, a server that goes silent
+        # after [DONE] without ending the body, is one read timeout (the drain cannot interrupt a read).
         self._drained += len(data)
-        if self._drained > DRAIN_LIMIT:
+        if self._drained > DRAIN_LIMIT or self._clock() - self._done_at > DRAIN_SECONDS:
             self.reading = False
+
+    def interrupt(self) -> None:
+        """``close()`` was called while another thread or task is reading: the shell closes the response under
+        that reader, which then ends with :class:`StreamClosedError` (whatever its read raised, or returned),
+        unless ``[DONE]`` had already arrived (then the stream is complete, and only the drain is cut short)."""
+        self.reading = False
+        if not self.done:
+            self._interrupted = self._halted = True
 
     def end(self) -> None:
         """Call at end of body: a stream cut before ``[DONE]`` and before every choice finished is an error."""
         self.reading = False
         if self.done:
             return
+        if self._interrupted:
+            raise self.closed_error()
         self._sse.close()
         if not self.accumulator.finished:
             raise self._fail(
@@ -259,6 +301,8 @@ class ChunkDecoder:
         self.reading = False
         if self.done:
             return None
+        if self._interrupted:  # the read failed because close() cut the connection under it
+            return self.closed_error()
         error: APIConnectionError
         if _is_timeout(exc):
             error = APITimeoutError(
@@ -278,8 +322,17 @@ class ChunkDecoder:
 
     def _fail(self, error: _E) -> _E:
         self.reading = False
-        self._failed = type(error).__name__
+        self._failed = _summary(error)
         return error
+
+    def fail(self, error: _E) -> _E:
+        """Record ``error`` (found by a shell, such as the stream deadline) as what ended the stream; returns it."""
+        return self._fail(error)
+
+    def stopped(self) -> None:
+        """Call when the reader has ended, however it ended (the shells' ``finally``)."""
+        self.reading = False
+        self.broken = not self.complete
 
     def final_completion(self) -> ChatCompletion:
         """The whole completion, or :class:`StreamClosedError` if the stream did not complete normally."""
@@ -290,15 +343,44 @@ class ChunkDecoder:
     def closed_error(self) -> StreamClosedError:
         """The error for using a stream that was closed (or failed) before it completed."""
         if self._failed is not None:
-            message = (
-                f"The stream failed earlier ({self._failed}), so it has no final completion or more chunks"
-            )
+            message = f"The stream failed earlier: {self._failed}; it has no final completion or more chunks"
         else:
             message = (
                 "The stream was closed (or its `with` block left) before it finished, so it has no final "
                 "completion or more chunks; read it inside the `with` block"
             )
         return StreamClosedError(message, partial=self.accumulator.snapshot())
+
+
+def json_instead_of_events(response: httpx.Response) -> bool:
+    """Whether a streamed request's 2xx response is JSON rather than an event stream.
+
+    Some gateways answer ``stream=True`` with ``200`` and a JSON error (``{"error": {"code": "429", ...}}``). The
+    call loop then reads that body (within ``max_body_bytes``) and raises :func:`json_stream_error`, before any
+    stream exists, so it is reported as ``create()`` would report it rather than as a broken stream.
+    """
+    kind: str = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+def json_stream_error(response: httpx.Response) -> GrokError:
+    """The error for a streamed request answered with a (read) JSON body: the mapped API error when the body has
+    a top-level ``error`` (the rules of ``decode_completion``), else :class:`ResponseDecodeError`."""
+    error = error_in_success_body(response)
+    if error is not None:
+        return error
+    return ResponseDecodeError(
+        "A streamed request was answered with a JSON body, not an event stream (text/event-stream)",
+        status_code=response.status_code,
+        body=response.content,
+        request=response.request,
+    )
+
+
+def _summary(error: GrokError) -> str:
+    """``Type: message`` of an error, short enough to quote in a later StreamClosedError."""
+    text = f"{type(error).__name__}: {error}"
+    return text if len(text) <= _MESSAGE_CHARS else text[:_MESSAGE_CHARS] + "..."
 
 
 @functools.cache

@@ -24,6 +24,8 @@ __all__ = ["EventTooLargeError", "SSEDecoder", "ServerSentEvent", "aiter_sse", "
 
 _BOM = b"\xef\xbb\xbf"
 _LINE_END_BYTES = (b"\n", b"\r")
+# The longest `retry:` value used (ten digits: up to ~115 days in milliseconds); a longer one is ignored.
+_MAX_RETRY_DIGITS = 10
 
 
 # A NamedTuple, not a frozen dataclass: immutable all the same, and built in less than half the time (a frozen
@@ -235,8 +237,10 @@ class SSEDecoder:
         elif name == b"id":
             if b"\x00" not in value:
                 self._id_buffer = _decode(value)
-        # bytes.isdigit() is true for one or more ASCII digits only, which is the spec's rule.
-        elif name == b"retry" and value.isdigit():
+        # bytes.isdigit() is true for one or more ASCII digits only, which is the spec's rule. More digits than
+        # _MAX_RETRY_DIGITS (over 115 days) is no real reconnection time, and int() refuses over 4,300 digits:
+        # such a field is ignored, as the spec ignores any retry value that is not a number.
+        elif name == b"retry" and value.isdigit() and len(value) <= _MAX_RETRY_DIGITS:
             self._retry = self._reconnection_time = int(value)
 
 

@@ -10,11 +10,18 @@ finalises an abandoned generator as soon as its last reference goes (no cyclic g
 an async generator, asyncio schedules its ``aclose()`` on the loop. Nothing else closes the response: there is no
 ``__del__``, so iterating a stream that nobody else references (``for chunk in client...create(stream=True)``)
 is safe, because the loop itself holds the stream (``__iter__`` returns the stream).
+
+Once the reader has ended without completing (it failed, was closed, or its task was cancelled), the decoder is
+``broken`` and every later read raises :class:`~grok_azure.StreamClosedError` saying why, instead of ending as if
+the stream were complete. ``close()`` called while another thread or task is inside the reader (a "stop" button)
+cannot close the running generator; it closes the response under it instead (see :func:`_shutdown`), and the
+reader ends with ``StreamClosedError``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
@@ -22,8 +29,10 @@ from typing import Any, Generic, TypeVar, cast
 import httpx
 from typing_extensions import Self
 
+from .._deadline import Deadline
 from .._errors import GrokError
 from .._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
+from .._wire import SERVED_BY
 from ..types.chat_completion import ChatCompletion
 from ..types.chat_completion_chunk import ChatCompletionChunk
 from ._events import ChunkDecoder, ContentDeltaEvent, EventBuilder, ReasoningDeltaEvent, StreamEvent
@@ -33,7 +42,9 @@ _T = TypeVar("_T")
 
 # The generators are module functions, not methods: one holding the stream object would keep a dropped stream
 # (and its connection) alive in a reference cycle until the cyclic garbage collector runs.
-def _iter_chunks(response: httpx.Response, decoder: ChunkDecoder) -> Generator[Any, None, None]:
+def _iter_chunks(
+    response: httpx.Response, decoder: ChunkDecoder, deadline: Deadline | None
+) -> Generator[Any, None, None]:
     reader = response.iter_bytes()
     failure: GrokError | None = None
     try:
@@ -47,6 +58,9 @@ def _iter_chunks(response: httpx.Response, decoder: ChunkDecoder) -> Generator[A
             except Exception as exc:  # httpx's errors, and anything else a transport raises
                 failure = decoder.read_failed(exc)
                 break
+            if deadline is not None and deadline.expired():
+                failure = _out_of_time(decoder, deadline, response)
+                break
             yield from decoder.feed(data)
         # Raised here, not in the except block, so that the original (which holds the request and its
         # credentials) is not chained as __context__.
@@ -54,12 +68,15 @@ def _iter_chunks(response: httpx.Response, decoder: ChunkDecoder) -> Generator[A
             raise failure
         decoder.end()
     finally:
+        decoder.stopped()
         # The outcome is already decided; a connection that fails to close is just not reused.
         with contextlib.suppress(Exception):
             response.close()
 
 
-async def _aiter_chunks(response: httpx.Response, decoder: ChunkDecoder) -> AsyncGenerator[Any, None]:
+async def _aiter_chunks(
+    response: httpx.Response, decoder: ChunkDecoder, deadline: Deadline | None
+) -> AsyncGenerator[Any, None]:
     # httpx's aiter_bytes() is an async generator; closed explicitly below, so that asyncio need not finalise it.
     reader = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
     failure: GrokError | None = None
@@ -74,16 +91,25 @@ async def _aiter_chunks(response: httpx.Response, decoder: ChunkDecoder) -> Asyn
             except Exception as exc:  # httpx's errors, and anything else a transport (aiohttp) raises
                 failure = decoder.read_failed(exc)
                 break
+            if deadline is not None and deadline.expired():
+                failure = _out_of_time(decoder, deadline, response)
+                break
             for chunk in decoder.feed(data):
                 yield chunk
         if failure is not None:
             raise failure
         decoder.end()
     finally:
+        decoder.stopped()
         with contextlib.suppress(Exception):
             await reader.aclose()
         with contextlib.suppress(Exception):
             await response.aclose()
+
+
+def _out_of_time(decoder: ChunkDecoder, deadline: Deadline, response: httpx.Response) -> GrokError:
+    """``stream_deadline`` ran out: the stream ends as failed, its chunks so far in the decoder's snapshot."""
+    return decoder.fail(deadline.error("before the stream ended", response.request))
 
 
 def _start(generator: AsyncGenerator[Any, None]) -> None:
@@ -101,43 +127,69 @@ def _start(generator: AsyncGenerator[Any, None]) -> None:
     raise RuntimeError("a stream generator awaited before its first yield")
 
 
-class _Ended:
-    """What a closed stream iterates: nothing more after a normal end; otherwise :class:`StreamClosedError`."""
+def _shutdown(response: httpx.Response) -> None:
+    """Shut the response's socket down, so that a read blocked on it in another thread or task returns now.
 
-    __slots__ = ("_decoder",)
-
-    def __init__(self, decoder: ChunkDecoder) -> None:
-        self._decoder = decoder
-
-    def __next__(self) -> Any:
-        if self._decoder.complete:
-            raise StopIteration
-        raise self._decoder.closed_error()
-
-    async def __anext__(self) -> Any:
-        if self._decoder.complete:
-            raise StopAsyncIteration
-        raise self._decoder.closed_error()
-
-    def close(self) -> None:
-        pass
-
-    async def aclose(self) -> None:
-        pass
-
-
-class Stream(Generic[_T]):
-    """An iterator of chunks over one HTTP response; also a context manager. Closing it frees the connection.
-
-    Read it inside a ``with`` block, or to its end; a stream closed before it finished raises
-    :class:`~grok_azure.StreamClosedError` when it is iterated again or asked for its final completion.
+    Closing the socket alone does not wake a thread blocked in ``recv`` (on Linux the read waits on), so a
+    stream closed from elsewhere shuts it down first. A transport that exposes no socket (a test transport) is
+    only closed: its reader stops at its next read.
     """
+    with contextlib.suppress(Exception):
+        sock = response.extensions["network_stream"].get_extra_info("socket")
+        if isinstance(sock, socket.socket):
+            sock.shutdown(socket.SHUT_RDWR)
 
-    def __init__(self, response: httpx.Response, limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS) -> None:
-        """``response``: an open streamed response with a success status; ``limits``: the client's limits."""
+
+def _served_by(response: httpx.Response) -> str | None:
+    name = response.extensions.get(SERVED_BY)
+    return name if isinstance(name, str) else None
+
+
+def _final(decoder: ChunkDecoder, response: httpx.Response) -> ChatCompletion:
+    completion = decoder.final_completion()
+    completion._set_served_by(_served_by(response))
+    return completion
+
+
+class _Body:
+    """What both stream classes hold: the response, its decoder, and the reading generator they start."""
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
+        deadline: Deadline | None = None,
+    ) -> None:
+        """``response``: an open streamed response with a success status; ``limits``: the client's limits;
+        ``deadline``: the call's ``stream_deadline``, checked as each piece of the body arrives (a silent server
+        is caught by the stall rule: no event for longer than the read timeout)."""
         self.response = response
         self._decoder = ChunkDecoder(response.request, limits)
-        self._iterator: Generator[Any, None, None] | _Ended = _iter_chunks(response, self._decoder)
+        self._start(deadline)
+
+    def _start(self, deadline: Deadline | None) -> None:
+        raise NotImplementedError
+
+    @property
+    def served_by(self) -> str | None:
+        """The name of the deployment streaming this response (see ``ChatCompletion.served_by``)."""
+        return _served_by(self.response)
+
+
+class Stream(_Body, Generic[_T]):
+    """An iterator of chunks over one HTTP response; also a context manager. Closing it frees the connection.
+
+    Read it inside a ``with`` block, or to its end; a stream closed before it finished (or that failed) raises
+    :class:`~grok_azure.StreamClosedError` when it is iterated again or asked for its final completion.
+
+    The loop ends soon after ``[DONE]``: the rest of the body is drained so the connection can be reused, but for
+    at most 64 KiB and about one second (checked between reads; a server still sending heartbeats is then
+    disconnected). The worst case is a server that goes silent after ``[DONE]`` without ending the body: the loop
+    ends after one read timeout, normally (the stream is complete).
+    """
+
+    def _start(self, deadline: Deadline | None) -> None:
+        self._iterator = _iter_chunks(self.response, self._decoder, deadline)
         next(self._iterator)
 
     def __iter__(self) -> Self:
@@ -145,6 +197,8 @@ class Stream(Generic[_T]):
         return self
 
     def __next__(self) -> _T:
+        if self._decoder.broken:  # failed or closed earlier: an exhausted generator would just end
+            raise self._decoder.closed_error()
         return next(self._iterator)  # type: ignore[no-any-return]
 
     @property
@@ -160,12 +214,20 @@ class Stream(Generic[_T]):
         """
         for _ in self:
             pass
-        return self._decoder.final_completion()
+        return _final(self._decoder, self.response)
 
     def close(self) -> None:
-        """Free the connection; an unfinished stream cannot be read any further after this."""
-        self._iterator.close()
-        self._iterator = _Ended(self._decoder)
+        """Free the connection; an unfinished stream cannot be read any further after this.
+
+        Safe from another thread while one is iterating: that reader then raises :class:`StreamClosedError`.
+        """
+        try:
+            self._iterator.close()
+        except ValueError:  # "generator already executing": another thread is reading; cut the body under it
+            self._decoder.interrupt()
+            _shutdown(self.response)
+            with contextlib.suppress(Exception):
+                self.response.close()
 
     def __enter__(self) -> Self:
         return self
@@ -174,21 +236,20 @@ class Stream(Generic[_T]):
         self.close()
 
 
-class AsyncStream(Generic[_T]):
+class AsyncStream(_Body, Generic[_T]):
     """The async iterator twin of :class:`Stream`; cancelling the consuming task closes the connection."""
 
-    def __init__(self, response: httpx.Response, limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS) -> None:
-        """``response``: an open streamed response with a success status; ``limits``: the client's limits."""
-        self.response = response
-        self._decoder = ChunkDecoder(response.request, limits)
-        iterator = _aiter_chunks(response, self._decoder)
+    def _start(self, deadline: Deadline | None) -> None:
+        iterator = _aiter_chunks(self.response, self._decoder, deadline)
         _start(iterator)
-        self._iterator: AsyncGenerator[Any, None] | _Ended = iterator
+        self._iterator = iterator
 
     def __aiter__(self) -> Self:
         return self
 
     def __anext__(self) -> Awaitable[_T]:
+        if self._decoder.broken:  # failed or closed earlier: an exhausted generator would just end
+            raise self._decoder.closed_error()
         # Hands out the generator's own awaitable: no coroutine per chunk.
         return self._iterator.__anext__()
 
@@ -201,12 +262,20 @@ class AsyncStream(Generic[_T]):
         """Read what is left and return the whole completion (see :meth:`Stream.get_final_completion`)."""
         async for _ in self:
             pass
-        return self._decoder.final_completion()
+        return _final(self._decoder, self.response)
 
     async def close(self) -> None:
-        """Free the connection; an unfinished stream cannot be read any further after this."""
-        await self._iterator.aclose()
-        self._iterator = _Ended(self._decoder)
+        """Free the connection; an unfinished stream cannot be read any further after this.
+
+        Safe from another task while one is iterating: that reader then raises :class:`StreamClosedError`.
+        """
+        try:
+            await self._iterator.aclose()
+        except RuntimeError:  # "asynchronous generator is already running": another task is reading it
+            self._decoder.interrupt()
+            _shutdown(self.response)
+            with contextlib.suppress(Exception):
+                await self.response.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -238,14 +307,15 @@ class ChatCompletionStream:
 
     def __init__(self, stream: Stream[ChatCompletionChunk]) -> None:
         self._stream = stream
-        self._events: Generator[StreamEvent, None, None] | _Ended = _iter_events(
-            stream, EventBuilder(stream._decoder.accumulator)
-        )
+        self._decoder = stream._decoder
+        self._events = _iter_events(stream, EventBuilder(stream._decoder.accumulator))
 
     def __iter__(self) -> Self:
         return self
 
     def __next__(self) -> StreamEvent:
+        if self._decoder.broken:  # see Stream.__next__
+            raise self._decoder.closed_error()
         return next(self._events)
 
     @property
@@ -267,6 +337,11 @@ class ChatCompletionStream:
     def response(self) -> httpx.Response:
         return self._stream.response
 
+    @property
+    def served_by(self) -> str | None:
+        """The name of the deployment streaming this response."""
+        return self._stream.served_by
+
     def get_final_completion(self) -> ChatCompletion:
         """Read what is left and return the whole completion (see :meth:`Stream.get_final_completion`)."""
         for _ in self:
@@ -274,10 +349,11 @@ class ChatCompletionStream:
         return self._stream.get_final_completion()
 
     def close(self) -> None:
-        """Free the connection; an unfinished stream cannot be read any further after this."""
-        self._events.close()
+        """Free the connection; an unfinished stream cannot be read any further after this (safe from another
+        thread while one is iterating: see :meth:`Stream.close`)."""
+        with contextlib.suppress(ValueError):  # another thread runs the events: closing the stream stops them
+            self._events.close()
         self._stream.close()
-        self._events = _Ended(self._stream._decoder)
 
 
 class AsyncChatCompletionStream:
@@ -285,14 +361,15 @@ class AsyncChatCompletionStream:
 
     def __init__(self, stream: AsyncStream[ChatCompletionChunk]) -> None:
         self._stream = stream
-        self._events: AsyncGenerator[StreamEvent, None] | _Ended = _aiter_events(
-            stream, EventBuilder(stream._decoder.accumulator)
-        )
+        self._decoder = stream._decoder
+        self._events = _aiter_events(stream, EventBuilder(stream._decoder.accumulator))
 
     def __aiter__(self) -> Self:
         return self
 
     def __anext__(self) -> Awaitable[StreamEvent]:
+        if self._decoder.broken:  # see Stream.__next__
+            raise self._decoder.closed_error()
         return self._events.__anext__()
 
     @property
@@ -319,6 +396,11 @@ class AsyncChatCompletionStream:
     def response(self) -> httpx.Response:
         return self._stream.response
 
+    @property
+    def served_by(self) -> str | None:
+        """The name of the deployment streaming this response."""
+        return self._stream.served_by
+
     async def get_final_completion(self) -> ChatCompletion:
         """Read what is left and return the whole completion (see :meth:`Stream.get_final_completion`)."""
         async for _ in self:
@@ -326,10 +408,11 @@ class AsyncChatCompletionStream:
         return await self._stream.get_final_completion()
 
     async def close(self) -> None:
-        """Free the connection; an unfinished stream cannot be read any further after this."""
-        await self._events.aclose()
+        """Free the connection; an unfinished stream cannot be read any further after this (safe from another
+        task while one is iterating: see :meth:`AsyncStream.close`)."""
+        with contextlib.suppress(RuntimeError):  # another task runs the events: closing the stream stops them
+            await self._events.aclose()
         await self._stream.close()
-        self._events = _Ended(self._stream._decoder)
 
 
 class ChatCompletionStreamManager:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from typing_extensions import Unpack
 
+from .._call_flow import Call, call_flow
 from .._chat_params import ChatParams, MessageInput, build_chat_body
-from .._constants import NOT_GIVEN
 from .._secrets import hide_request_options
 from .._streaming._stream import (
     AsyncChatCompletionStreamManager,
@@ -16,7 +16,7 @@ from .._streaming._stream import (
     ChatCompletionStreamManager,
     Stream,
 )
-from .._wire import PreparedRequest, coerce_timeout, decode_completion, prepare_chat_request
+from .._wire import decode_completion
 from ..types.chat_completion import ChatCompletion
 from ..types.chat_completion_chunk import ChatCompletionChunk
 
@@ -26,22 +26,13 @@ if TYPE_CHECKING:
 __all__ = ["AsyncChat", "AsyncCompletions", "Chat", "Completions"]
 
 
-def _prepare(
+def _start(
     client: _BaseClient, model: str, messages: Iterable[MessageInput], stream: bool, params: Mapping[str, Any]
-) -> PreparedRequest:
-    """The one path from arguments to a request, for both clients and every method."""
+) -> Call:
+    """The one path from arguments to a call, for both clients and every method."""
     hide_request_options(params)  # first: the caller's extra_headers/extra_query may hold credentials
     body = build_chat_body(model=model, messages=messages, stream=stream, params=params)
-    timeout = params.get("timeout", NOT_GIVEN)
-    return prepare_chat_request(
-        client.endpoint,
-        body,
-        api_version=client.api_version,
-        timeout=client.timeout if timeout is NOT_GIVEN else coerce_timeout(timeout),
-        default_headers=client.default_headers,
-        extra_headers=params.get("extra_headers"),
-        extra_query=params.get("extra_query"),
-    )
+    return client._start(body, stream, params)
 
 
 def _with_usage(params: ChatParams) -> ChatParams:
@@ -104,24 +95,32 @@ class Completions:
                 ``"required"`` or a named tool), ``response_format`` (text / json_object / json_schema),
                 ``reasoning_effort``, ``stop``, sampling and penalty settings; ``None`` leaves a field out.
                 Fields the SDK does not know go in ``extra_body``; request options are ``extra_headers``,
-                ``extra_query`` and ``timeout`` (seconds or an ``httpx.Timeout``).
+                ``extra_query``, ``timeout`` (seconds or an ``httpx.Timeout``, for each attempt), ``deadline``
+                (seconds for the whole call, retries and waits included; default: the client's) and, with
+                ``stream=True``, ``stream_deadline`` (seconds for the whole stream, from the call's start).
 
         Raises:
             RequestValidationError: before anything is sent, when an argument is malformed.
         """
-        prepared = _prepare(self._client, model, messages, stream, params)
+        call = _start(self._client, model, messages, stream, params)
+        response = self._client._execute(call_flow(call))
         if stream:
-            return Stream(self._client._send(prepared, stream=True), self._client.response_limits)
-        return decode_completion(self._client._send(prepared))
+            return Stream(response, self._client.response_limits, call.stream_deadline)
+        return decode_completion(response)
 
     def stream(
         self, *, model: str, messages: Iterable[MessageInput], **params: Unpack[ChatParams]
     ) -> ChatCompletionStreamManager:
         """Stream with helpers: ``with client.chat.completions.stream(...) as stream: for text in stream.text_stream``."""
-        prepared = _prepare(self._client, model, messages, True, _with_usage(params))
-        return ChatCompletionStreamManager(
-            lambda: Stream(self._client._send(prepared, stream=True), self._client.response_limits)
-        )
+        call = _start(self._client, model, messages, True, _with_usage(params))
+
+        def open_stream() -> Stream[ChatCompletionChunk]:
+            # The deadlines start when the `with` block does, not when the manager was made.
+            call.restart()
+            response = self._client._execute(call_flow(call))
+            return Stream(response, self._client.response_limits, call.stream_deadline)
+
+        return ChatCompletionStreamManager(open_stream)
 
 
 class AsyncCompletions:
@@ -162,19 +161,23 @@ class AsyncCompletions:
         **params: Unpack[ChatParams],
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion; with ``stream=True``, an :class:`AsyncStream` of chunks."""
-        prepared = _prepare(self._client, model, messages, stream, params)
+        call = _start(self._client, model, messages, stream, params)
+        response = await self._client._execute(call_flow(call))
         if stream:
-            return AsyncStream(await self._client._send(prepared, stream=True), self._client.response_limits)
-        return decode_completion(await self._client._send(prepared))
+            return AsyncStream(response, self._client.response_limits, call.stream_deadline)
+        return decode_completion(response)
 
     def stream(
         self, *, model: str, messages: Iterable[MessageInput], **params: Unpack[ChatParams]
     ) -> AsyncChatCompletionStreamManager:
         """``async with client.chat.completions.stream(...) as stream: async for text in stream.text_stream``."""
-        prepared = _prepare(self._client, model, messages, True, _with_usage(params))
+        call = _start(self._client, model, messages, True, _with_usage(params))
 
         async def open_stream() -> AsyncStream[ChatCompletionChunk]:
-            return AsyncStream(await self._client._send(prepared, stream=True), self._client.response_limits)
+            # The deadlines start when the `async with` block does, not when the manager was made.
+            call.restart()
+            response = await self._client._execute(call_flow(call))
+            return AsyncStream(response, self._client.response_limits, call.stream_deadline)
 
         return AsyncChatCompletionStreamManager(open_stream)
 

@@ -81,6 +81,9 @@ class Choice(GrokModel):
     content_filter_results: ContentFilterResults | None = None
 
 
+SERVED_BY_ATTRIBUTE = "_grok_azure_served_by"
+
+
 class ChatCompletion(GrokModel):
     """A chat completion response, with shortcuts for the first choice."""
 
@@ -92,6 +95,21 @@ class ChatCompletion(GrokModel):
     usage: CompletionUsage | None = None
     system_fingerprint: str | None = None
     prompt_filter_results: list[PromptFilterResult] | None = None
+
+    @property
+    def served_by(self) -> str | None:
+        """The name of the deployment that answered (``Deployment.name``; the endpoint's host without
+        ``deployments=``); None for a completion built by hand.
+
+        Set by the client, not the service: it is not a field, so ``model_dump()``, JSON and ``==`` (which mirror
+        the wire) ignore it.
+        """
+        name = self.__dict__.get(SERVED_BY_ATTRIBUTE)
+        return name if isinstance(name, str) else None
+
+    def _set_served_by(self, name: str | None) -> None:
+        # Straight into __dict__: pydantic ignores non-field keys there when dumping and comparing.
+        object.__setattr__(self, SERVED_BY_ATTRIBUTE, name)
 
     @property
     def text(self) -> str:

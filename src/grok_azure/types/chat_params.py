@@ -346,8 +346,12 @@ class ChatParams(TypedDict, total=False):
 
     The types are what a type checker enforces (``Literal`` tags, the ``*Param`` TypedDicts); the runtime checks
     in ``build_chat_body`` stay as lenient as before, so untyped callers are unaffected. ``None`` means "not
-    sent", as in openai-python, except for ``timeout`` where it means no timeout. Fields the SDK does not know go
-    in ``extra_body``.
+    sent", as in openai-python, except for ``timeout`` and ``deadline`` where it means no bound. Fields the SDK
+    does not know go in ``extra_body``.
+
+    Request options (never sent): ``timeout`` bounds each attempt's connect/read/write/pool phases; ``deadline``
+    (seconds) the whole call, retries and waits included, overriding the client's; ``stream_deadline``
+    (seconds, ``stream=True`` only) a whole stream, from the call's start to its last chunk.
     """
 
     max_tokens: int | None
@@ -372,3 +376,5 @@ class ChatParams(TypedDict, total=False):
     extra_headers: Mapping[str, str] | None
     extra_query: Mapping[str, str] | None
     timeout: float | httpx.Timeout | None
+    deadline: float | None
+    stream_deadline: float | None

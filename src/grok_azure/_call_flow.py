@@ -1,0 +1,334 @@
+"""The one call loop, without I/O: a generator that yields commands and receives their results.
+
+Both clients run :func:`call_flow` with an executor of a few lines (``GrokClient._execute`` with httpx's sync API,
+``AsyncGrokClient._execute`` with its async one), as httpx runs its auth flows. Every decision of a call lives
+here, once: which deployment, the auth headers, the single token refresh on a 401, the closed-client check, the
+bounded body read, the status check, the retry or failover, the wait, and the deadline over all of it.
+
+Commands and what the executor sends back:
+
+- :class:`GetHeaders` -> the auth headers of ``target`` (a dict).
+- :class:`Refresh` -> whether the credential got a new token after a 401 (bool).
+- :class:`Send` -> the streamed ``httpx.Response``, or the :class:`GrokError` the send failed with.
+- :class:`ReadBody` -> None once the body is read into ``response`` and the response closed, or the error.
+- :class:`Close` -> None once the response is closed.
+- :class:`Sleep` -> None after ``seconds``.
+- :class:`Done` -> the last command: the call's success ``response``.
+
+An exception raised while performing a command comes back as the result; the flow re-raises it itself, after
+freeing what it holds. Every attempt sends the same body and ``x-ms-client-request-id``, plus
+:data:`RETRY_COUNT_HEADER` (how many attempts of this call went before it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from ._deadline import Deadline
+from ._deployments import Pick, WaitFor
+from ._endpoint import Endpoint
+from ._errors import APITimeoutError, GrokError
+from ._retry import Outcome, RetryPolicy, retry_decision
+from ._streaming._events import json_instead_of_events, json_stream_error
+from ._wire import RETRY_COUNT_HEADER, SERVED_BY, BodyReader, PreparedRequest, error_for_status
+
+__all__ = [
+    "ONE_TARGET",
+    "RETRY_COUNT_HEADER",
+    "SERVED_BY",
+    "Call",
+    "CallFlow",
+    "Close",
+    "Done",
+    "GetHeaders",
+    "ReadBody",
+    "Refresh",
+    "Send",
+    "Sleep",
+    "Target",
+    "TargetPool",
+    "call_flow",
+]
+
+
+@dataclass(slots=True, eq=False)
+class Target:
+    """One deployment as the loop sends to it: its endpoint, its auth, its label and its model name.
+
+    Args:
+        endpoint: where requests go.
+        auth: the sync or async auth object (``headers()`` / ``aheaders()``...).
+        name: the label reported as ``served_by`` (None for a client without ``deployments``).
+        model: the deployment name to put in the body instead of the call's ``model`` (None: unchanged).
+        api_version: the ``api-version`` for this deployment (None: the client's).
+    """
+
+    endpoint: Endpoint
+    auth: Any
+    name: str | None = None
+    model: str | None = None
+    api_version: str | None = None
+
+
+@dataclass(slots=True)
+class GetHeaders:
+    target: Target
+
+
+@dataclass(slots=True)
+class Refresh:
+    target: Target
+    sent_headers: httpx.Headers
+    response_headers: httpx.Headers
+
+
+@dataclass(slots=True)
+class Send:
+    request: httpx.Request
+    target: Target
+
+
+@dataclass(slots=True)
+class ReadBody:
+    response: httpx.Response
+    reader: BodyReader
+
+
+@dataclass(slots=True)
+class Close:
+    response: httpx.Response
+
+
+@dataclass(slots=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(slots=True)
+class Done:
+    """The call succeeded: the last command; ``response`` is its result."""
+
+    response: httpx.Response
+
+
+Command = GetHeaders | Refresh | Send | ReadBody | Close | Sleep | Done
+
+
+@dataclass(slots=True, eq=False)
+class Call:
+    """Everything one call needs, gathered by the client before the loop starts.
+
+    Args:
+        targets: the deployments, in the pool's order (one for a client without ``deployments``).
+        pool: their shared health state.
+        prepare: builds the request (without credentials) for a target index; called at most once per target.
+        prepared: what ``prepare`` already built (the client builds index 0 first, to validate the options).
+        stream: return a streamed success response unread (the stream reads it).
+        policy: the retry rules; ``max_retries``: how many retries.
+        deadline: the call's budget, already started.
+        stream_deadline: the budget of a whole stream (its reader checks it), or None.
+        max_body_bytes: the bound on a non-streamed body.
+        closed_error: the error for a closed client, or None; checked before every attempt.
+        on_failure: maps an exception raised by the transport to a GrokError (see ``_BaseClient._failure``).
+    """
+
+    targets: Sequence[Target]
+    pool: TargetPool
+    prepare: Callable[[int], PreparedRequest]
+    prepared: dict[int, PreparedRequest]
+    stream: bool
+    policy: RetryPolicy
+    max_retries: int
+    deadline: Deadline
+    stream_deadline: Deadline | None
+    max_body_bytes: int
+    closed_error: Callable[[], GrokError | None]
+
+    def restart(self) -> None:
+        """Start the deadlines now (a stream manager's call starts when its ``with`` block does)."""
+        self.deadline.restart()
+        if self.stream_deadline is not None:
+            self.stream_deadline.restart()
+
+
+CallFlow = Generator[Command, Any, None]
+
+
+class TargetPool(Protocol):
+    """What the loop needs of a :class:`~grok_azure.DeploymentPool`."""
+
+    def pick(self, *, tried: Collection[int] = ()) -> Pick | WaitFor: ...
+
+    def record_response(
+        self, index: int, status: int, headers: Mapping[str, str], retry_after: float | None = None
+    ) -> None: ...
+
+    def record_failure(self, index: int) -> None: ...
+
+
+class _OneTarget:
+    """The pool of a client without ``deployments=``: always the one endpoint, and nothing to remember.
+
+    A 429 there is paced by the retry rules alone (the wait honours retry-after), so tracking a cooldown would
+    change no decision; skipping it keeps the per-response header parsing off the hot path.
+    """
+
+    _ONLY = Pick(0)
+
+    def pick(self, *, tried: Collection[int] = ()) -> Pick | WaitFor:
+        return self._ONLY
+
+    def record_response(
+        self, index: int, status: int, headers: Mapping[str, str], retry_after: float | None = None
+    ) -> None:
+        pass
+
+    def record_failure(self, index: int) -> None:
+        pass
+
+
+ONE_TARGET = _OneTarget()
+
+
+def call_flow(call: Call) -> CallFlow:
+    """Send ``call`` until it succeeds (the last command is :class:`Done`) or the rules give up (it raises).
+
+    A non-streamed body is read (within ``max_body_bytes`` and the deadline) before returning. A streamed success
+    is returned unread, with the deployment's name in ``response.extensions[SERVED_BY]``: whatever happens after
+    that is the stream's (a stream is retried only until its response headers arrive; see docs/retries.md).
+    """
+    deadline = call.deadline
+    prepared = call.prepared
+    tried: set[int] = set()
+    refreshed: set[int] = set()
+    sent = 0
+    wait = 0.0
+    last: GrokError | None = None
+    again: int | None = None  # after a token refresh: the same deployment, at once
+    while True:
+        closed = call.closed_error()
+        if closed is not None:
+            raise closed
+        if again is not None:
+            index, again = again, None
+        else:
+            index, wait = _choose(call, tried, sent, wait, last, deadline)
+            if sent:
+                _notify(call.policy, sent, last, wait)
+            if wait > 0:
+                _raise_interrupt((yield Sleep(wait)))
+        target = call.targets[index]
+        request = prepared.get(index)
+        if request is None:
+            request = prepared[index] = call.prepare(index)
+        headers = yield GetHeaders(target)
+        if isinstance(headers, BaseException):
+            raise headers
+        built = request.build(headers, sent, deadline.attempt_timeout(request.timeout))
+        del headers
+        result = yield Send(built, target)
+        sent += 1
+        tried.add(index)
+        if isinstance(result, BaseException):
+            if not isinstance(result, GrokError):
+                raise result  # KeyboardInterrupt, a cancelled task: not a failed attempt
+            call.pool.record_failure(index)
+            outcome = Outcome(_past_deadline(result, deadline, "waiting for the response", built))
+        else:
+            response: httpx.Response = result
+            status = response.status_code
+            call.pool.record_response(index, status, response.headers)
+            if status == 401 and index not in refreshed:
+                refreshed.add(index)
+                renewed = yield Refresh(target, built.headers, response.headers)
+                if isinstance(renewed, BaseException) or renewed:
+                    # Read the (small, bounded) 401 body rather than close it unread: that would drop the
+                    # connection, and the resend would pay a new TLS handshake.
+                    yield from _read_body(call, response, deadline)
+                    if isinstance(renewed, BaseException):
+                        raise renewed
+                    again = index  # the same target with the new token (counted in the retry-count header)
+                    continue
+            if target.name is not None:
+                response.extensions[SERVED_BY] = target.name
+            # A streamed 2xx whose body is JSON (a gateway's error) is no stream: read it and report it as
+            # create() would (not retried, like a non-streamed 2xx with an error body).
+            if call.stream and 200 <= status < 300 and not json_instead_of_events(response):
+                yield Done(response)
+                return
+            failure = yield from _read_body(call, response, deadline)
+            if failure is None:
+                failure = error_for_status(response)
+                if failure is None:
+                    if call.stream:
+                        raise json_stream_error(response)
+                    yield Done(response)
+                    return
+                outcome = Outcome(failure, status, response.headers)
+            else:
+                # Reading the body failed (too large, dropped, the deadline): the service did the work; final.
+                outcome = Outcome(failure, before_first_byte=False)
+        verdict = retry_decision(call.policy, outcome, sent, deadline.remaining(), call.max_retries)
+        if not verdict.retry:
+            raise verdict.error
+        last, wait = verdict.error, verdict.wait
+
+
+def _choose(
+    call: Call, tried: set[int], sent: int, wait: float, last: GrokError | None, deadline: Deadline
+) -> tuple[int, float]:
+    """The deployment for the next attempt and how long to wait before it."""
+    choice = call.pool.pick(tried=tried)
+    if isinstance(choice, Pick):
+        # Failing over to a deployment this call has not tried: no reason to wait.
+        return choice.index, (0.0 if choice.index not in tried else wait)
+    # Every deployment is resting: wait for the soonest if that fits. If it does not, try it now anyway: a
+    # cooldown is the pool's estimate (after 5xx it is a guess), and an answer beats failing unsent; a server
+    # that still refuses gets the normal retry rules (a long retry-after then ends the call with its error).
+    rest = max(wait, choice.seconds)
+    if rest > call.policy.max_server_wait or not deadline.fits(rest):
+        return choice.index, wait if deadline.fits(wait) else 0.0
+    return choice.index, rest
+
+
+def _read_body(
+    call: Call, response: httpx.Response, deadline: Deadline
+) -> Generator[Command, Any, GrokError | None]:
+    """Read a whole body within the limits; the error that stopped it, or None."""
+    try:
+        reader = BodyReader(response, call.max_body_bytes, deadline)
+    except GrokError as exc:  # a declared Content-Length over the limit: drop the connection unread
+        error = exc
+    else:
+        outcome = yield ReadBody(response, reader)
+        if outcome is None:
+            return None
+        if not isinstance(outcome, GrokError):
+            raise outcome
+        return _past_deadline(outcome, deadline, "reading the body", response.request)
+    _raise_interrupt((yield Close(response)))
+    return error
+
+
+def _past_deadline(error: GrokError, deadline: Deadline, during: str, request: httpx.Request) -> GrokError:
+    """A timeout that struck because the deadline shortened it is the deadline's error, naming the budget."""
+    if isinstance(error, APITimeoutError) and deadline.expired():
+        timeout = deadline.error(during, request)
+        timeout.__cause__ = error.__cause__  # already a credential-free stand-in
+        return timeout
+    return error
+
+
+def _raise_interrupt(reply: object) -> None:
+    """Re-raise a cancellation or interrupt that came back from a wait or a close; a failed close is no news."""
+    if isinstance(reply, BaseException) and not isinstance(reply, Exception):
+        raise reply
+
+
+def _notify(policy: RetryPolicy, attempt: int, error: GrokError | None, wait: float) -> None:
+    if policy.on_retry is not None and error is not None:
+        policy.on_retry(attempt, error, wait)
