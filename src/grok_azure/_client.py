@@ -335,7 +335,7 @@ def _forgets_arguments_on_failure(init: Callable[_P, None]) -> Callable[_P, None
     def construct(*args: _P.args, **kwargs: _P.kwargs) -> None:
         try:
             init(*args, **kwargs)
-        except GrokError as exc:
+        except Exception as exc:  # a GrokError, or a bug's raw error: neither may show the key in a frame
             error = exc
         else:
             return

@@ -13,6 +13,8 @@ from grok_azure import AsyncGrokClient, ClientClosedError, GrokClient
 from ._loopback import LoopbackServer, SeenRequest, json_response
 
 MESSAGES = [{"role": "user", "content": "hi"}]
+# A global, not a local: the test's own frame is rendered too, and it must not be what holds the key.
+UNEXPECTED_SECRET = "sk-unexpected-" + "s" * 24
 COMPLETION = {
     "id": "c",
     "object": "chat.completion",
@@ -87,3 +89,24 @@ def test_a_call_after_close_still_says_nothing_was_sent() -> None:
     client.close()
     with pytest.raises(ClientClosedError, match="nothing was sent"):
         client.chat.completions.create(model="m", messages=MESSAGES)
+
+
+@pytest.mark.parametrize("client_class", [GrokClient, AsyncGrokClient])
+def test_an_unexpected_error_while_building_a_client_leaves_no_key_in_its_frames(
+    monkeypatch: pytest.MonkeyPatch, client_class: type[GrokClient] | type[AsyncGrokClient]
+) -> None:
+    import traceback
+
+    import grok_azure._client
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug, not a GrokError")
+
+    monkeypatch.setattr(grok_azure._client, "resolve_endpoint", broken)
+    with pytest.raises(RuntimeError) as caught:
+        client_class(endpoint="https://res.services.ai.azure.com", api_key=UNEXPECTED_SECRET)
+    rendered = "".join(
+        traceback.TracebackException.from_exception(caught.value, capture_locals=True).format()
+    )
+    assert "resolve_endpoint" in rendered or "_configure" in rendered  # the frames are there, only emptied
+    assert UNEXPECTED_SECRET not in rendered
