@@ -20,7 +20,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
-from typing import TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import httpx
 
@@ -159,15 +159,19 @@ def _stamp(ref: weakref.ref[httpx.Response], started: float) -> None:
         response.elapsed = timedelta(seconds=time.perf_counter() - started)
 
 
-class _TimedSyncStream(httpx.SyncByteStream):
-    """Sets ``elapsed`` when the body is closed, as httpx's own client does; bytes pass through untouched."""
+class _Timed:
+    """What both timed streams hold: the wrapped stream, the response to stamp, and when the request started."""
 
-    def __init__(self, stream: httpx.SyncByteStream, response: httpx.Response, started: float) -> None:
+    def __init__(self, stream: Any, response: httpx.Response, started: float) -> None:
         self._stream = stream
         # A weak reference: a strong one would make response and stream a cycle that only the cyclic garbage
         # collector frees, holding a pooled connection until it runs.
         self._response = weakref.ref(response)
         self._started = started
+
+
+class _TimedSyncStream(_Timed, httpx.SyncByteStream):
+    """Sets ``elapsed`` when the body is closed, as httpx's own client does; bytes pass through untouched."""
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._stream)
@@ -177,18 +181,11 @@ class _TimedSyncStream(httpx.SyncByteStream):
         self._stream.close()
 
 
-class _TimedAsyncStream(httpx.AsyncByteStream):
-    """The async twin of :class:`_TimedSyncStream`."""
-
-    def __init__(self, stream: httpx.AsyncByteStream, response: httpx.Response, started: float) -> None:
-        self._stream = stream
-        # A weak reference: a strong one would make response and stream a cycle that only the cyclic garbage
-        # collector frees, holding a pooled connection until it runs.
-        self._response = weakref.ref(response)
-        self._started = started
+class _TimedAsyncStream(_Timed, httpx.AsyncByteStream):
+    """The async twin of :class:`_TimedSyncStream`: only the I/O calls differ."""
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._stream.__aiter__()
+        return self._stream.__aiter__()  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:
         _stamp(self._response, self._started)
