@@ -13,7 +13,8 @@ Commands and what the executor sends back:
 - :class:`ReadBody` -> None once the body is read into ``response`` and the response closed, or the error.
 - :class:`Close` -> None once the response is closed.
 - :class:`Sleep` -> None after ``seconds``.
-- :class:`Done` -> the last command: the call's success ``response``.
+- :class:`Done` -> the call's success ``response``: the last command, except for a stream that fails before its
+  first chunk, whose error is then sent back in (the loop goes on as for any failed attempt).
 
 An exception raised while performing a command comes back as the result; the flow re-raises it itself, after
 freeing what it holds. Every attempt sends the same body and ``x-ms-client-request-id``, plus
@@ -31,7 +32,7 @@ import httpx
 from ._deadline import Deadline
 from ._deployments import Pick, WaitFor
 from ._endpoint import Endpoint
-from ._errors import APITimeoutError, GrokError
+from ._errors import APIConnectionError, APITimeoutError, GrokError
 from ._retry import Outcome, RetryPolicy, retry_decision
 from ._streaming._events import json_instead_of_events, json_stream_error
 from ._wire import RETRY_COUNT_HEADER, SERVED_BY, BodyReader, PreparedRequest, error_for_status
@@ -198,8 +199,10 @@ def call_flow(call: Call) -> CallFlow:
     """Send ``call`` until it succeeds (the last command is :class:`Done`) or the rules give up (it raises).
 
     A non-streamed body is read (within ``max_body_bytes`` and the deadline) before returning. A streamed success
-    is returned unread, with the deployment's name in ``response.extensions[SERVED_BY]``: whatever happens after
-    that is the stream's (a stream is retried only until its response headers arrive; see docs/retries.md).
+    is returned unread, with the deployment's name in ``response.extensions[SERVED_BY]``. If that stream then fails
+    before any chunk reached the caller, the stream sends its error back into the flow (``flow.send(error)``),
+    which treats it as a failed attempt: it retries (ending with a new :class:`Done`) or raises. A stream that
+    delivered a chunk is never resent (see docs/retries.md).
     """
     deadline = call.deadline
     prepared = call.prepared
@@ -228,7 +231,10 @@ def call_flow(call: Call) -> CallFlow:
         headers = yield GetHeaders(target)
         if isinstance(headers, BaseException):
             raise headers
-        built = request.build(headers, sent, deadline.attempt_timeout(request.timeout))
+        timeout = deadline.attempt_timeout(request.timeout)
+        if call.stream_deadline is not None:  # no single read of the stream may outlast its whole budget
+            timeout = call.stream_deadline.attempt_timeout(timeout)
+        built = request.build(headers, sent, timeout)
         del headers
         result = yield Send(built, target)
         sent += 1
@@ -258,20 +264,25 @@ def call_flow(call: Call) -> CallFlow:
             # A streamed 2xx whose body is JSON (a gateway's error) is no stream: read it and report it as
             # create() would (not retried, like a non-streamed 2xx with an error body).
             if call.stream and 200 <= status < 300 and not json_instead_of_events(response):
-                yield Done(response)
-                return
-            failure = yield from _read_body(call, response, deadline)
-            if failure is None:
-                failure = error_for_status(response)
-                if failure is None:
-                    if call.stream:
-                        raise json_stream_error(response)
-                    yield Done(response)
+                failed = yield Done(response)
+                if failed is None:
                     return
-                outcome = Outcome(failure, status, response.headers)
+                # The stream failed before its first chunk reached the caller (the stream sends the failure back
+                # here, see _streaming/_stream.py): an attempt that failed before any answer, like any call's.
+                outcome = _stream_failed(call, index, failed, deadline, built)
             else:
-                # Reading the body failed (too large, dropped, the deadline): the service did the work; final.
-                outcome = Outcome(failure, before_first_byte=False)
+                failure = yield from _read_body(call, response, deadline)
+                if failure is None:
+                    failure = error_for_status(response)
+                    if failure is None:
+                        if call.stream:
+                            raise json_stream_error(response)
+                        yield Done(response)
+                        return
+                    outcome = Outcome(failure, status, response.headers)
+                else:
+                    # Reading the body failed (too large, dropped, the deadline): the service did the work; final.
+                    outcome = Outcome(failure, before_first_byte=False)
         verdict = retry_decision(call.policy, outcome, sent, deadline.remaining(), call.max_retries)
         if not verdict.retry:
             raise verdict.error
@@ -293,6 +304,21 @@ def _choose(
     if rest > call.policy.max_server_wait or not deadline.fits(rest):
         return choice.index, wait if deadline.fits(wait) else 0.0
     return choice.index, rest
+
+
+def _stream_failed(
+    call: Call, index: int, failed: object, deadline: Deadline, request: httpx.Request
+) -> Outcome:
+    """The failed attempt of a stream that broke before its first chunk (dropped, stalled, an error event...).
+
+    Its timeouts count as before the first byte (no answer arrived), so they retry; an error event or a malformed
+    event is the service's answer and does not (see RetryPolicy._retryable).
+    """
+    if not isinstance(failed, GrokError):
+        raise TypeError(f"a stream sends back a GrokError, not {type(failed).__name__}")
+    if isinstance(failed, APIConnectionError):
+        call.pool.record_failure(index)
+    return Outcome(_past_deadline(failed, deadline, "before the stream's first chunk", request))
 
 
 def _read_body(

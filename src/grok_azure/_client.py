@@ -449,9 +449,12 @@ class GrokClient(_BaseClient):
         """
         return self._copy_with(timeout, default_headers, api_version, max_retries, retry, deadline)
 
-    def _execute(self, flow: CallFlow) -> httpx.Response:
-        """Perform the call loop's commands with httpx's sync API (every decision is the flow's)."""
-        command = next(flow)
+    def _execute(self, flow: CallFlow, reply: GrokError | None = None) -> httpx.Response:
+        """Perform the call loop's commands with httpx's sync API (every decision is the flow's).
+
+        ``reply``: None to start the flow; a stream's failure before its first chunk to resume it (a retry).
+        """
+        command = flow.send(reply)
         while type(command) is not Done:
             command = flow.send(_settled(self._perform, command))
         return command.response
@@ -591,9 +594,9 @@ class AsyncGrokClient(_BaseClient):
         """
         return self._copy_with(timeout, default_headers, api_version, max_retries, retry, deadline)
 
-    async def _execute(self, flow: CallFlow) -> httpx.Response:
-        """Perform the call loop's commands with httpx's async API (every decision is the flow's)."""
-        command = next(flow)
+    async def _execute(self, flow: CallFlow, reply: GrokError | None = None) -> httpx.Response:
+        """Perform the call loop's commands with httpx's async API (see :meth:`GrokClient._execute`)."""
+        command = flow.send(reply)
         while type(command) is not Done:
             command = flow.send(await _asettled(self._perform, command))
         return command.response

@@ -23,6 +23,7 @@ from grok_azure import (
     GrokError,
     InternalServerError,
     RateLimitError,
+    ResponseDecodeError,
     RetryPolicy,
     StreamInterruptedError,
 )
@@ -357,3 +358,69 @@ def test_bad_request_is_not_retried_even_by_policy(mock_api: respx.MockRouter) -
     with GrokClient(endpoint=ENDPOINT, api_key=KEY, retry=FAST) as client, pytest.raises(BadRequestError):
         sync_create(client)
     assert route.call_count == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_malformed_first_event_is_the_services_answer_and_not_resent(
+    kind: str, mock_api: respx.MockRouter
+) -> None:
+    route = mock_api.post(CHAT_URL).mock(
+        return_value=httpx.Response(
+            200, content=b"data: {not json\n\n", headers={"content-type": "text/event-stream"}
+        )
+    )
+
+    def read() -> None:
+        if kind == "sync":
+            with GrokClient(endpoint=ENDPOINT, api_key=KEY, retry=FAST) as client:
+                for _ in client.chat.completions.create(model="grok-4", messages=MESSAGES, stream=True):
+                    pass
+            return
+
+        async def run() -> None:
+            async with AsyncGrokClient(
+                endpoint=ENDPOINT, api_key=KEY, retry=FAST, http_client=httpx.AsyncClient()
+            ) as client:
+                stream = await client.chat.completions.create(model="grok-4", messages=MESSAGES, stream=True)
+                async for _ in stream:
+                    pass
+
+        asyncio.run(run())
+
+    with pytest.raises(ResponseDecodeError):
+        read()
+    assert route.call_count == 1
+
+
+class _TimesOutFirst(httpx.SyncByteStream):
+    def __iter__(self) -> Any:
+        raise httpx.ReadTimeout("no event")
+        yield b""  # pragma: no cover - makes this a generator
+
+
+def test_a_read_timeout_before_the_first_chunk_is_resent_with_the_secret_nowhere(
+    mock_api: respx.MockRouter,
+) -> None:
+    route = mock_api.post(CHAT_URL).mock(
+        side_effect=[
+            httpx.Response(200, stream=_TimesOutFirst(), headers={"content-type": "text/event-stream"}),
+            httpx.Response(200, stream=_TimesOutFirst(), headers={"content-type": "text/event-stream"}),
+        ]
+    )
+    with (
+        GrokClient(endpoint=ENDPOINT, api_key=KEY, retry=FAST, max_retries=1) as client,
+        pytest.raises(APITimeoutError) as caught,
+    ):
+        for _ in client.chat.completions.create(model="grok-4", messages=MESSAGES, stream=True):
+            pass
+    assert route.call_count == 2
+    seen = caught.value
+    chain: list[BaseException] = []
+    link: BaseException | None = seen
+    while link is not None and len(chain) < 10:
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    requests = [getattr(e, "_request", None) for e in chain] + [seen.request]
+    rendered = "".join(repr(e) + str(e) for e in chain)
+    assert KEY not in rendered
+    assert not any(r is not None and KEY in str(r.headers.raw) for r in requests)

@@ -137,25 +137,43 @@ class ChunkDecoder:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._request = request
         self._limits = limits
-        self._sse = SSEDecoder(max_event_bytes=limits.max_event_bytes)
         self._validate = _chunk_validator()
         self.accumulator = ChunkAccumulator()
+        self._clock = clock
+        self._interrupted = False  # close() was called while another thread or task was reading
+        self.broken = False  # the reader has ended without completing: iterating again must say so
+        self._begin(request)
+
+    def _begin(self, request: httpx.Request | None) -> None:
+        """The state of reading one response (a resent stream starts it again; see :meth:`resend`)."""
+        self._request = request
+        self._sse = SSEDecoder(max_event_bytes=self._limits.max_event_bytes)
+        self.delivered = False  # a chunk reached the caller: from then on the stream cannot be resent
         self.done = False  # [DONE] arrived
         self.complete = False  # the stream ended normally: the accumulator holds the final completion
         self.reading = True  # the shell should keep reading the body
-        # The reader has ended without completing (failed, closed, cancelled): iterating again must say so.
-        self.broken = False
         self._halted = False  # feed() no longer decodes: [DONE] arrived (draining), or close() cut the stream
-        self._interrupted = False  # close() was called while another thread or task was reading
         self._failed: str | None = None  # what ended the stream abnormally (for StreamClosedError's message)
         self._received = 0
         self._drained = 0
         self._done_at = 0.0
-        self._clock = clock
         self._stall_after = _read_timeout(request)
-        self._last_event = clock()
+        self._last_event = self._clock()
+
+    def resendable(self) -> bool:
+        """Whether the stream, which just failed, may be sent again: no chunk reached the caller, and it was not
+        closed by the caller. (Whether the failure is worth a retry is the call loop's decision.)"""
+        return not self.delivered and not self._interrupted
+
+    def resend(self, request: httpx.Request) -> None:
+        """Start decoding the response to a resent request, after a failure :meth:`resendable` allowed.
+
+        Raises :class:`StreamClosedError` if the stream was closed while the request was being resent.
+        """
+        if self._interrupted:
+            raise self.closed_error()
+        self._begin(request)
 
     def feed(self, data: bytes) -> Iterator[ChatCompletionChunk]:
         """Yield the chunks completed by ``data``; each is accumulated only as it is handed out."""
@@ -228,6 +246,7 @@ class ChunkDecoder:
             if error is not None:  # `"error": null` on a normal chunk is not an error
                 raise self._stream_error(error_from_event(extra))
         self.accumulator.add(chunk)
+        self.delivered = True
         return chunk
 
     def _error_event(self, data: str) -> StreamError:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
@@ -40,71 +41,183 @@ from ._events import ChunkDecoder, ContentDeltaEvent, EventBuilder, ReasoningDel
 _T = TypeVar("_T")
 
 
+# What a stream does when it failed before any chunk reached its caller: hand the failure back to the call loop,
+# which resends the request (returning the new response) or raises the call's final error.
+Resend = Callable[[GrokError], httpx.Response]
+AsyncResend = Callable[[GrokError], Awaitable[httpx.Response]]
+
+
+class _Current:
+    """The response a stream is reading: a resent stream reads a new one (shared by the stream and its reader)."""
+
+    __slots__ = ("response",)
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+
 # The generators are module functions, not methods: one holding the stream object would keep a dropped stream
 # (and its connection) alive in a reference cycle until the cyclic garbage collector runs.
 def _iter_chunks(
-    response: httpx.Response, decoder: ChunkDecoder, deadline: Deadline | None
+    current: _Current, decoder: ChunkDecoder, deadline: Deadline | None, resend: Resend | None
 ) -> Generator[Any, None, None]:
-    reader = response.iter_bytes()
     failure: GrokError | None = None
+    disarm: Callable[[], None] | None = None
     try:
         yield None  # primed by Stream.__init__: from here on, the finally clause runs however the stream ends
         decoder.start_clock()
-        while decoder.reading:
-            try:
-                data = next(reader)
-            except StopIteration:
+        disarm = _arm(deadline, current)
+        while True:
+            response = current.response
+            reader = response.iter_bytes()
+            while decoder.reading:
+                try:
+                    data = next(reader)
+                except StopIteration:
+                    break
+                except Exception as exc:  # httpx's errors, and anything else a transport raises
+                    failure = decoder.read_failed(exc)
+                    break
+                if deadline is not None and deadline.expired():
+                    failure = _out_of_time(decoder, deadline, response)
+                    break
+                try:
+                    yield from decoder.feed(data)
+                except GrokError as exc:  # a stall, an error event, a malformed event: maybe before any chunk
+                    failure = exc
+                    break
+            failure = _final_failure(decoder, deadline, response, failure)
+            # Raised here, not in an except block, so that the original (which holds the request and its
+            # credentials) is not chained as __context__.
+            if failure is None:
                 break
-            except Exception as exc:  # httpx's errors, and anything else a transport raises
-                failure = decoder.read_failed(exc)
-                break
-            if deadline is not None and deadline.expired():
-                failure = _out_of_time(decoder, deadline, response)
-                break
-            yield from decoder.feed(data)
-        # Raised here, not in the except block, so that the original (which holds the request and its
-        # credentials) is not chained as __context__.
-        if failure is not None:
-            raise failure
+            if resend is None or not decoder.resendable():
+                raise failure
+            _close_quietly(response)
+            # The caller has seen nothing yet: the call loop decides, as for any failed attempt (it raises when
+            # the rules give up), and the same decoder reads the new response.
+            current.response = resend(failure)
+            decoder.resend(current.response.request)
+            failure = None
         decoder.end()
     finally:
+        if disarm is not None:
+            disarm()
         decoder.stopped()
-        # The outcome is already decided; a connection that fails to close is just not reused.
-        with contextlib.suppress(Exception):
-            response.close()
+        _close_quietly(current.response)
 
 
 async def _aiter_chunks(
-    response: httpx.Response, decoder: ChunkDecoder, deadline: Deadline | None
+    current: _Current, decoder: ChunkDecoder, deadline: Deadline | None, resend: AsyncResend | None
 ) -> AsyncGenerator[Any, None]:
-    # httpx's aiter_bytes() is an async generator; closed explicitly below, so that asyncio need not finalise it.
-    reader = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
     failure: GrokError | None = None
+    reader: AsyncGenerator[bytes, None] | None = None
+    disarm: Callable[[], None] | None = None
     try:
         yield None  # primed by AsyncStream.__init__ (see _start)
         decoder.start_clock()
-        while decoder.reading:
-            try:
-                data = await reader.__anext__()
-            except StopAsyncIteration:
+        disarm = _aarm(deadline, current)
+        while True:
+            response = current.response
+            # httpx's aiter_bytes() is an async generator; closed explicitly, so asyncio need not finalise it.
+            reader = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+            while decoder.reading:
+                try:
+                    data = await reader.__anext__()
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:  # httpx's errors, and anything else a transport (aiohttp) raises
+                    failure = decoder.read_failed(exc)
+                    break
+                if deadline is not None and deadline.expired():
+                    failure = _out_of_time(decoder, deadline, response)
+                    break
+                try:
+                    for chunk in decoder.feed(data):
+                        yield chunk
+                except GrokError as exc:  # see _iter_chunks
+                    failure = exc
+                    break
+            failure = _final_failure(decoder, deadline, response, failure)
+            if failure is None:
                 break
-            except Exception as exc:  # httpx's errors, and anything else a transport (aiohttp) raises
-                failure = decoder.read_failed(exc)
-                break
-            if deadline is not None and deadline.expired():
-                failure = _out_of_time(decoder, deadline, response)
-                break
-            for chunk in decoder.feed(data):
-                yield chunk
-        if failure is not None:
-            raise failure
+            if resend is None or not decoder.resendable():
+                raise failure
+            await _aclose_quietly(reader, response)
+            current.response = await resend(failure)
+            decoder.resend(current.response.request)
+            failure = None
         decoder.end()
     finally:
+        if disarm is not None:
+            disarm()
         decoder.stopped()
+        await _aclose_quietly(reader, current.response)
+
+
+def _arm(deadline: Deadline | None, current: _Current) -> Callable[[], None] | None:
+    """Start a timer that cuts the body when ``stream_deadline`` runs out; its cancel function, or None.
+
+    The deadline is also checked as data arrives, but a silent server sends none: without the timer a stall
+    would end only at the read timeout, past the deadline.
+    """
+    if deadline is None or not deadline.bounded:
+        return None
+    timer = threading.Timer(deadline.remaining(), _cut, (current,))
+    timer.daemon = True
+    timer.start()
+    return timer.cancel
+
+
+def _cut(current: _Current) -> None:
+    # As Stream.close() from another thread: the blocked read fails, and the reader reports the deadline.
+    _shutdown(current.response)
+    _close_quietly(current.response)
+
+
+def _aarm(deadline: Deadline | None, current: _Current) -> Callable[[], None] | None:
+    """:func:`_arm` on the running event loop."""
+    if deadline is None or not deadline.bounded:
+        return None
+    import asyncio  # here: the sync client must not load asyncio
+
+    return asyncio.get_running_loop().call_later(deadline.remaining(), _acut, current).cancel
+
+
+_CUTTING: set[Any] = set()  # the tasks closing a body whose stream_deadline ran out (asyncio keeps weak refs)
+
+
+def _acut(current: _Current) -> None:
+    import asyncio
+
+    _shutdown(current.response)
+    task = asyncio.ensure_future(_aclose_quietly(None, current.response))
+    _CUTTING.add(task)
+    task.add_done_callback(_CUTTING.discard)
+
+
+def _final_failure(
+    decoder: ChunkDecoder, deadline: Deadline | None, response: httpx.Response, failure: GrokError | None
+) -> GrokError | None:
+    """What ended the read of one response: ``failure``, unless ``stream_deadline`` ran out (its timer cut the
+    body, so the read failed or ended early): then the deadline's error."""
+    if deadline is not None and not decoder.done and deadline.expired():
+        return _out_of_time(decoder, deadline, response)
+    return failure
+
+
+def _close_quietly(response: httpx.Response) -> None:
+    # The outcome is already decided; a connection that fails to close is just not reused.
+    with contextlib.suppress(Exception):
+        response.close()
+
+
+async def _aclose_quietly(reader: AsyncGenerator[bytes, None] | None, response: httpx.Response) -> None:
+    if reader is not None:
         with contextlib.suppress(Exception):
             await reader.aclose()
-        with contextlib.suppress(Exception):
-            await response.aclose()
+    with contextlib.suppress(Exception):
+        await response.aclose()
 
 
 def _out_of_time(decoder: ChunkDecoder, deadline: Deadline, response: httpx.Response) -> GrokError:
@@ -159,16 +272,27 @@ class _Body:
         response: httpx.Response,
         limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
         deadline: Deadline | None = None,
+        resend: Any = None,
     ) -> None:
-        """``response``: an open streamed response with a success status; ``limits``: the client's limits;
-        ``deadline``: the call's ``stream_deadline``, checked as each piece of the body arrives (a silent server
-        is caught by the stall rule: no event for longer than the read timeout)."""
-        self.response = response
+        """Args:
+        response: an open streamed response with a success status.
+        limits: the client's :class:`ResponseLimits`.
+        deadline: the call's ``stream_deadline``: checked as each piece of the body arrives, and a timer cuts
+            a silent body when it runs out.
+        resend: how to retry the call if the stream fails before any chunk reached the caller (the client's
+            call loop; a :data:`Resend`, or an :data:`AsyncResend` for :class:`AsyncStream`); None: never.
+        """
+        self._current = _Current(response)
         self._decoder = ChunkDecoder(response.request, limits)
-        self._start(deadline)
+        self._start(deadline, resend)
 
-    def _start(self, deadline: Deadline | None) -> None:
+    def _start(self, deadline: Deadline | None, resend: Any) -> None:
         raise NotImplementedError
+
+    @property
+    def response(self) -> httpx.Response:
+        """The HTTP response being read (after a retry before the first chunk, the new one)."""
+        return self._current.response
 
     @property
     def served_by(self) -> str | None:
@@ -188,8 +312,8 @@ class Stream(_Body, Generic[_T]):
     ends after one read timeout, normally (the stream is complete).
     """
 
-    def _start(self, deadline: Deadline | None) -> None:
-        self._iterator = _iter_chunks(self.response, self._decoder, deadline)
+    def _start(self, deadline: Deadline | None, resend: Resend | None) -> None:
+        self._iterator = _iter_chunks(self._current, self._decoder, deadline, resend)
         next(self._iterator)
 
     def __iter__(self) -> Self:
@@ -239,8 +363,8 @@ class Stream(_Body, Generic[_T]):
 class AsyncStream(_Body, Generic[_T]):
     """The async iterator twin of :class:`Stream`; cancelling the consuming task closes the connection."""
 
-    def _start(self, deadline: Deadline | None) -> None:
-        iterator = _aiter_chunks(self.response, self._decoder, deadline)
+    def _start(self, deadline: Deadline | None, resend: AsyncResend | None) -> None:
+        iterator = _aiter_chunks(self._current, self._decoder, deadline, resend)
         _start(iterator)
         self._iterator = iterator
 

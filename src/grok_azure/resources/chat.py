@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+import httpx
 from typing_extensions import Unpack
 
-from .._call_flow import Call, call_flow
+from .._call_flow import Call, CallFlow, call_flow
 from .._chat_params import ChatParams, MessageInput, build_chat_body
 from .._secrets import hide_request_options
 from .._streaming._stream import (
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncChat", "AsyncCompletions", "Chat", "Completions"]
 
+_S = TypeVar("_S", Stream[ChatCompletionChunk], AsyncStream[ChatCompletionChunk])
+
 
 def _start(
     client: _BaseClient, model: str, messages: Iterable[MessageInput], stream: bool, params: Mapping[str, Any]
@@ -33,6 +37,13 @@ def _start(
     hide_request_options(params)  # first: the caller's extra_headers/extra_query may hold credentials
     body = build_chat_body(model=model, messages=messages, stream=stream, params=params)
     return client._start(body, stream, params)
+
+
+def _open_stream(kind: type[_S], client: Any, call: Call, flow: CallFlow, response: httpx.Response) -> _S:
+    """A stream over ``response`` that, if it fails before its first chunk, resumes ``flow`` to retry the call."""
+    return kind(
+        response, client.response_limits, call.stream_deadline, functools.partial(client._execute, flow)
+    )
 
 
 def _with_usage(params: ChatParams) -> ChatParams:
@@ -103,9 +114,10 @@ class Completions:
             RequestValidationError: before anything is sent, when an argument is malformed.
         """
         call = _start(self._client, model, messages, stream, params)
-        response = self._client._execute(call_flow(call))
+        flow = call_flow(call)
+        response = self._client._execute(flow)
         if stream:
-            return Stream(response, self._client.response_limits, call.stream_deadline)
+            return _open_stream(Stream, self._client, call, flow, response)
         return decode_completion(response)
 
     def stream(
@@ -117,8 +129,8 @@ class Completions:
         def open_stream() -> Stream[ChatCompletionChunk]:
             # The deadlines start when the `with` block does, not when the manager was made.
             call.restart()
-            response = self._client._execute(call_flow(call))
-            return Stream(response, self._client.response_limits, call.stream_deadline)
+            flow = call_flow(call)
+            return _open_stream(Stream, self._client, call, flow, self._client._execute(flow))
 
         return ChatCompletionStreamManager(open_stream)
 
@@ -162,9 +174,10 @@ class AsyncCompletions:
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion; with ``stream=True``, an :class:`AsyncStream` of chunks."""
         call = _start(self._client, model, messages, stream, params)
-        response = await self._client._execute(call_flow(call))
+        flow = call_flow(call)
+        response = await self._client._execute(flow)
         if stream:
-            return AsyncStream(response, self._client.response_limits, call.stream_deadline)
+            return _open_stream(AsyncStream, self._client, call, flow, response)
         return decode_completion(response)
 
     def stream(
@@ -176,8 +189,8 @@ class AsyncCompletions:
         async def open_stream() -> AsyncStream[ChatCompletionChunk]:
             # The deadlines start when the `async with` block does, not when the manager was made.
             call.restart()
-            response = await self._client._execute(call_flow(call))
-            return AsyncStream(response, self._client.response_limits, call.stream_deadline)
+            flow = call_flow(call)
+            return _open_stream(AsyncStream, self._client, call, flow, await self._client._execute(flow))
 
         return AsyncChatCompletionStreamManager(open_stream)
 
