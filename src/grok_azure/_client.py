@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 from typing_extensions import ParamSpec, Self
@@ -64,7 +64,7 @@ from .resources.chat import AsyncChat, Chat
 if TYPE_CHECKING:
     from azure.core.credentials import AzureKeyCredential
 
-    from ._auth import AsyncCredential, SyncCredential
+    from ._auth import AsyncCredential, SyncCredential  # noqa: F401 (named in the clients' base classes)
 
 
 class _Lifecycle:
@@ -76,8 +76,42 @@ class _Lifecycle:
         self.closed = False
 
 
-class _BaseClient:
-    """Configuration and every per-call decision shared by both clients; no I/O."""
+_P = ParamSpec("_P")
+
+
+def _forgets_arguments_on_failure(init: Callable[_P, None]) -> Callable[_P, None]:
+    """A constructor whose failure leaves no frame holding what it was given.
+
+    ``traceback`` with ``capture_locals=True`` renders every local of every frame an exception passed through, and
+    a constructor's frames hold the API key, the credential and the endpoint (which may carry a secret query). A
+    construction error therefore leaves with those frames cleared; its message already names what was wrong.
+    """
+
+    @functools.wraps(init)
+    def construct(*args: _P.args, **kwargs: _P.kwargs) -> None:
+        try:
+            init(*args, **kwargs)
+        except Exception as exc:  # a GrokError, or a bug's raw error: neither may show the key in a frame
+            error = exc
+        else:
+            return
+        traceback.clear_frames(error.__traceback__)
+        del args, kwargs
+        raise error
+
+    return construct
+
+
+_Cred = TypeVar("_Cred")
+_Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
+
+
+class _BaseClient(Generic[_Cred, _Http]):
+    """Configuration and every per-call decision shared by both clients; no I/O.
+
+    The constructor is shared too: the two clients differ only in the types of ``credential`` and ``http_client``
+    (the type parameters) and in the few classes named below.
+    """
 
     endpoint: Endpoint
     api_version: str | None
@@ -86,27 +120,35 @@ class _BaseClient:
     response_limits: ResponseLimits
     _owns_resources: bool
 
-    def _configure(
+    # What differs between the clients' construction: the token auth class, the credential made when none is
+    # given, and the HTTP client (plus the transport to send to directly) the SDK builds.
+    _TOKEN_AUTH: Callable[[Any, Sequence[str]], Any]
+    _DEFAULT_CREDENTIAL: Callable[[], Any]
+    _DEFAULT_HTTP: Callable[[str, ProxyTypes | None], tuple[Any, Any]]
+
+    @_forgets_arguments_on_failure
+    def __init__(
         self,
         *,
-        endpoint: str | None,
-        route: str | None,
-        api_version: str | None,
-        timeout: float | httpx.Timeout | None,
-        default_headers: Mapping[str, str] | None,
-        response_limits: ResponseLimits | None,
-        environ: Mapping[str, str] | None,
-        api_key: str | AzureKeyCredential | None,
-        credential: Any,
-        credential_scopes: Sequence[str] | None,
-        api_key_header: str,
-        token_auth: Callable[[Any, Sequence[str]], Any],
-        default_credential: Callable[[], Any],
-        max_retries: int,
-        retry: RetryPolicy | None,
-        deadline: float | None,
-        deployments: Sequence[Deployment] | DeploymentPool | None,
+        endpoint: str | None = None,
+        api_key: str | AzureKeyCredential | None = None,
+        credential: _Cred | None = None,
+        route: str | None = None,
+        api_version: str | None = None,
+        credential_scopes: Sequence[str] | None = None,
+        api_key_header: str = "api-key",
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        default_headers: Mapping[str, str] | None = None,
+        response_limits: ResponseLimits | None = None,
+        http_client: _Http | None = None,
+        proxy: ProxyTypes | None = None,
+        environ: Mapping[str, str] | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry: RetryPolicy | None = None,
+        deadline: float | None = None,
+        deployments: Sequence[Deployment] | DeploymentPool | None = None,
     ) -> None:
+        """See the class docstring of :class:`GrokClient` for every argument."""
         env = QuietMapping(os.environ if environ is None else environ)  # a rendered frame must not list it
         self.api_version = api_version
         self.timeout = coerce_timeout(timeout)
@@ -131,16 +173,40 @@ class _BaseClient:
                 return auth
             if choice.credential is None and self._owned_credential is None:
                 # DefaultAzureCredential is only imported (and created) when nothing else was given.
-                self._owned_credential = default_credential()
+                self._owned_credential = type(self)._DEFAULT_CREDENTIAL()
             scopes = list(credential_scopes) if credential_scopes else [where.default_scope]
-            return token_auth(choice.credential or self._owned_credential, scopes)
+            return self._TOKEN_AUTH(choice.credential or self._owned_credential, scopes)
 
         if deployments is None:
             self.endpoint = resolve_endpoint(endpoint, route, environ=env)
             self._auth = make_auth(self.endpoint, api_key, credential)
             self._targets: tuple[Target, ...] = (Target(self.endpoint, self._auth, self.endpoint.host),)
             self._pool: TargetPool = ONE_TARGET
-            return
+        else:
+            self._use_deployments(deployments, endpoint, api_key, route, credential, make_auth)
+        self._owns_http = http_client is None
+        self._http: _Http
+        self._direct: Any  # the transport to send to directly, when the SDK built the client; else None
+        if http_client is None:
+            self._http, self._direct = type(self)._DEFAULT_HTTP(self.endpoint.chat_completions_url, proxy)
+        else:
+            if proxy is not None:
+                raise ConfigurationError(
+                    "proxy= configures the HTTP client the SDK builds; with http_client=, set the proxy on that "
+                    "client"
+                )
+            self._http, self._direct = http_client, None
+        self._bind_resources()
+
+    def _use_deployments(
+        self,
+        deployments: Sequence[Deployment] | DeploymentPool,
+        endpoint: str | None,
+        api_key: object,
+        route: str | None,
+        credential: object,
+        make_auth: Callable[[Endpoint, Any, Any], Any],
+    ) -> None:
         if endpoint is not None or api_key is not None:
             raise ConfigurationError(
                 "Pass either deployments= or endpoint=/api_key=, not both: each Deployment names its own"
@@ -206,15 +272,20 @@ class _BaseClient:
             closed_error=self._closed_error,
         )
 
-    def _copy_with(
+    def with_options(
         self,
-        timeout: float | httpx.Timeout | NotGiven | None,
-        default_headers: Mapping[str, str] | None,
-        api_version: str | NotGiven | None,
+        *,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        default_headers: Mapping[str, str] | None = None,
+        api_version: str | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         retry: RetryPolicy | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> Self:
+        """A copy with other defaults that shares this client's connection pool, credential and deployment health.
+
+        Arguments left out keep this client's values; ``deadline=None`` removes the deadline.
+        """
         clone = copy.copy(self)
         # The copy shares the connection pool, credential and deployment health; only the original closes them.
         clone._owns_resources = False
@@ -261,8 +332,6 @@ class _BaseClient:
     _transmit: Callable[[httpx.Request], Any]
     _read: Callable[[httpx.Response, BodyReader], Any]
     _sleep: Callable[[float], Any]
-
-    _http: httpx.Client | httpx.AsyncClient
 
     def _closed_error(self, *, in_flight: bool = False) -> ClientClosedError | None:
         """The error for a call on a closed client (or on an ``http_client`` the caller closed), else None.
@@ -320,33 +389,7 @@ class _BaseClient:
     _auth: Any
 
 
-_P = ParamSpec("_P")
-
-
-def _forgets_arguments_on_failure(init: Callable[_P, None]) -> Callable[_P, None]:
-    """A constructor whose failure leaves no frame holding what it was given.
-
-    ``traceback`` with ``capture_locals=True`` renders every local of every frame an exception passed through, and
-    a constructor's frames hold the API key, the credential and the endpoint (which may carry a secret query). A
-    construction error therefore leaves with those frames cleared; its message already names what was wrong.
-    """
-
-    @functools.wraps(init)
-    def construct(*args: _P.args, **kwargs: _P.kwargs) -> None:
-        try:
-            init(*args, **kwargs)
-        except Exception as exc:  # a GrokError, or a bug's raw error: neither may show the key in a frame
-            error = exc
-        else:
-            return
-        traceback.clear_frames(error.__traceback__)
-        del args, kwargs
-        raise error
-
-    return construct
-
-
-class GrokClient(_BaseClient):
+class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
     """A synchronous client for Grok deployments on an Azure AI Foundry resource.
 
     >>> client = GrokClient()  # GROK_AZURE_ENDPOINT and GROK_AZURE_API_KEY, or DefaultAzureCredential
@@ -375,79 +418,15 @@ class GrokClient(_BaseClient):
     """
 
     chat: Chat
+    _auth: Auth
     _HEADERS, _REFRESH, _CLOSE = "headers", "refresh_after_unauthorized", "close"
+    _TOKEN_AUTH = SyncTokenAuth
+    _DEFAULT_CREDENTIAL = staticmethod(default_sync_credential)
+    _DEFAULT_HTTP = staticmethod(default_sync_client)
     _sleep = staticmethod(time.sleep)
-
-    @_forgets_arguments_on_failure
-    def __init__(
-        self,
-        *,
-        endpoint: str | None = None,
-        api_key: str | AzureKeyCredential | None = None,
-        credential: SyncCredential | None = None,
-        route: str | None = None,
-        api_version: str | None = None,
-        credential_scopes: Sequence[str] | None = None,
-        api_key_header: str = "api-key",
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        default_headers: Mapping[str, str] | None = None,
-        response_limits: ResponseLimits | None = None,
-        http_client: httpx.Client | None = None,
-        proxy: ProxyTypes | None = None,
-        environ: Mapping[str, str] | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        retry: RetryPolicy | None = None,
-        deadline: float | None = None,
-        deployments: Sequence[Deployment] | DeploymentPool | None = None,
-    ) -> None:
-        self._auth: Auth
-        self._configure(
-            endpoint=endpoint,
-            route=route,
-            api_version=api_version,
-            timeout=timeout,
-            default_headers=default_headers,
-            response_limits=response_limits,
-            environ=environ,
-            api_key=api_key,
-            credential=credential,
-            credential_scopes=credential_scopes,
-            api_key_header=api_key_header,
-            token_auth=SyncTokenAuth,
-            default_credential=default_sync_credential,
-            max_retries=max_retries,
-            retry=retry,
-            deadline=deadline,
-            deployments=deployments,
-        )
-        self._owns_http = http_client is None
-        self._http: httpx.Client
-        self._direct: httpx.BaseTransport | None  # set when the SDK built the client: send straight to it
-        if http_client is None:
-            self._http, self._direct = default_sync_client(self.endpoint.chat_completions_url, proxy)
-        else:
-            _no_proxy_with(proxy)
-            self._http, self._direct = http_client, None
-        self._bind_resources()
 
     def _bind_resources(self) -> None:
         self.chat = Chat(self)
-
-    def with_options(
-        self,
-        *,
-        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-        default_headers: Mapping[str, str] | None = None,
-        api_version: str | NotGiven | None = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        retry: RetryPolicy | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> GrokClient:
-        """A copy with other defaults that shares this client's connection pool, credential and deployment health.
-
-        Arguments left out keep this client's values; ``deadline=None`` removes the deadline.
-        """
-        return self._copy_with(timeout, default_headers, api_version, max_retries, retry, deadline)
 
     def _execute(self, flow: CallFlow, reply: GrokError | None = None) -> httpx.Response:
         """Perform the call loop's commands with httpx's sync API (every decision is the flow's).
@@ -504,7 +483,7 @@ class GrokClient(_BaseClient):
         self.close()
 
 
-class AsyncGrokClient(_BaseClient):
+class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
     """The asyncio twin of :class:`GrokClient`: the same arguments, awaitable methods.
 
     ``http_client`` is an ``httpx.AsyncClient``. The client the SDK builds runs on aiohttp's pool; ``proxy`` (or
@@ -513,7 +492,11 @@ class AsyncGrokClient(_BaseClient):
     """
 
     chat: AsyncChat
+    _auth: AsyncAuth
     _HEADERS, _REFRESH, _CLOSE = "aheaders", "arefresh_after_unauthorized", "aclose"
+    _TOKEN_AUTH = AsyncTokenAuth
+    _DEFAULT_CREDENTIAL = staticmethod(default_async_credential)
+    _DEFAULT_HTTP = staticmethod(default_async_client)
 
     @staticmethod
     async def _sleep(seconds: float) -> None:
@@ -521,78 +504,8 @@ class AsyncGrokClient(_BaseClient):
 
         await asyncio.sleep(seconds)
 
-    @_forgets_arguments_on_failure
-    def __init__(
-        self,
-        *,
-        endpoint: str | None = None,
-        api_key: str | AzureKeyCredential | None = None,
-        credential: AsyncCredential | None = None,
-        route: str | None = None,
-        api_version: str | None = None,
-        credential_scopes: Sequence[str] | None = None,
-        api_key_header: str = "api-key",
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        default_headers: Mapping[str, str] | None = None,
-        response_limits: ResponseLimits | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        proxy: ProxyTypes | None = None,
-        environ: Mapping[str, str] | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        retry: RetryPolicy | None = None,
-        deadline: float | None = None,
-        deployments: Sequence[Deployment] | DeploymentPool | None = None,
-    ) -> None:
-        self._auth: AsyncAuth
-        self._configure(
-            endpoint=endpoint,
-            route=route,
-            api_version=api_version,
-            timeout=timeout,
-            default_headers=default_headers,
-            response_limits=response_limits,
-            environ=environ,
-            api_key=api_key,
-            credential=credential,
-            credential_scopes=credential_scopes,
-            api_key_header=api_key_header,
-            token_auth=AsyncTokenAuth,
-            default_credential=default_async_credential,
-            max_retries=max_retries,
-            retry=retry,
-            deadline=deadline,
-            deployments=deployments,
-        )
-        self._owns_http = http_client is None
-        self._http: httpx.AsyncClient
-        self._direct: (
-            httpx.AsyncBaseTransport | None
-        )  # set when the SDK built the client: send straight to it
-        if http_client is None:
-            self._http, self._direct = default_async_client(self.endpoint.chat_completions_url, proxy)
-        else:
-            _no_proxy_with(proxy)
-            self._http, self._direct = http_client, None
-        self._bind_resources()
-
     def _bind_resources(self) -> None:
         self.chat = AsyncChat(self)
-
-    def with_options(
-        self,
-        *,
-        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-        default_headers: Mapping[str, str] | None = None,
-        api_version: str | NotGiven | None = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        retry: RetryPolicy | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> AsyncGrokClient:
-        """A copy with other defaults that shares this client's connection pool, credential and deployment health.
-
-        Arguments left out keep this client's values; ``deadline=None`` removes the deadline.
-        """
-        return self._copy_with(timeout, default_headers, api_version, max_retries, retry, deadline)
 
     async def _execute(self, flow: CallFlow, reply: GrokError | None = None) -> httpx.Response:
         """Perform the call loop's commands with httpx's async API (see :meth:`GrokClient._execute`)."""
@@ -648,13 +561,6 @@ class AsyncGrokClient(_BaseClient):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-
-def _no_proxy_with(proxy: ProxyTypes | None) -> None:
-    if proxy is not None:
-        raise ConfigurationError(
-            "proxy= configures the HTTP client the SDK builds; with http_client=, set the proxy on that client"
-        )
 
 
 def _check_max_retries(value: object) -> int:

@@ -299,6 +299,11 @@ class _Body:
         """The name of the deployment streaming this response (see ``ChatCompletion.served_by``)."""
         return _served_by(self.response)
 
+    @property
+    def current_completion_snapshot(self) -> ChatCompletion:
+        """Everything received so far, merged into a ChatCompletion."""
+        return self._decoder.accumulator.snapshot()
+
 
 class Stream(_Body, Generic[_T]):
     """An iterator of chunks over one HTTP response; also a context manager. Closing it frees the connection.
@@ -324,11 +329,6 @@ class Stream(_Body, Generic[_T]):
         if self._decoder.broken:  # failed or closed earlier: an exhausted generator would just end
             raise self._decoder.closed_error()
         return next(self._iterator)  # type: ignore[no-any-return]
-
-    @property
-    def current_completion_snapshot(self) -> ChatCompletion:
-        """Everything received so far, merged into a ChatCompletion."""
-        return self._decoder.accumulator.snapshot()
 
     def get_final_completion(self) -> ChatCompletion:
         """Read what is left and return the whole completion.
@@ -377,11 +377,6 @@ class AsyncStream(_Body, Generic[_T]):
         # Hands out the generator's own awaitable: no coroutine per chunk.
         return self._iterator.__anext__()
 
-    @property
-    def current_completion_snapshot(self) -> ChatCompletion:
-        """Everything received so far, merged into a ChatCompletion."""
-        return self._decoder.accumulator.snapshot()
-
     async def get_final_completion(self) -> ChatCompletion:
         """Read what is left and return the whole completion (see :meth:`Stream.get_final_completion`)."""
         async for _ in self:
@@ -426,8 +421,31 @@ async def _aiter_events(
         yield event
 
 
-class ChatCompletionStream:
+class _EventView:
+    """What both event streams show of the chunk stream under them."""
+
+    _stream: _Body
+
+    @property
+    def current_completion_snapshot(self) -> ChatCompletion:
+        """Everything received so far, merged into a ChatCompletion."""
+        return self._stream.current_completion_snapshot
+
+    @property
+    def response(self) -> httpx.Response:
+        """The HTTP response being read (see :attr:`Stream.response`)."""
+        return self._stream.response
+
+    @property
+    def served_by(self) -> str | None:
+        """The name of the deployment streaming this response."""
+        return self._stream.served_by
+
+
+class ChatCompletionStream(_EventView):
     """What ``chat.completions.stream()`` yields: typed events plus text helpers and the final completion."""
+
+    _stream: Stream[ChatCompletionChunk]
 
     def __init__(self, stream: Stream[ChatCompletionChunk]) -> None:
         self._stream = stream
@@ -452,20 +470,6 @@ class ChatCompletionStream:
         """Only the reasoning text, as it arrives."""
         return (e.delta for e in self if isinstance(e, ReasoningDeltaEvent))
 
-    @property
-    def current_completion_snapshot(self) -> ChatCompletion:
-        """Everything received so far, merged into a ChatCompletion."""
-        return self._stream.current_completion_snapshot
-
-    @property
-    def response(self) -> httpx.Response:
-        return self._stream.response
-
-    @property
-    def served_by(self) -> str | None:
-        """The name of the deployment streaming this response."""
-        return self._stream.served_by
-
     def get_final_completion(self) -> ChatCompletion:
         """Read what is left and return the whole completion (see :meth:`Stream.get_final_completion`)."""
         for _ in self:
@@ -480,8 +484,10 @@ class ChatCompletionStream:
         self._stream.close()
 
 
-class AsyncChatCompletionStream:
+class AsyncChatCompletionStream(_EventView):
     """The async twin of :class:`ChatCompletionStream`."""
+
+    _stream: AsyncStream[ChatCompletionChunk]
 
     def __init__(self, stream: AsyncStream[ChatCompletionChunk]) -> None:
         self._stream = stream
@@ -510,20 +516,6 @@ class AsyncChatCompletionStream:
         async for event in self:
             if isinstance(event, kind):
                 yield event.delta
-
-    @property
-    def current_completion_snapshot(self) -> ChatCompletion:
-        """Everything received so far, merged into a ChatCompletion."""
-        return self._stream.current_completion_snapshot
-
-    @property
-    def response(self) -> httpx.Response:
-        return self._stream.response
-
-    @property
-    def served_by(self) -> str | None:
-        """The name of the deployment streaming this response."""
-        return self._stream.served_by
 
     async def get_final_completion(self) -> ChatCompletion:
         """Read what is left and return the whole completion (see :meth:`Stream.get_final_completion`)."""

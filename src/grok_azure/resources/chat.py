@@ -31,7 +31,11 @@ _S = TypeVar("_S", Stream[ChatCompletionChunk], AsyncStream[ChatCompletionChunk]
 
 
 def _start(
-    client: _BaseClient, model: str, messages: Iterable[MessageInput], stream: bool, params: Mapping[str, Any]
+    client: _BaseClient[Any, Any],
+    model: str,
+    messages: Iterable[MessageInput],
+    stream: bool,
+    params: Mapping[str, Any],
 ) -> Call:
     """The one path from arguments to a call, for both clients and every method."""
     hide_request_options(params)  # first: the caller's extra_headers/extra_query may hold credentials
