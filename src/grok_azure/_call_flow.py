@@ -224,6 +224,9 @@ def call_flow(call: Call) -> CallFlow:
                 _notify(call.policy, sent, last, wait)
             if wait > 0:
                 _raise_interrupt((yield Sleep(wait)))
+                closed = call.closed_error()  # closed during the wait: send nothing more
+                if closed is not None:
+                    raise closed
         target = call.targets[index]
         request = prepared.get(index)
         if request is None:

@@ -261,6 +261,7 @@ def test_random_faults_do_not_touch_other_routes() -> None:
         (lambda: Fault.slow_first_byte(-0.5), "seconds"),
         (lambda: Fault.stall(-1, 1), "after_chunks"),
         (lambda: Fault.drop(-2), "after_chunks"),
+        (lambda: Fault.rate_limited(counters="empty"), "counters"),
     ],
 )
 def test_invalid_fault_arguments_are_rejected(factory: Any, match: str) -> None:
@@ -334,3 +335,86 @@ def test_random_faults_include_408_and_every_429_header_form() -> None:
     assert seen == forms
     # Each random 429 carries exactly one of the forms.
     assert all(sum(name in forms for name in r.headers) == 1 for r in replies if r.status_code == 429)
+
+
+# -- Azure's placeholder counters: -1 / 0 instead of a quota reading ------------------------------------------
+
+
+@pytest.mark.parametrize(("counters", "remaining"), [("unknown", "-1"), ("zero", "0")])
+def test_rate_limited_with_placeholder_counters_and_no_hint_at_all(
+    emu: FoundryEmulator, http: httpx.Client, counters: str, remaining: str
+) -> None:
+    emu.fault(Fault.rate_limited(header=None, counters=counters))  # type: ignore[arg-type]
+    response = chat(http)
+    assert response.status_code == 429
+    limits = {name: value for name, value in response.headers.items() if name.startswith("x-ratelimit-")}
+    assert limits == {
+        "x-ratelimit-limit-requests": "0",
+        "x-ratelimit-limit-tokens": "0",
+        "x-ratelimit-remaining-requests": remaining,
+        "x-ratelimit-remaining-tokens": remaining,
+        "x-ratelimit-reset-requests": "0",
+        "x-ratelimit-reset-tokens": "0",
+    }
+    assert not any("retry-after" in name for name in response.headers)
+    assert response.json()["error"]["code"] == "429"
+
+
+def test_placeholder_counters_with_only_a_reset_header(emu: FoundryEmulator, http: httpx.Client) -> None:
+    emu.fault(Fault.rate_limited(retry_after=1.5, header="x-ratelimit-reset-tokens", counters="unknown"))
+    response = chat(http)
+    assert response.status_code == 429
+    assert response.headers["x-ratelimit-reset-tokens"] == "2"  # the hint replaces that placeholder
+    assert response.headers["x-ratelimit-reset-requests"] == "0"
+    assert response.headers["x-ratelimit-remaining-tokens"] == "-1"
+    assert response.headers["policy-id"] == "DeploymentRatelimit-Token"
+    assert not any("retry-after" in name for name in response.headers)
+
+
+def test_placeholder_counters_keep_a_retry_header_when_asked(
+    emu: FoundryEmulator, http: httpx.Client
+) -> None:
+    emu.fault(Fault.rate_limited(retry_after=0.25, header="retry-after-ms", counters="zero"))
+    response = chat(http)
+    assert response.headers["retry-after-ms"] == "250"
+    assert response.headers["x-ratelimit-remaining-requests"] == "0"
+    assert response.headers["x-ratelimit-limit-requests"] == "0"
+
+
+@pytest.mark.parametrize(("counters", "remaining"), [("unknown", "-1"), ("zero", "0")])
+def test_emulator_can_report_placeholder_counters_on_every_reply(counters: str, remaining: str) -> None:
+    options: dict[str, Any] = {"rate_limit_counters": counters, "rpm": 60}  # one request per 1 s window
+    with (
+        FoundryEmulator(api_key="k", deployments={"d": "grok-4"}, **options) as emu,
+        httpx.Client(base_url=emu.url, headers={"api-key": "k"}) as client,
+    ):
+        body: dict[str, Any] = {"model": "d", "messages": user()}
+        replies = [client.post("/openai/v1/chat/completions", json=body) for _ in range(2)]
+    statuses = [r.status_code for r in replies]
+    # The quota is still enforced (unless the two requests straddled a window edge), only not reported.
+    assert statuses in ([200, 429], [200, 200])
+    for reply in replies:
+        assert reply.headers["x-ratelimit-remaining-requests"] == remaining
+        assert reply.headers["x-ratelimit-remaining-tokens"] == remaining
+        assert reply.headers["x-ratelimit-limit-tokens"] == "0"
+        assert reply.headers["x-ratelimit-reset-requests"] == "0"
+        assert not any("retry-after" in name for name in reply.headers)
+
+
+def test_emulator_rejects_an_unknown_counter_report() -> None:
+    with pytest.raises(ValueError, match="counters"):
+        FoundryEmulator(api_key="k", deployments={"d": "grok-4"}, rate_limit_counters="hidden")  # type: ignore[arg-type]
+
+
+def test_rate_limited_can_send_retry_after_as_an_http_date(emu: FoundryEmulator, http: httpx.Client) -> None:
+    from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
+
+    emu.fault(Fault.rate_limited(retry_after=2, header="retry-after-date"))
+    before = datetime.now(timezone.utc)
+    response = chat(http)
+    assert response.status_code == 429
+    when = parsedate_to_datetime(response.headers["retry-after"])
+    assert response.headers["retry-after"].endswith(" GMT")
+    assert 1.0 <= (when - before).total_seconds() <= 2.0  # whole seconds: up to one second is cut off
+    assert "retry-after-ms" not in response.headers

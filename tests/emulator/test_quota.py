@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from grok_azure._emulator._quota import DEFAULT_OUTPUT_ESTIMATE, Quotas, estimate_tokens
+from grok_azure._emulator._quota import DEFAULT_OUTPUT_ESTIMATE, Quotas, estimate_tokens, quota_rejection
 
 
 class FakeClock:
@@ -203,3 +203,40 @@ def test_concurrent_charges_never_exceed_the_quota() -> None:
         sys.setswitchinterval(previous)
     # Exactly the allowance got in, and each admission saw its own remaining count.
     assert sorted(admitted) == list(range(50))
+
+
+@pytest.mark.parametrize(("counters", "remaining"), [("unknown", "-1"), ("zero", "0")])
+def test_placeholder_reports_hide_the_counters_but_still_enforce(counters: str, remaining: str) -> None:
+    clock = FakeClock(1000.25)
+    book = quotas(clock, rpm=120, counters=counters)  # 2 per 1 s window
+    admitted = [book.charge("a", 10) for _ in range(2)]
+    assert [a.refused for a in admitted] == [None, None]
+    assert admitted[1].requests.remaining == 0  # counted as ever...
+    placeholders = {
+        "x-ratelimit-limit-requests": "0",
+        "x-ratelimit-limit-tokens": "0",
+        "x-ratelimit-remaining-requests": remaining,
+        "x-ratelimit-remaining-tokens": remaining,
+        "x-ratelimit-reset-requests": "0",
+        "x-ratelimit-reset-tokens": "0",
+    }
+    assert admitted[1].headers() == placeholders  # ...but not reported
+    refused = book.charge("a", 10)
+    assert refused.refused == "requests"
+    rejection = quota_rejection(refused, "v1")
+    assert rejection.reply.status == 429
+    assert rejection.reply.headers == placeholders  # no retry-after, no retry-after-ms
+    assert b"Please retry after 1 seconds" in rejection.reply.body
+
+
+def test_live_quota_rejection_still_names_the_wait_in_headers() -> None:
+    book = quotas(FakeClock(1000.25), rpm=60)
+    book.charge("a", 1)
+    headers = quota_rejection(book.charge("a", 1), "v1").reply.headers
+    assert (headers["retry-after"], headers["retry-after-ms"]) == ("1", "750")
+    assert headers["x-ratelimit-remaining-requests"] == "0"
+
+
+def test_an_unknown_counter_report_is_rejected() -> None:
+    with pytest.raises(ValueError, match="counters"):
+        quotas(FakeClock(), counters="hidden")

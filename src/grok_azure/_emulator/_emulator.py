@@ -21,7 +21,7 @@ from ._app import build_app
 from ._auth import TokenValidator
 from ._core import SERVER_THREAD, EmulatorCore, install_log_filter
 from ._faults import Fault
-from ._quota import DEFAULT_QUOTA_WINDOW, Clock, QuotaLimit, Quotas
+from ._quota import DEFAULT_QUOTA_WINDOW, Clock, CounterReport, QuotaLimit, Quotas
 from ._state import FinishReason, RecordedRequest, Reply
 
 DEFAULT_API_VERSIONS = ("2024-05-01-preview", "2025-04-01", "2025-05-01")
@@ -75,7 +75,10 @@ class FoundryEmulator:
     fit gets Azure's 429 with ``retry-after`` and ``retry-after-ms``; every charged reply carries
     ``x-ratelimit-limit/remaining/reset-*`` headers that count down. Without a limit the counters still count
     down (from 1,000 requests and 400,000 tokens a minute) but never refuse. ``clock`` (seconds, monotonic)
-    drives the windows; a test can pass a fake one to refill windows without sleeping.
+    drives the windows; a test can pass a fake one to refill windows without sleeping. ``rate_limit_counters``
+    ``"unknown"`` (remaining -1 of limit 0) or ``"zero"`` (0 of 0) reports the placeholders Azure sends when it
+    does not report its counters, on every reply, while quotas are still enforced (a quota 429 then has no
+    retry header).
 
     Use it as a (sync or async) context manager, or call :meth:`start` and :meth:`stop`::
 
@@ -102,6 +105,7 @@ class FoundryEmulator:
         tpm: QuotaLimit = None,
         quota_window: float = DEFAULT_QUOTA_WINDOW,
         clock: Clock | None = None,
+        rate_limit_counters: CounterReport = "live",
     ) -> None:
         catalog = load_catalog()
         if deployments is None:
@@ -119,7 +123,9 @@ class FoundryEmulator:
             api_versions=api_versions,
             fault_rate=fault_rate,
             seed=seed,
-            quotas=Quotas(specs, rpm=rpm, tpm=tpm, window=quota_window, clock=clock),
+            quotas=Quotas(
+                specs, rpm=rpm, tpm=tpm, window=quota_window, clock=clock, counters=rate_limit_counters
+            ),
         )
         self._models = {name: spec.id for name, spec in specs.items()}
         self._host = host

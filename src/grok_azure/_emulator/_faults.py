@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Literal
 
 from ._errors import ErrorReply, Rejection, Route, azure_error, context_length_exceeded, json_error
@@ -22,12 +24,16 @@ FaultKind = Literal[
     "context_length",
     "request_timeout",
 ]
+# How a 429 reports the x-ratelimit-* counters: at zero (Azure's usual quota 429), or with the placeholders Azure
+# sends when it does not report a quota at all (see placeholder_counters).
+CounterForm = Literal["exhausted", "unknown", "zero"]
 RetryHeader = Literal[
     "retry-after",
     "retry-after-ms",
     "x-ms-retry-after-ms",
     "x-ratelimit-reset-requests",
     "x-ratelimit-reset-tokens",
+    "retry-after-date",
 ]
 
 _RETRY_HEADERS: tuple[RetryHeader, ...] = (
@@ -37,6 +43,9 @@ _RETRY_HEADERS: tuple[RetryHeader, ...] = (
     "x-ratelimit-reset-requests",
     "x-ratelimit-reset-tokens",
 )
+# "retry-after" as an HTTP date (RFC 9110 allows it; gateways in front of Azure send it). Not among the random
+# faults' forms, which stay as they were for a given seed.
+_DATE_HEADER = "retry-after-date"
 # Azure's 429s that carry only a reset header name the throttling policy that refused the call.
 _POLICY_IDS = {"requests": "DeploymentRatelimit-Call", "tokens": "DeploymentRatelimit-Token"}
 _TIMEOUT_MESSAGE = "The operation was timeout."
@@ -60,9 +69,26 @@ _CONTENT_FILTER_MESSAGE = (
     "Please modify your prompt and retry. To learn more about our content filtering policies please read "
     "our documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
 )
+# Placeholder counters Azure has sent instead of real ones (a 429 with "x-ratelimit-* values of -1 or 0" and no
+# retry header): (limit, remaining, reset) for both dimensions. "unknown" is remaining -1 of limit 0, "zero" is
+# 0 of 0. Neither is a quota reading: a client must treat them as "no information", never as empty or as a wait.
+_PLACEHOLDERS: dict[str, tuple[str, str, str]] = {"unknown": ("0", "-1", "0"), "zero": ("0", "0", "0")}
+COUNTER_FORMS: tuple[CounterForm, ...] = ("exhausted", "unknown", "zero")
 _STATUS_KINDS = frozenset(
     {"rate_limited", "server_error", "content_filter", "context_length", "request_timeout"}
 )
+
+
+def placeholder_counters(form: str) -> dict[str, str]:
+    """The ``x-ratelimit-limit/remaining/reset-*`` headers of a placeholder ``form`` (``"unknown"``: -1 of 0,
+    ``"zero"``: 0 of 0, both with reset 0), as Azure sends when it does not report its counters."""
+    limit, remaining, reset = _PLACEHOLDERS[form]
+    headers: dict[str, str] = {}
+    for dimension in ("requests", "tokens"):
+        headers[f"x-ratelimit-limit-{dimension}"] = limit
+        headers[f"x-ratelimit-remaining-{dimension}"] = remaining
+        headers[f"x-ratelimit-reset-{dimension}"] = reset
+    return headers
 
 
 def _non_negative(name: str, value: float) -> None:
@@ -93,20 +119,39 @@ class Fault:
     after_chunks: int = 0
     code: str = ""
     message: str = ""
+    counters: CounterForm = "exhausted"
 
     @classmethod
-    def rate_limited(cls, retry_after: float = 1.0, header: RetryHeader | None = "retry-after") -> Fault:
+    def rate_limited(
+        cls,
+        retry_after: float = 1.0,
+        header: RetryHeader | None = "retry-after",
+        counters: CounterForm = "exhausted",
+    ) -> Fault:
         """429 with Azure's body; ``header`` names the single retry header sent (None: no header).
 
         ``retry-after`` carries whole seconds (rounded up), the ``-ms`` headers milliseconds.
+        ``retry-after-date`` sends ``retry-after`` as an HTTP date that many seconds (rounded up) from now
+        (whole seconds: the date has no fractions, so the wait it means is up to a second shorter).
         ``x-ratelimit-reset-requests`` / ``x-ratelimit-reset-tokens`` give Azure's other form: that reset
         header alone (whole seconds, rounded up) with a ``policy-id`` header and no retry header; the body
         then speaks of the call rate limit or the token rate limit.
+
+        ``counters`` shapes the ``x-ratelimit-*`` counters: ``"exhausted"`` (default) sends both remaining
+        counters at 0; ``"unknown"`` and ``"zero"`` send Azure's placeholders instead (limit 0, remaining -1 or
+        0, reset 0: see :func:`placeholder_counters`), the 429 Azure has answered with no usable hint at all
+        (with ``header=None``), or with only a reset header (``header="x-ratelimit-reset-tokens"``, whose
+        value then replaces that placeholder).
         """
         _non_negative("retry_after", retry_after)
-        if header is not None and header not in _RETRY_HEADERS:
-            raise ValueError(f"header must be one of {_RETRY_HEADERS} or None, got {header!r}")
-        return cls("rate_limited", status=429, retry_after=retry_after, retry_header=header)
+        if header is not None and header not in _RETRY_HEADERS and header != _DATE_HEADER:
+            forms = (*_RETRY_HEADERS, _DATE_HEADER)
+            raise ValueError(f"header must be one of {forms} or None, got {header!r}")
+        if counters not in COUNTER_FORMS:
+            raise ValueError(f"counters must be one of {COUNTER_FORMS}, got {counters!r}")
+        return cls(
+            "rate_limited", status=429, retry_after=retry_after, retry_header=header, counters=counters
+        )
 
     @classmethod
     def server_error(cls, status: int = 500, html: bool = False) -> Fault:
@@ -236,9 +281,13 @@ def throttled(
 def _rate_limited(fault: Fault, api_version: str) -> Rejection:
     seconds = math.ceil(fault.retry_after)
     headers = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-remaining-tokens": "0"}
+    if fault.counters != "exhausted":
+        headers = placeholder_counters(fault.counters)
     dimension: Literal["requests", "tokens"] = "tokens"
     if fault.retry_header == "retry-after":
         headers["retry-after"] = str(seconds)
+    elif fault.retry_header == _DATE_HEADER:
+        headers["retry-after"] = formatdate(time.time() + seconds, usegmt=True)
     elif fault.retry_header in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"):
         dimension = "requests" if fault.retry_header == "x-ratelimit-reset-requests" else "tokens"
         headers[fault.retry_header] = str(seconds)

@@ -14,6 +14,11 @@ whole window's allowance is admitted into a window that has not charged any toke
 A dimension without a configured limit is advisory: it counts down from the documented Grok quota (1,000
 requests and 400,000 tokens per minute, over a one-minute window) but never refuses, so the
 ``x-ratelimit-remaining-*`` headers move honestly even when quotas are off.
+
+Azure does not always report its counters: it has answered with ``x-ratelimit-*`` values of ``-1`` or ``0`` and,
+on a 429, no retry header. ``counters="unknown"`` (remaining -1 of limit 0) or ``"zero"`` (0 of 0) reports those
+placeholders on every reply instead of the live counters, while the quotas are still enforced; a quota 429 then
+carries no ``retry-after`` either.
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ from typing import Any, Literal
 
 from ._completions import message_text
 from ._errors import Rejection
-from ._faults import throttled
+from ._faults import placeholder_counters, throttled
 from ._validation import count_tokens
 
 Clock = Callable[[], float]
 Dimension = Literal["requests", "tokens"]
 QuotaLimit = int | Mapping[str, int] | None
+# How replies report the counters: "live" (they count down), or one of Azure's placeholder forms.
+CounterReport = Literal["live", "unknown", "zero"]
+COUNTER_REPORTS: tuple[CounterReport, ...] = ("live", "unknown", "zero")
 
 QUOTA_WINDOWS = (1, 10)
 DEFAULT_QUOTA_WINDOW = 1
@@ -98,6 +106,7 @@ class Admission:
     requests: Counter
     tokens: Counter
     refused: Dimension | None = None
+    report: CounterReport = "live"
 
     @property
     def retry_after(self) -> float:
@@ -105,7 +114,10 @@ class Admission:
 
     def headers(self) -> dict[str, str]:
         """The ``x-ratelimit-*`` headers Azure sends: limit and remaining per window, and for enforced
-        dimensions ``x-ratelimit-reset-*`` in whole seconds (rounded up, as Azure sends ``"55"``)."""
+        dimensions ``x-ratelimit-reset-*`` in whole seconds (rounded up, as Azure sends ``"55"``). With a
+        placeholder ``report``, Azure's placeholders instead (see :func:`~._faults.placeholder_counters`)."""
+        if self.report != "live":
+            return placeholder_counters(self.report)
         headers: dict[str, str] = {}
         for dimension, counter in (("requests", self.requests), ("tokens", self.tokens)):
             headers[f"x-ratelimit-limit-{dimension}"] = str(counter.limit)
@@ -145,7 +157,8 @@ class Quotas:
 
     ``rpm`` and ``tpm`` are a limit per minute for every deployment, a mapping of deployment name to limit
     (deployments left out are not limited), or None (not limited). ``window`` is 1 or 10 (seconds).
-    ``clock`` returns seconds (monotonic); tests pass a fake one.
+    ``clock`` returns seconds (monotonic); tests pass a fake one. ``counters`` is ``"live"`` (the headers count
+    down), or ``"unknown"`` / ``"zero"`` to report Azure's placeholders instead (see the module docstring).
     """
 
     def __init__(
@@ -156,9 +169,13 @@ class Quotas:
         tpm: QuotaLimit = None,
         window: float = DEFAULT_QUOTA_WINDOW,
         clock: Clock | None = None,
+        counters: CounterReport = "live",
     ) -> None:
         if window not in QUOTA_WINDOWS:
             raise ValueError(f"quota_window must be one of {QUOTA_WINDOWS} (seconds), got {window!r}")
+        if counters not in COUNTER_REPORTS:
+            raise ValueError(f"counters must be one of {COUNTER_REPORTS}, got {counters!r}")
+        self._report: CounterReport = counters
         names = list(deployments)
         self._rpm = _per_deployment("rpm", rpm, names)
         self._tpm = _per_deployment("tpm", tpm, names)
@@ -209,17 +226,22 @@ class Quotas:
                 requests_window.used += 1
                 tokens_window.used += tokens
             return Admission(
-                requests_window.counter(requests_reset), tokens_window.counter(tokens_reset), refused
+                requests_window.counter(requests_reset),
+                tokens_window.counter(tokens_reset),
+                refused,
+                self._report,
             )
 
 
 def quota_rejection(admission: Admission, api_version: str) -> Rejection:
     """Azure's 429 for a refused ``admission``: its ``x-ratelimit-*`` headers plus ``retry-after`` (whole
-    seconds, rounded up) and ``retry-after-ms``."""
+    seconds, rounded up) and ``retry-after-ms``. With placeholder counters, no retry header (the 429 Azure has
+    sent with ``-1``/``0`` counters had none); the body still names the wait, as Azure's does."""
     assert admission.refused is not None
     wait = admission.retry_after
     seconds = math.ceil(wait)
     headers = admission.headers()
-    headers["retry-after"] = str(seconds)
-    headers["retry-after-ms"] = str(math.ceil(wait * 1000))
+    if admission.report == "live":
+        headers["retry-after"] = str(seconds)
+        headers["retry-after-ms"] = str(math.ceil(wait * 1000))
     return throttled(api_version, admission.refused, seconds, headers)

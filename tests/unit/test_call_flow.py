@@ -1,0 +1,515 @@
+"""The call loop on its own (``grok_azure._call_flow.call_flow``): no sockets, no sleeps, no client.
+
+Each test builds a :class:`Call` with fake targets and a fake pool, plays the executor's part (answering every
+command the generator yields) and asserts the exact sequence of commands: which deployment each attempt went to,
+its retry-count header, every ``Sleep`` and its seconds, the single ``Refresh`` after a 401, and the ``Done``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from grok_azure import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    ClientClosedError,
+    CredentialError,
+    GrokError,
+    InternalServerError,
+    RateLimitError,
+    RetryPolicy,
+)
+from grok_azure._call_flow import (
+    RETRY_COUNT_HEADER,
+    Call,
+    Close,
+    Done,
+    GetHeaders,
+    ReadBody,
+    Refresh,
+    Send,
+    Sleep,
+    Target,
+    call_flow,
+)
+from grok_azure._deadline import Deadline
+from grok_azure._deployments import Pick
+from grok_azure._endpoint import resolve_endpoint
+from grok_azure._wire import PreparedRequest, prepare_chat_request
+
+BODY = {"model": "grok-4", "messages": [{"role": "user", "content": "Hi"}]}
+REQUEST_ID = "3f0c1d2e-call-flow-test"
+KEY = "flow-test-key-0123456789"
+# Backoff windows tiny and seeded: waits chosen by jitter are small and reproducible.
+FAST = RetryPolicy(backoff_base=0.01, backoff_cap=0.02, rng=random.Random(5))
+
+
+def target(name: str, model: str | None = None) -> Target:
+    return Target(
+        resolve_endpoint(f"https://{name}.services.ai.azure.com"), auth=object(), name=name, model=model
+    )
+
+
+EAST, WEST = target("east"), target("west", model="grok-4-west")
+
+
+@dataclass
+class FakePool:
+    """Prefers the first untried target (like DeploymentPool without the dice); records what it learns."""
+
+    size: int
+    picks: list[tuple[int, ...]] = field(default_factory=list)
+    responses: list[tuple[int, int]] = field(default_factory=list)
+    failures: list[int] = field(default_factory=list)
+
+    def pick(self, *, tried: Collection[int] = ()) -> Pick:
+        self.picks.append(tuple(sorted(tried)))
+        fresh = [i for i in range(self.size) if i not in tried]
+        return Pick(fresh[0] if fresh else 0)
+
+    def record_response(
+        self, index: int, status: int, headers: Mapping[str, str], retry_after: float | None = None
+    ) -> None:
+        self.responses.append((index, status))
+
+    def record_failure(self, index: int) -> None:
+        self.failures.append(index)
+
+
+@dataclass
+class Built:
+    call: Call
+    pool: FakePool
+    prepared: list[int]  # target indexes prepare() was asked for, in order
+
+
+def build(
+    targets: Sequence[Target] = (EAST,),
+    *,
+    stream: bool = False,
+    policy: RetryPolicy = FAST,
+    max_retries: int = 2,
+    deadline: Deadline | None = None,
+    closed: Callable[[], GrokError | None] = lambda: None,
+) -> Built:
+    pool = FakePool(len(targets))
+    asked: list[int] = []
+
+    def prepare(index: int) -> PreparedRequest:
+        asked.append(index)
+        model = targets[index].model
+        return prepare_chat_request(
+            targets[index].endpoint,
+            {**BODY, "stream": stream} if model is None else {**BODY, "stream": stream, "model": model},
+            api_version=None,
+            timeout=httpx.Timeout(5.0),
+            request_id=REQUEST_ID,
+        )
+
+    call = Call(
+        targets=targets,
+        pool=pool,
+        prepare=prepare,
+        prepared={0: prepare(0)},
+        stream=stream,
+        policy=policy,
+        max_retries=max_retries,
+        deadline=deadline or Deadline(None),
+        stream_deadline=None,
+        max_body_bytes=1 << 20,
+        closed_error=closed,
+    )
+    return Built(call, pool, asked)
+
+
+Answer = Callable[[httpx.Request], "httpx.Response | BaseException"]
+
+
+def status(code: int, headers: Mapping[str, str] | None = None) -> Answer:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if 200 <= code < 300:
+            content: dict[str, Any] = {
+                "id": "c1",
+                "object": "chat.completion",
+                "created": 1,
+                "model": "grok-4",
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}
+                ],
+            }
+        else:
+            content = {"error": {"code": str(code), "message": f"status {code}"}}
+        return httpx.Response(code, json=content, headers=headers, request=request)
+
+    return answer
+
+
+def raising(error: BaseException) -> Answer:
+    return lambda request: error
+
+
+@dataclass
+class Run:
+    """What one drive of the flow produced: the commands in compact form, the requests sent, and the outcome."""
+
+    steps: list[tuple[Any, ...]]
+    sent: list[httpx.Request]
+    done: httpx.Response | None = None
+    raised: BaseException | None = None
+
+
+def drive(
+    call: Call,
+    answers: Sequence[Answer],
+    *,
+    refresh: Sequence[bool | BaseException] = (),
+    headers: dict[str, str] | BaseException | None = None,
+    sleep_reply: BaseException | None = None,
+    on_sleep: Callable[[], None] | None = None,
+) -> Run:
+    """Play the executor: answer each command of ``call_flow(call)`` until Done or an exception."""
+    flow = call_flow(call)
+    answers_left, refreshes = list(answers), list(refresh)
+    run = Run([], [])
+    reply: Any = None
+    try:
+        while True:
+            command = flow.send(reply)
+            if isinstance(command, GetHeaders):
+                run.steps.append(("headers", command.target.name))
+                reply = {"api-key": KEY} if headers is None else headers
+            elif isinstance(command, Send):
+                request = command.request
+                run.sent.append(request)
+                run.steps.append(("send", command.target.name, request.headers[RETRY_COUNT_HEADER]))
+                reply = answers_left.pop(0)(request)
+            elif isinstance(command, ReadBody):
+                run.steps.append(("read", command.response.status_code))
+                reply = None  # the fake responses are already read
+            elif isinstance(command, Close):
+                run.steps.append(("close",))
+                reply = None
+            elif isinstance(command, Sleep):
+                run.steps.append(("sleep", command.seconds))
+                if on_sleep is not None:
+                    on_sleep()
+                reply = sleep_reply
+            elif isinstance(command, Refresh):
+                run.steps.append(("refresh", command.target.name))
+                reply = refreshes.pop(0)
+            else:
+                assert isinstance(command, Done)
+                run.steps.append(("done", command.response.status_code))
+                run.done = command.response
+                flow.close()
+                return run
+    except BaseException as exc:  # the flow's own raise is the outcome under test
+        run.raised = exc
+        return run
+
+
+# -- success ------------------------------------------------------------------------------------------------
+
+
+def test_a_success_is_one_attempt_then_done() -> None:
+    built = build()
+    run = drive(built.call, [status(200)])
+    assert run.steps == [("headers", "east"), ("send", "east", "0"), ("read", 200), ("done", 200)]
+    assert run.done is not None
+    assert run.done.extensions["grok_azure.served_by"] == "east"
+    assert built.pool.responses == [(0, 200)]
+    assert run.sent[0].headers["api-key"] == KEY
+    assert run.sent[0].headers["x-ms-client-request-id"] == REQUEST_ID
+
+
+def test_a_streamed_success_is_handed_over_unread() -> None:
+    def stream(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"data: [DONE]\n\n", headers={"content-type": "text/event-stream"})
+
+    run = drive(build(stream=True).call, [stream])
+    assert run.steps == [("headers", "east"), ("send", "east", "0"), ("done", 200)]
+
+
+# -- a 429 with a server wait ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"retry-after": "1"}, 1.0),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"x-ms-retry-after-ms": "125"}, 0.125),
+        ({"x-ratelimit-reset-tokens": "2", "x-ratelimit-remaining-tokens": "0"}, 2.0),
+        ({"retry-after-ms": "50", "retry-after": "9"}, 0.05),  # the millisecond header wins
+    ],
+)
+def test_a_429_sleeps_for_the_servers_wait_then_resends(headers: dict[str, str], wait: float) -> None:
+    seen: list[tuple[int, type, float]] = []
+    policy = RetryPolicy(on_retry=lambda n, error, w: seen.append((n, type(error), w)))
+    run = drive(build(policy=policy).call, [status(429, headers), status(200)])
+    assert run.steps == [
+        ("headers", "east"),
+        ("send", "east", "0"),
+        ("read", 429),
+        ("sleep", wait),
+        ("headers", "east"),
+        ("send", "east", "1"),
+        ("read", 200),
+        ("done", 200),
+    ]
+    assert seen == [(1, RateLimitError, wait)]
+    assert [r.content for r in run.sent] == [run.sent[0].content] * 2
+    assert {r.headers["x-ms-client-request-id"] for r in run.sent} == {REQUEST_ID}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-ratelimit-remaining-requests": "-1", "x-ratelimit-reset-requests": "-1"},
+        {
+            "x-ratelimit-remaining-tokens": "0",
+            "x-ratelimit-limit-tokens": "0",
+            "x-ratelimit-reset-tokens": "0",
+        },
+        {},
+    ],
+)
+def test_a_429_with_only_placeholder_counters_backs_off_by_jitter(headers: dict[str, str]) -> None:
+    # -1 and 0 are "unknown": neither "wait for ever" nor "no wait at all"; the policy's backoff decides.
+    run = drive(build().call, [status(429, headers), status(200)])
+    sleeps = [step[1] for step in run.steps if step[0] == "sleep"]
+    assert len(sleeps) == 1
+    assert 0.0 <= sleeps[0] <= FAST.backoff_base
+    assert run.done is not None
+
+
+def test_a_server_wait_over_max_server_wait_ends_at_once_with_retry_after() -> None:
+    policy = RetryPolicy(max_server_wait=1.0)
+    run = drive(build(policy=policy).call, [status(429, {"retry-after": "5"}), status(200)])
+    assert run.steps == [("headers", "east"), ("send", "east", "0"), ("read", 429)]
+    assert isinstance(run.raised, RateLimitError)
+    assert run.raised.retry_after == 5.0
+
+
+def test_a_server_wait_beyond_the_deadline_ends_at_once() -> None:
+    clock = [100.0]
+    deadline = Deadline(2.0, clock=lambda: clock[0])
+    run = drive(build(deadline=deadline).call, [status(429, {"retry-after-ms": "1995"}), status(200)])
+    assert [s[0] for s in run.steps] == ["headers", "send", "read"]
+    assert isinstance(run.raised, RateLimitError)
+    assert run.raised.retry_after == pytest.approx(1.995)
+
+
+def test_each_attempts_timeouts_are_cut_to_what_the_deadline_leaves() -> None:
+    clock = [100.0]
+    deadline = Deadline(3.0, clock=lambda: clock[0])
+
+    def slow_503(request: httpx.Request) -> httpx.Response:
+        clock[0] += 2.5  # this attempt used most of the budget
+        return status(503, {"retry-after-ms": "100"})(request)
+
+    run = drive(build(deadline=deadline).call, [slow_503, status(200)])
+    assert [s for s in run.steps if s[0] == "sleep"] == [("sleep", 0.1)]
+    first, second = (r.extensions["timeout"] for r in run.sent)
+    assert first["read"] == pytest.approx(3.0)  # min(5 s configured, 3 s left)
+    assert second["read"] == pytest.approx(0.5)  # 0.5 s left when it was built (the fake sleep takes no time)
+
+
+# -- statuses that retry and that do not -------------------------------------------------------------------
+
+
+def test_server_errors_retry_up_to_max_retries_with_the_count_header_0_1_2() -> None:
+    run = drive(build(max_retries=2).call, [status(503), status(500), status(502), status(200)])
+    assert [s for s in run.steps if s[0] == "send"] == [
+        ("send", "east", "0"),
+        ("send", "east", "1"),
+        ("send", "east", "2"),
+    ]
+    assert isinstance(run.raised, InternalServerError)
+    assert run.raised.status_code == 502  # the last attempt's error
+
+
+@pytest.mark.parametrize("code", [400, 403, 404, 422])
+def test_final_statuses_are_sent_once(code: int) -> None:
+    built = build()
+    run = drive(built.call, [status(code, {"x-should-retry": "true"}), status(200)])
+    assert run.steps == [("headers", "east"), ("send", "east", "0"), ("read", code)]
+    assert isinstance(run.raised, GrokError)
+    assert getattr(run.raised, "status_code", None) == code
+    assert built.pool.responses == [(0, code)]
+
+
+def test_max_retries_zero_sends_once() -> None:
+    run = drive(build(max_retries=0).call, [status(503), status(200)])
+    assert [s[0] for s in run.steps] == ["headers", "send", "read"]
+    assert isinstance(run.raised, InternalServerError)
+
+
+# -- 401: one token refresh, at once -------------------------------------------------------------------------
+
+
+def test_a_401_refreshes_once_and_resends_at_once() -> None:
+    built = build()
+    run = drive(built.call, [status(401), status(200)], refresh=[True])
+    assert run.steps == [
+        ("headers", "east"),
+        ("send", "east", "0"),
+        ("refresh", "east"),
+        ("read", 401),  # the small 401 body is read so the connection can be reused
+        ("headers", "east"),  # the new token
+        ("send", "east", "1"),  # no Sleep before it
+        ("read", 200),
+        ("done", 200),
+    ]
+    assert built.pool.picks == [()]  # the resend goes to the same deployment without asking the pool
+
+
+def test_a_second_401_is_the_error_not_another_refresh() -> None:
+    run = drive(build().call, [status(401), status(401), status(200)], refresh=[True, True])
+    assert [s[0] for s in run.steps].count("refresh") == 1
+    assert [s for s in run.steps if s[0] == "send"] == [("send", "east", "0"), ("send", "east", "1")]
+    assert isinstance(run.raised, AuthenticationError)
+
+
+def test_a_401_whose_credential_has_no_new_token_is_the_error() -> None:
+    run = drive(build().call, [status(401), status(200)], refresh=[False])
+    assert run.steps == [("headers", "east"), ("send", "east", "0"), ("refresh", "east"), ("read", 401)]
+    assert isinstance(run.raised, AuthenticationError)
+
+
+def test_a_refresh_that_fails_raises_its_error_without_resending() -> None:
+    failure = CredentialError("could not get a token")
+    run = drive(build().call, [status(401), status(200)], refresh=[failure])
+    assert [s[0] for s in run.steps] == ["headers", "send", "refresh", "read"]
+    assert run.raised is failure
+
+
+# -- closed clients and failed sends -------------------------------------------------------------------------
+
+
+def test_a_closed_client_raises_before_anything_is_sent() -> None:
+    closed = ClientClosedError("closed; nothing was sent")
+    built = build(closed=lambda: closed)
+    run = drive(built.call, [status(200)])
+    assert run.steps == []
+    assert run.raised is closed
+    assert built.pool.picks == []
+
+
+def test_a_client_closed_during_the_wait_raises_before_the_resend() -> None:
+    state: dict[str, GrokError | None] = {"closed": None}
+
+    def close() -> None:
+        state["closed"] = ClientClosedError("closed while waiting")
+
+    call = build(closed=lambda: state["closed"]).call
+    run = drive(call, [status(503, {"retry-after-ms": "10"}), status(200)], on_sleep=close)
+    assert [s[0] for s in run.steps] == ["headers", "send", "read", "sleep"]
+    assert isinstance(run.raised, ClientClosedError)
+
+
+def test_a_client_closed_while_an_attempt_failed_does_not_wait_for_nothing() -> None:
+    state: dict[str, GrokError | None] = {"closed": None}
+
+    def closing_503(request: httpx.Request) -> httpx.Response:
+        state["closed"] = ClientClosedError("closed meanwhile")
+        return status(503, {"retry-after-ms": "10"})(request)
+
+    run = drive(build(closed=lambda: state["closed"]).call, [closing_503, status(200)])
+    assert [s[0] for s in run.steps] == ["headers", "send", "read"]  # no sleep before failing
+    assert isinstance(run.raised, ClientClosedError)
+
+
+@pytest.mark.parametrize("error", [APIConnectionError("refused"), APITimeoutError("connect timed out")])
+def test_a_grok_error_from_send_is_a_failed_attempt_that_retries(error: GrokError) -> None:
+    built = build()
+    run = drive(built.call, [raising(error), status(200)])
+    sleeps = [s for s in run.steps if s[0] == "sleep"]
+    assert [s[0] for s in run.steps] == ["headers", "send", "sleep", "headers", "send", "read", "done"]
+    assert 0.0 <= sleeps[0][1] <= FAST.backoff_base  # backoff: no server said how long
+    assert built.pool.failures == [0]
+    assert [s[2] for s in run.steps if s[0] == "send"] == ["0", "1"]
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt(), asyncio.CancelledError(), SystemExit(3)])
+def test_an_interrupt_from_send_is_re_raised_not_retried(interrupt: BaseException) -> None:
+    built = build()
+    run = drive(built.call, [raising(interrupt), status(200)])
+    assert run.steps == [("headers", "east"), ("send", "east", "0")]
+    assert run.raised is interrupt
+    assert built.pool.failures == []  # not the deployment's fault
+
+
+def test_an_interrupt_during_the_wait_is_re_raised() -> None:
+    interrupt = KeyboardInterrupt()
+    run = drive(build().call, [status(503, {"retry-after-ms": "10"}), status(200)], sleep_reply=interrupt)
+    assert [s[0] for s in run.steps] == ["headers", "send", "read", "sleep"]
+    assert run.raised is interrupt
+
+
+def test_a_credential_that_fails_to_give_headers_ends_the_call_unsent() -> None:
+    failure = CredentialError("no token")
+    run = drive(build().call, [status(200)], headers=failure)
+    assert run.steps == [("headers", "east")]
+    assert run.raised is failure
+
+
+def test_an_on_retry_hook_that_raises_ends_the_call() -> None:
+    def hook(attempt: int, error: GrokError, wait: float) -> None:
+        raise RuntimeError("stop retrying")
+
+    run = drive(build(policy=RetryPolicy(on_retry=hook)).call, [status(503), status(200)])
+    assert [s[0] for s in run.steps] == ["headers", "send", "read"]
+    assert isinstance(run.raised, RuntimeError)
+
+
+# -- failover --------------------------------------------------------------------------------------------------
+
+
+def test_failover_goes_to_the_untried_target_without_sleeping() -> None:
+    seen: list[tuple[int, float]] = []
+    policy = RetryPolicy(on_retry=lambda n, error, w: seen.append((n, w)))
+    built = build((EAST, WEST), policy=policy)
+    run = drive(built.call, [status(429, {"retry-after": "3"}), status(200)])
+    assert run.steps == [
+        ("headers", "east"),
+        ("send", "east", "0"),
+        ("read", 429),
+        ("headers", "west"),  # no ("sleep", 3.0): the other deployment was not tried yet
+        ("send", "west", "1"),
+        ("read", 200),
+        ("done", 200),
+    ]
+    assert seen == [(1, 0.0)]
+    assert built.pool.picks == [(), (0,)]
+    assert built.pool.responses == [(0, 429), (1, 200)]
+    assert built.prepared == [0, 1]  # each target's request is built once
+    assert run.done is not None
+    assert run.done.extensions["grok_azure.served_by"] == "west"
+    east, west = run.sent
+    assert b'"model":"grok-4"' in east.content
+    assert b'"model":"grok-4-west"' in west.content
+    assert east.headers["x-ms-client-request-id"] == west.headers["x-ms-client-request-id"] == REQUEST_ID
+
+
+def test_when_every_target_was_tried_the_retry_waits_for_the_server() -> None:
+    built = build((EAST, WEST))
+    run = drive(
+        built.call,
+        [status(503, {"retry-after-ms": "40"}), status(503, {"retry-after-ms": "60"}), status(200)],
+    )
+    assert [s for s in run.steps if s[0] in ("send", "sleep")] == [
+        ("send", "east", "0"),
+        ("send", "west", "1"),  # failover: no wait
+        ("sleep", 0.06),  # back to one already tried: the last answer's wait
+        ("send", "east", "2"),
+    ]
+    assert run.done is not None
