@@ -248,6 +248,65 @@ class ContextLengthExceededError(BadRequestError):
     """The prompt plus requested output does not fit the model's context window."""
 
 
+class PromptTooLongError(ContextLengthExceededError):
+    """Found before sending: the prompt plainly cannot fit the deployment's model (nothing was sent).
+
+    ``except ContextLengthExceededError`` catches it and the service's answer alike. ``status_code`` (400) and
+    ``code`` (``context_length_exceeded``) are what the service answers such a request with; ``response`` and
+    ``request`` are None. ``estimated_tokens`` is the SDK's local estimate (a cheap one: see docs/models.md),
+    ``context_window`` the model's, ``model`` the catalog id.
+    """
+
+    def __init__(self, message: str, *, model: str, estimated_tokens: int, context_window: int) -> None:
+        self.model = model
+        self.estimated_tokens = estimated_tokens
+        self.context_window = context_window
+        super().__init__(message, status_code=400, code="context_length_exceeded", param="messages")
+
+
+class UnsupportedParameterError(RequestValidationError):
+    """A parameter, or a value of it, that the deployment's model is known to reject; nothing was sent.
+
+    ``model`` is the catalog id, ``param`` the parameter, ``allowed`` the values it accepts (None when the
+    parameter is not accepted at all). Pass ``validate=False`` to the client to send such requests anyway.
+    """
+
+    def __init__(
+        self, message: str, *, model: str, param: str, allowed: tuple[str, ...] | None = None
+    ) -> None:
+        super().__init__(message, param=param)
+        self.model = model
+        self.allowed = allowed
+
+
+class ModelRetiredError(RequestValidationError):
+    """The deployment's model is retired (its deployments only answer errors); ``replacement`` names its successor.
+
+    ``model`` is the catalog id, ``retired_on`` the retirement date (a ``datetime.date``) or None.
+    """
+
+    def __init__(self, message: str, *, model: str, replacement: str | None, retired_on: Any = None) -> None:
+        super().__init__(message, param="model")
+        self.model = model
+        self.replacement = replacement
+        self.retired_on = retired_on
+
+
+class BudgetExceededError(GrokError):
+    """A call would take a :class:`~grok_azure.UsageTracker` past its budget; nothing was sent.
+
+    ``budget`` and ``spent`` are in USD; ``estimate`` is the call's worst-case cost as the tracker estimated it
+    (prompt estimate at the input price plus the most output the call may produce at the output price).
+    """
+
+    def __init__(self, message: str, *, budget: float, spent: float, estimate: float) -> None:
+        super().__init__(message)
+        self.message = message
+        self.budget = budget
+        self.spent = spent
+        self.estimate = estimate
+
+
 class APIConnectionError(APIError):
     """The request did not get an HTTP response (DNS, TLS, refused or dropped connection)."""
 
