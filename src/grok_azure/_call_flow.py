@@ -212,6 +212,7 @@ def call_flow(call: Call) -> CallFlow:
     wait = 0.0
     last: GrokError | None = None
     again: int | None = None  # after a token refresh: the same deployment, at once
+    index = -1  # the deployment of the last attempt (none yet)
     while True:
         closed = call.closed_error()
         if closed is not None:
@@ -219,7 +220,7 @@ def call_flow(call: Call) -> CallFlow:
         if again is not None:
             index, again = again, None
         else:
-            index, wait = _choose(call, tried, sent, wait, last, deadline)
+            index, wait = _choose(call, tried, index, wait, deadline)
             if sent:
                 _notify(call.policy, sent, last, wait)
             if wait > 0:
@@ -292,18 +293,25 @@ def call_flow(call: Call) -> CallFlow:
         last, wait = verdict.error, verdict.wait
 
 
-def _choose(
-    call: Call, tried: set[int], sent: int, wait: float, last: GrokError | None, deadline: Deadline
-) -> tuple[int, float]:
-    """The deployment for the next attempt and how long to wait before it."""
+def _choose(call: Call, tried: set[int], previous: int, wait: float, deadline: Deadline) -> tuple[int, float]:
+    """The deployment for the next attempt and how long to wait before it.
+
+    Args:
+        tried: the deployments this call has sent to.
+        previous: the deployment of the last attempt (-1 before the first).
+        wait: what the retry rules chose after the last attempt's failure (its retry-after, or backoff).
+    """
     choice = call.pool.pick(tried=tried)
-    if isinstance(choice, Pick):
-        # Failing over to a deployment this call has not tried: no reason to wait.
+    if isinstance(choice, Pick) or not choice.firm:
+        # A free deployment, or one resting on the pool's guess alone (a breaker rest, a 429 that named no wait):
+        # a guess is no reason to wait. One this call has not tried is a failover, at once; one it has tried gets
+        # the ordinary retry wait (when it is resting, that attempt is its half-open trial).
         return choice.index, (0.0 if choice.index not in tried else wait)
-    # Every deployment is resting: wait for the soonest if that fits. If it does not, try it now anyway: a
-    # cooldown is the pool's estimate (after 5xx it is a guess), and an answer beats failing unsent; a server
-    # that still refuses gets the normal retry rules (a long retry-after then ends the call with its error).
-    rest = max(wait, choice.seconds)
+    # Every deployment rests for a time a server stated: wait for the soonest if that fits (the last attempt's own
+    # wait counts only if the call goes back to that deployment). If it does not fit, try it now anyway: an answer
+    # beats failing unsent, and a server that still refuses gets the normal retry rules (a long retry-after then
+    # ends the call with its error).
+    rest = max(wait, choice.seconds) if choice.index == previous else choice.seconds
     if rest > call.policy.max_server_wait or not deadline.fits(rest):
         return choice.index, wait if deadline.fits(wait) else 0.0
     return choice.index, rest

@@ -5,15 +5,21 @@ loop asks :meth:`DeploymentPool.pick` where to send an attempt and reports every
 :meth:`~DeploymentPool.record_response` or :meth:`~DeploymentPool.record_failure`. The rules (see
 ``docs/failover.md``):
 
-- **Cooldown.** A 429 rests the deployment for the wait the server asked for (``retry-after-ms``,
-  ``x-ms-retry-after-ms``, ``retry-after``, else ``x-ratelimit-reset-*``, else ``default_cooldown``).
-  ``failure_threshold`` consecutive 408/5xx responses or connection failures rest it for ``default_cooldown`` (or
-  the server's retry-after, when it sent one). A success resets the count. A cooldown ends by the clock.
+- **Rests.** A 429 rests the deployment for the wait the server asked for (``retry-after-ms``,
+  ``x-ms-retry-after-ms``, ``retry-after``, else ``x-ratelimit-reset-*``): a *firm* rest. A 429 that named no
+  wait rests it for ``default_cooldown`` (1 s): a *guessed* rest.
+- **Breaker** (``_health.py``). Failures (408, 5xx, no response) rest a deployment when at least
+  ``failure_threshold`` (2) of its recent outcomes failed and failures are at least half of them; recent means
+  the last ``failure_window`` (5 s), and at least the last ``failure_threshold`` outcomes, at most 100. The rest
+  is the response's retry-after (firm) or ``default_cooldown`` (guessed), doubled after each failed trial up to
+  ``max_cooldown`` (30 s); one success closes the breaker. So a deployment that fails every request rests after
+  two failures, while 10 % of random failures over a busy stream of calls never rest one.
 - **Pacing.** Every response's ``x-ratelimit-remaining-requests`` / ``-tokens`` against ``x-ratelimit-limit-*``
   scale the deployment's ``weight``: at 10 % of its quota left it gets 10 % of its share. ``-1`` means unknown.
-  A counter at 0 with a reset header rests the deployment until the reset.
-- **Failover.** ``pick`` prefers deployments not yet tried in the current call; when every deployment is resting
-  it answers :class:`WaitFor` with the soonest one.
+  A counter at 0 with a reset header rests the deployment until the reset (firm).
+- **Failover.** ``pick`` prefers deployments not yet tried in the current call. When every deployment rests it
+  answers :class:`WaitFor`: ``firm=False`` with one resting on a guess alone (try it now, a half-open trial: a
+  guess must never make a call wait), else ``firm=True`` with the one whose stated rest ends soonest.
 
 State changes happen under one :class:`threading.Lock` held for a few arithmetic operations, never across I/O or
 an ``await``, so one pool serves threads and asyncio tasks alike.
@@ -23,7 +29,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -33,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 from ._auth import is_key_credential
 from ._endpoint import resolve_endpoint
 from ._errors import ConfigurationError
+from ._health import BreakerRules, Health
+from ._ratelimit import lower, quota_reading, reset_after_seconds
 from ._retry_after import retry_after_seconds
 from ._secrets import scrub_url_text
 
@@ -50,75 +57,14 @@ __all__ = [
 # Pacing data without a reset time is trusted this long: Azure refills quotas over 1 s or 10 s windows, so an old
 # "nearly empty" reading must not starve a deployment that has long since refilled.
 DEFAULT_PACING_TTL = 10.0
-_KINDS = ("requests", "tokens")
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def _parse_duration(value: str) -> float | None:
-    """Seconds from ``"1"``, ``"0.5"``, ``"20ms"``, ``"6m0s"`` or ``"1h2m3.5s"``; ``None`` if unparsable."""
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        pos, seconds = 0, 0.0
-        while pos < len(text):
-            match = _DURATION_PART.match(text, pos)
-            if match is None:
-                return None
-            seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-            pos = match.end()
-    return seconds if math.isfinite(seconds) else None
-
-
-def _header(lowered: Mapping[str, str], name: str) -> float | None:
-    raw = lowered.get(name)
-    return None if raw is None else _parse_duration(raw)
-
-
-def _counter(lowered: Mapping[str, str], name: str) -> float | None:
-    """A rate-limit counter, or ``None`` when missing, unparsable or negative (``-1`` is Azure's "unknown")."""
-    raw = lowered.get(name)
-    if raw is None:
-        return None
-    try:
-        number = float(raw.strip())
-    except ValueError:
-        return None
-    return number if math.isfinite(number) and number >= 0 else None
-
-
-def _lower(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items()}
-
-
-def _exhausted(lowered: Mapping[str, str], kind: str) -> bool:
-    """Whether the ``kind`` counter really is at zero (``0`` of a limit of ``0`` is a placeholder, not a quota)."""
-    remaining = _counter(lowered, f"x-ratelimit-remaining-{kind}")
-    limit = _counter(lowered, f"x-ratelimit-limit-{kind}")
-    return remaining == 0 and limit != 0
-
-
-def reset_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """When the exhausted quota refills, from ``x-ratelimit-reset-requests`` / ``-tokens``, in seconds.
-
-    Values may be seconds (``"1"``, ``"0.5"``) or duration strings (``"6m0s"``, ``"1s"``, ``"20ms"``). When the
-    remaining-headers say which counter ran out, only that counter's reset counts; otherwise the longest reset
-    given (the one that surely frees the quota). Zero, negative (``-1``), unparsable or missing values give
-    ``None``: such a header is no hint, and never means "wait forever".
-
-    Args:
-        headers: the response headers (names case-insensitive).
-    """
-    lowered = _lower(headers)
-    resets = {kind: _header(lowered, f"x-ratelimit-reset-{kind}") for kind in _KINDS}
-    usable = {kind: value for kind, value in resets.items() if value is not None and value > 0}
-    exhausted = [usable[kind] for kind in _KINDS if kind in usable and _exhausted(lowered, kind)]
-    chosen = exhausted or list(usable.values())
-    return max(chosen) if chosen else None
+# A guessed rest (no server named a time) only steers traffic away for a while, and no call waits for it: one
+# second matches Azure's shortest quota window, and failed trials double it up to DEFAULT_MAX_COOLDOWN.
+DEFAULT_COOLDOWN = 1.0
+DEFAULT_MAX_COOLDOWN = 30.0
+# Outcomes this recent are weighed together by the breaker: long enough to hold many answers of a busy client
+# (so a few failures among them do not rest a healthy deployment), short enough that old successes do not hide
+# a deployment that has just died for more than a few seconds.
+DEFAULT_FAILURE_WINDOW = 5.0
 
 
 @dataclass(frozen=True)
@@ -198,20 +144,29 @@ class Pick:
 
 @dataclass(frozen=True)
 class WaitFor:
-    """Every candidate is resting; ``deployments[index]`` is the soonest free, in ``seconds``."""
+    """Every deployment is resting; ``deployments[index]`` is the one to go to next.
+
+    Attributes:
+        seconds: how long its rest has left.
+        index: which deployment.
+        firm: True when a server stated that time (a retry-after, a quota reset): worth waiting for, if it fits
+            the call's budget. False when the rest is only the pool's guess (a breaker rest, a 429 that named no
+            wait): the call should not wait for it but try that deployment after its ordinary retry backoff (a
+            half-open trial); ``index`` then prefers a deployment the call has not tried.
+    """
 
     seconds: float
     index: int
+    firm: bool
 
 
 class _State:
     """Mutable per-deployment state; touched only under the pool's lock."""
 
-    __slots__ = ("cool_until", "failures", "pace", "pace_until")
+    __slots__ = ("health", "pace", "pace_until")
 
-    def __init__(self) -> None:
-        self.cool_until = -math.inf  # clock time the cooldown ends
-        self.failures = 0  # consecutive 408/5xx/connection failures
+    def __init__(self, rules: BreakerRules) -> None:
+        self.health = Health(rules)  # rests and the failure breaker
         self.pace = 1.0  # fraction of the quota left, 0..1
         self.pace_until = -math.inf  # clock time the pacing reading goes stale
 
@@ -221,11 +176,18 @@ class DeploymentPool:
 
     Args:
         deployments: one or more :class:`Deployment` with distinct names.
-        failure_threshold: consecutive 408/5xx responses or connection failures that rest a deployment (>= 1).
-        default_cooldown: seconds a deployment rests after those failures, or after a 429 that named no wait.
+        failure_threshold: the fewest failures (408, 5xx, no response) among a deployment's recent outcomes that
+            rest it, when they are also at least half of those outcomes (>= 1; default 2).
+        default_cooldown: seconds of a guessed rest: the breaker's first, and a 429's that named no wait (>= 0;
+            default 1). A call never waits for a guessed rest.
         clock: monotonic seconds; inject a fake one in tests.
         rng: the source of the weighted choice; pass ``random.Random(seed)`` for deterministic tests.
         pacing_ttl: seconds a remaining-quota reading without a reset header stays trusted.
+        failure_window: seconds an outcome counts as recent for the breaker (>= 0; default 5); the last
+            ``failure_threshold`` outcomes count whatever their age. ``0`` gives the plain rule
+            "``failure_threshold`` failures in a row".
+        max_cooldown: the longest a breaker rest grows to, doubling after each failed trial (default 30; never
+            below ``default_cooldown``).
 
     Raises:
         ConfigurationError: no deployments, a non-Deployment item, duplicate names or bad numbers.
@@ -236,10 +198,12 @@ class DeploymentPool:
         deployments: Sequence[Deployment],
         *,
         failure_threshold: int = 2,
-        default_cooldown: float = 5.0,
+        default_cooldown: float = DEFAULT_COOLDOWN,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         pacing_ttl: float = DEFAULT_PACING_TTL,
+        failure_window: float = DEFAULT_FAILURE_WINDOW,
+        max_cooldown: float = DEFAULT_MAX_COOLDOWN,
     ) -> None:
         if isinstance(deployments, (str, bytes, Deployment)) or not isinstance(deployments, Sequence):
             raise ConfigurationError("deployments must be a sequence of Deployment")
@@ -261,7 +225,13 @@ class DeploymentPool:
             or failure_threshold < 1
         ):
             raise ConfigurationError(f"failure_threshold must be an int >= 1; got {failure_threshold!r}")
-        for label, value in (("default_cooldown", default_cooldown), ("pacing_ttl", pacing_ttl)):
+        numbers = {
+            "default_cooldown": default_cooldown,
+            "pacing_ttl": pacing_ttl,
+            "failure_window": failure_window,
+            "max_cooldown": max_cooldown,
+        }
+        for label, value in numbers.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigurationError(f"{label} must be a finite number >= 0; got {value!r}")
             if value < 0:
@@ -270,10 +240,15 @@ class DeploymentPool:
         self.failure_threshold = failure_threshold
         self.default_cooldown = float(default_cooldown)
         self.pacing_ttl = float(pacing_ttl)
+        self.failure_window = float(failure_window)
+        self.max_cooldown = float(max_cooldown)
+        self._rules = BreakerRules(
+            failure_threshold, self.failure_window, self.default_cooldown, self.max_cooldown
+        )
         self._clock = clock
         self._rng = rng if rng is not None else random.Random()
         self._lock = threading.Lock()
-        self._states = tuple(_State() for _ in items)
+        self._states = tuple(_State(self._rules) for _ in items)
 
     def __repr__(self) -> str:
         # getattr: a traceback may render a pool whose __init__ raised before the attribute was set.
@@ -293,22 +268,39 @@ class DeploymentPool:
 
         Returns:
             :class:`Pick` with a free deployment, chosen at random in proportion to ``weight`` times the share
-            of quota it has left; or :class:`WaitFor` the soonest free one when every deployment is resting.
+            of quota it has left; or, when every deployment is resting, :class:`WaitFor` with ``firm=False`` and
+            one resting on a guess alone (untried first, then the one whose guess ends soonest), or else with
+            ``firm=True`` and the one whose server-stated rest ends soonest.
         """
         if len(self._states) == 1:
             return Pick(0)
         with self._lock:
             now = self._clock()
-            free = [i for i, state in enumerate(self._states) if state.cool_until <= now]
+            free = [i for i, state in enumerate(self._states) if state.health.until <= now]
             if not free:
-                soonest = min(range(len(self._states)), key=lambda i: (self._states[i].cool_until, i))
-                return WaitFor(seconds=self._states[soonest].cool_until - now, index=soonest)
+                return self._wait(now, tried)
             fresh = [i for i in free if i not in tried]
             candidates = fresh or free
             weights = [self.deployments[i].weight * self._pace(i, now) for i in candidates]
             if sum(weights) <= 0:  # every candidate reads empty and none says when it refills: plain weights
                 weights = [self.deployments[i].weight for i in candidates]
-            return Pick(self._rng.choices(candidates, weights=weights)[0])
+            index = self._rng.choices(candidates, weights=weights)[0]
+            self._states[index].health.lend(now)
+            return Pick(index)
+
+    def _wait(self, now: float, tried: Collection[int]) -> WaitFor:
+        """Every deployment rests: where to go next, and whether its rest is worth waiting for."""
+        health = [state.health for state in self._states]
+        # Only a server's stated time is worth a wait; one resting on the pool's guess alone may be tried now.
+        guessed = [i for i, h in enumerate(health) if h.firm_until <= now]
+        if guessed:
+            candidates = [i for i in guessed if i not in tried] or guessed
+            index = min(candidates, key=lambda i: (health[i].guess_until, i))
+            health[index].lend(now)
+            return WaitFor(seconds=health[index].guess_until - now, index=index, firm=False)
+        # The soonest a stated rest ends (a guessed rest running past it will not make the call wait longer).
+        index = min(range(len(health)), key=lambda i: (health[i].firm_until, i))
+        return WaitFor(seconds=health[index].firm_until - now, index=index, firm=True)
 
     def _pace(self, index: int, now: float) -> float:
         state = self._states[index]
@@ -328,67 +320,38 @@ class DeploymentPool:
             retry_after: the wait the retry rules already computed for this response, if any; otherwise the
                 headers are read here with the same rules.
         """
-        lowered = _lower(headers)
+        lowered = lower(headers)
         hint = retry_after
         if hint is None and (status == 429 or status == 408 or status >= 500):
             hint = retry_after_seconds(lowered)
         if hint is None and status == 429:
             hint = reset_after_seconds(lowered)
-        reading = self._reading(lowered)
+        reading = quota_reading(lowered)
         with self._lock:
             now = self._clock()
             state = self._states[index]
+            health = state.health
             if reading is not None:
                 state.pace, rest, refill = reading
                 state.pace_until = now + (refill if refill is not None else self.pacing_ttl)
-                if rest is not None:
-                    state.cool_until = max(state.cool_until, now + rest)
+                if rest is not None:  # a counter at 0 with its reset time: stated by the server
+                    health.rest(now, rest, firm=True)
             if status == 429:
-                state.failures = 0  # the server is alive and answering; only the quota is spent
-                wait = hint if hint is not None else self.default_cooldown
-                state.cool_until = max(state.cool_until, now + wait)
+                health.answered(now)  # the deployment is up and answering; only its quota is spent
+                if hint is not None:
+                    health.rest(now, hint, firm=True)
+                else:
+                    health.rest(now, self.default_cooldown, firm=False)
             elif status == 408 or status >= 500:
-                self._fail(state, now, hint)
+                health.failed(now, hint)
             elif status < 400:
-                state.failures = 0
+                health.answered(now)
+            # Other 4xx (400, 401, 404, 422...) say nothing about the deployment's health.
 
     def record_failure(self, index: int) -> None:
         """Learn that an attempt on ``deployments[index]`` got no response (connection error or timeout)."""
         with self._lock:
-            self._fail(self._states[index], self._clock(), None)
-
-    def _fail(self, state: _State, now: float, hint: float | None) -> None:
-        state.failures += 1
-        # The count is kept at the threshold after a cooldown, so the first failure after it rests the deployment
-        # again at once (a circuit breaker's half-open trial); one success clears it.
-        if state.failures >= self.failure_threshold:
-            state.failures = self.failure_threshold
-            wait = hint if hint is not None else self.default_cooldown
-            state.cool_until = max(state.cool_until, now + wait)
-
-    @staticmethod
-    def _reading(lowered: Mapping[str, str]) -> tuple[float, float | None, float | None] | None:
-        """(share of quota left, rest until refill if a counter is at zero, seconds the reading holds), or None."""
-        shares: list[float] = []
-        rests: list[float] = []
-        refills: list[float] = []
-        for kind in _KINDS:
-            remaining = _counter(lowered, f"x-ratelimit-remaining-{kind}")
-            limit = _counter(lowered, f"x-ratelimit-limit-{kind}")
-            reset = _header(lowered, f"x-ratelimit-reset-{kind}")
-            reset = reset if reset is not None and reset > 0 else None
-            if remaining is None or limit == 0:
-                continue  # -1 / missing / 0-of-0: unknown, not empty
-            if limit is not None:
-                shares.append(min(1.0, remaining / limit))
-                if reset is not None:
-                    refills.append(reset)
-            if remaining == 0 and reset is not None:
-                rests.append(reset)
-        if not shares and not rests:
-            return None
-        share = min(shares) if shares else 1.0
-        return share, (max(rests) if rests else None), (min(refills) if refills else None)
+            self._states[index].health.failed(self._clock(), None)
 
     # --- introspection ----------------------------------------------------------------------------------------
 
@@ -396,4 +359,4 @@ class DeploymentPool:
         """Deployments resting now: index -> seconds left."""
         with self._lock:
             now = self._clock()
-            return {i: s.cool_until - now for i, s in enumerate(self._states) if s.cool_until > now}
+            return {i: s.health.until - now for i, s in enumerate(self._states) if s.health.until > now}

@@ -273,6 +273,12 @@ def test_pool_needs_deployment_objects() -> None:
         {"default_cooldown": math.nan},
         {"default_cooldown": math.inf},
         {"pacing_ttl": -0.1},
+        {"failure_window": -1},
+        {"failure_window": math.nan},
+        {"failure_window": "5"},
+        {"max_cooldown": math.inf},
+        {"max_cooldown": -0.5},
+        {"max_cooldown": False},
     ],
 )
 def test_pool_numbers_are_validated(kwargs: dict[str, Any]) -> None:

@@ -236,6 +236,36 @@ def test_a_429_fails_over_to_the_other_deployment_at_once(kind: str, mock_api: r
     assert east.call_count == 1
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_when_both_rest_the_call_waits_for_the_sooner_not_for_the_last_ones_retry_after(
+    kind: str, mock_api: respx.MockRouter
+) -> None:
+    # east asks for 0.05 s, then west for 30 s: the call waits for east (0.05 s), not for west's 30 s.
+    east = mock_api.post(f"{EAST}/openai/v1/chat/completions").mock(
+        side_effect=[status(429, {"retry-after-ms": "50"}), ok()]
+    )
+    west = mock_api.post(f"{WEST}/openai/v1/chat/completions").mock(
+        return_value=status(429, {"retry-after": "30"})
+    )
+    pool = DeploymentPool(
+        [
+            Deployment(EAST, api_key=KEY, name="east", weight=1000),
+            Deployment(WEST, api_key=KEY, name="west", weight=0.001),
+        ],
+        rng=random.Random(3),
+    )
+    waits: list[float] = []
+    policy = RetryPolicy(on_retry=lambda n, e, w: waits.append(w))
+
+    completion = make(kind, deployments=pool, retry=policy)()
+
+    assert completion.served_by == "east"
+    assert east.call_count == 2
+    assert west.call_count == 1
+    assert waits[0] == 0.0  # failover to west at once
+    assert 0 < waits[1] <= 0.05  # then east's stated rest, not west's 30 s
+
+
 def test_each_deployment_gets_its_own_key_and_model_name(mock_api: respx.MockRouter) -> None:
     east = mock_api.post(f"{EAST}/openai/v1/chat/completions").mock(return_value=status(503))
     west = mock_api.post(f"{WEST}/openai/v1/chat/completions").mock(return_value=ok())
