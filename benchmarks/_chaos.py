@@ -190,7 +190,8 @@ class ChaosProxy:
             await asyncio.sleep(settings.stall)
         writer.write(head)
         headers = head.lower()
-        cut_at = rng.randint(1, 6) if action in ("drop mid-body", "stall mid-body") else None
+        # 0: right after the headers, before any event (a stream the client resends); 1-6: after that many.
+        cut_at = rng.randint(0, 6) if action in ("drop mid-body", "stall mid-body") else None
         pieces = _chunks(up) if b"transfer-encoding: chunked" in headers else _fixed(up, headers)
         index = 0
         async for piece in pieces:
