@@ -287,7 +287,12 @@ def call_flow(call: Call) -> CallFlow:
                 else:
                     # Reading the body failed (too large, dropped, the deadline): the service did the work; final.
                     outcome = Outcome(failure, before_first_byte=False)
-        verdict = retry_decision(call.policy, outcome, sent, deadline.remaining(), call.max_retries)
+        left = deadline.remaining()
+        if call.stream_deadline is not None:
+            left = min(left, call.stream_deadline.remaining())
+        verdict = retry_decision(
+            call.policy, outcome, sent, left, call.max_retries, elsewhere=len(tried) < len(call.targets)
+        )
         if not verdict.retry:
             raise verdict.error
         last, wait = verdict.error, verdict.wait
@@ -327,6 +332,8 @@ def _stream_failed(
     """
     if not isinstance(failed, GrokError):
         raise TypeError(f"a stream sends back a GrokError, not {type(failed).__name__}")
+    if call.stream_deadline is not None and call.stream_deadline.expired():
+        raise failed  # the caller's own budget for the stream ran out: final, and no fault of the deployment
     if isinstance(failed, APIConnectionError):
         call.pool.record_failure(index)
     return Outcome(_past_deadline(failed, deadline, "before the stream's first chunk", request))

@@ -244,7 +244,13 @@ class RetryPolicy:
 
 
 def retry_decision(
-    policy: RetryPolicy, outcome: Outcome, attempt: int, deadline_left: float, max_retries: int
+    policy: RetryPolicy,
+    outcome: Outcome,
+    attempt: int,
+    deadline_left: float,
+    max_retries: int,
+    *,
+    elsewhere: bool = False,
 ) -> RetryVerdict:
     """Whether to try again after the failed attempt number ``attempt`` (1 = the first attempt), and the wait.
 
@@ -254,6 +260,8 @@ def retry_decision(
         attempt: how many attempts this call has made, this one included.
         deadline_left: seconds the call's deadline leaves (``inf`` without a deadline).
         max_retries: retries allowed after the first attempt.
+        elsewhere: another deployment this call has not tried can take the next attempt: a server wait too long
+            to honour then rules out only this deployment (the retry goes elsewhere at once), not the call.
 
     Returns:
         a :class:`RetryVerdict`; when it gives up, its ``error`` is ``outcome.error`` (a 429 whose wait was
@@ -271,7 +279,9 @@ def retry_decision(
     hint = server_wait(outcome.status, outcome.headers)
     if hint is not None and (hint > policy.max_server_wait or hint + MIN_ATTEMPT_SECONDS > deadline_left):
         _carry_wait(outcome.error, hint)
-        return give_up
+        if not elsewhere:
+            return give_up
+        hint = 0.0  # the pool rests this deployment for the wait; the next attempt goes to another one
     state.kwargs = {"server_wait": hint, "deadline_left": deadline_left}
     wait: float = wait_for(state)
     state.upcoming_sleep = wait

@@ -68,8 +68,10 @@ def chat_requests(emu: FoundryEmulator) -> list[Any]:
 
 
 def read_inline(emu: FoundryEmulator, kind: str, **options: Any) -> tuple[str, str | None]:
-    """Stream with the inline loop; the text and ``served_by``."""
-    call = {"model": DEPLOYMENT, "messages": MESSAGES, "stream": True}
+    """Stream with the inline loop; the text and ``served_by`` (``stream_deadline`` goes to the call)."""
+    call: dict[str, Any] = {"model": DEPLOYMENT, "messages": MESSAGES, "stream": True}
+    if "stream_deadline" in options:
+        call["stream_deadline"] = options.pop("stream_deadline")
     if kind == "sync":
         with GrokClient(endpoint=emu.url, api_key=KEY, **options) as client:
             stream = client.chat.completions.create(**call)
@@ -295,3 +297,16 @@ def test_stream_deadline_cuts_a_silent_stream(kind: str, emu: FoundryEmulator) -
 
     assert "stream_deadline=0.5" in str(caught.value)
     assert len(got) == 2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_stream_deadline_before_the_first_chunk_is_final_not_retried(kind: str, emu: FoundryEmulator) -> None:
+    emu.fault(Fault.stall(after_chunks=0, seconds=120.0), times=5)
+    hook = Retries()
+
+    with pytest.raises(APITimeoutError) as caught:
+        read_inline(emu, kind, retry=policy(hook), stream_deadline=0.5)
+
+    assert "stream_deadline=0.5" in str(caught.value)
+    assert len(chat_requests(emu)) == 1
+    assert hook.seen == []

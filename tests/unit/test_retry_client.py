@@ -266,6 +266,50 @@ def test_when_both_rest_the_call_waits_for_the_sooner_not_for_the_last_ones_retr
     assert 0 < waits[1] <= 0.05  # then east's stated rest, not west's 30 s
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("deadline", [None, 10.0])
+def test_a_retry_after_too_long_to_wait_still_fails_over_at_once(
+    kind: str, deadline: float | None, mock_api: respx.MockRouter
+) -> None:
+    # 120 s is over max_server_wait (60 s) and over the deadline: east is ruled out, the call is not.
+    east = mock_api.post(f"{EAST}/openai/v1/chat/completions").mock(
+        return_value=status(429, {"retry-after": "120"})
+    )
+    west = mock_api.post(f"{WEST}/openai/v1/chat/completions").mock(return_value=ok())
+    pool = DeploymentPool(
+        [
+            Deployment(EAST, api_key=KEY, name="east", weight=1000),
+            Deployment(WEST, api_key=KEY, name="west", weight=0.001),
+        ],
+        rng=random.Random(3),
+    )
+
+    completion = make(kind, deployments=pool, retry=FAST, deadline=deadline)()
+
+    assert completion.served_by == "west"
+    assert (east.call_count, west.call_count) == (1, 1)
+    assert pool.cooling()[0] > 60
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_retry_after_too_long_on_every_deployment_ends_the_call_with_it(
+    kind: str, mock_api: respx.MockRouter
+) -> None:
+    for url in (EAST, WEST):
+        mock_api.post(f"{url}/openai/v1/chat/completions").mock(
+            return_value=status(429, {"retry-after": "120"})
+        )
+    pool = DeploymentPool(
+        [Deployment(EAST, api_key=KEY, name="east"), Deployment(WEST, api_key=KEY, name="west")]
+    )
+
+    with pytest.raises(RateLimitError) as caught:
+        make(kind, deployments=pool, retry=FAST)()
+
+    assert caught.value.retry_after == 120
+    assert len(mock_api.calls) == 2  # each deployment once: no wait, no third attempt on a resting one
+
+
 def test_each_deployment_gets_its_own_key_and_model_name(mock_api: respx.MockRouter) -> None:
     east = mock_api.post(f"{EAST}/openai/v1/chat/completions").mock(return_value=status(503))
     west = mock_api.post(f"{WEST}/openai/v1/chat/completions").mock(return_value=ok())
