@@ -118,6 +118,11 @@ def _azure(url: str, stream: bool) -> Iterator[Call]:
         yield drain if stream else complete
 
 
+# Issue 12 ("Faster, not slower"): with retries on, a call within 1.1x raw httpx, a stream drain within 1.5x.
+CALL_TARGET = 1.1
+STREAM_TARGET = 1.5
+
+
 def _closing(obj: Any) -> contextlib.AbstractContextManager[Any]:
     # The stream's context-manager support is the SDK's promise, but an iterator-only object still drains.
     return obj if hasattr(obj, "__enter__") else contextlib.nullcontext(obj)
@@ -146,7 +151,7 @@ def run_non_streaming(url: str, rounds: int, per_round: int, warmup: int, budget
         "s",
         RAW_HTTPX,
         GROK,
-        1.3,
+        CALL_TARGET,
     )
     _measure(section, _clients(stream=False), url, rounds, per_round, warmup, budget_s, _check_answer)
     return section
@@ -159,7 +164,7 @@ def run_streaming(url: str, rounds: int, per_round: int, warmup: int, budget_s: 
         "s",
         RAW_HTTPX,
         GROK,
-        2.0,
+        STREAM_TARGET,
     )
     _measure(section, _clients(stream=True), url, rounds, per_round, warmup, budget_s, _check_chunks)
     return section

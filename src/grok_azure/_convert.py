@@ -59,8 +59,20 @@ def _is_azure_model(value: object) -> bool:
     )
 
 
+# Exact types that need no conversion, and the two containers most messages are made of. Checked by identity
+# first: the isinstance checks below (two of them against ABCs) cost a twentieth of a small async call.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """Recursively convert models and mappings to plain JSON-like values."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    if kind is list:
+        return [_plain(item) for item in value]
     if isinstance(value, (ChatCompletionMessage, ChatCompletionMessageToolCall)):
         return value.to_param()
     if _is_azure_model(value):

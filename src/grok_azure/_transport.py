@@ -1,8 +1,9 @@
 """HTTP clients: pool sizes, proxies, the async transport choice, and sending without the client's per-request work.
 
-The async client runs httpx's API over aiohttp's connection pool (the ``httpx-aiohttp`` transport, a
-dependency): with hundreds of requests in flight, httpx's own async pool serves an order of magnitude fewer
-requests per second (see docs/performance.md). Without aiohttp, the native transport is used.
+The async client runs httpx's API over aiohttp's connection pool, through the SDK's own transport
+(``_aiohttp_transport``): with hundreds of requests in flight, httpx's own async pool serves an order of
+magnitude fewer requests per second, and the ``httpx-aiohttp`` package's transport about half of what this one
+does (see docs/performance.md). Without aiohttp, or for a SOCKS proxy, the native transport is used.
 
 When the SDK builds the httpx client itself, requests go straight to its transport. ``httpx.Client.send`` adds
 cookie handling (a round trip through ``http.cookiejar`` per response), redirect and auth flows and event
@@ -116,7 +117,7 @@ def default_async_transport(proxy: httpx.Proxy | None = None) -> httpx.AsyncBase
     """aiohttp's pool when it is installed and can reach the proxy, else httpx's native one."""
     if proxy is None or proxy.url.scheme in _AIOHTTP_PROXY_SCHEMES:
         try:
-            from httpx_aiohttp import AiohttpTransport
+            from ._aiohttp_transport import AiohttpTransport
         except ImportError:
             pass
         else:
@@ -145,6 +146,9 @@ def bind_direct_response(response: httpx.Response, request: httpx.Request, start
         started: ``time.perf_counter()`` just before the request was handed to the transport.
     """
     response.request = request
+    if response.is_closed:  # the transport read the whole body already (see _aiohttp_transport): it is done
+        response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        return response
     stream = response.stream
     if isinstance(stream, httpx.SyncByteStream):
         response.stream = _TimedSyncStream(stream, response, started)
@@ -186,6 +190,12 @@ class _TimedAsyncStream(_Timed, httpx.AsyncByteStream):
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._stream.__aiter__()  # type: ignore[no-any-return]
+
+    def relax_read_timeout(self, seconds: float | None) -> None:
+        """Passed on to the transport's body, when it can change its read timeout (see ``_aiohttp_transport``)."""
+        relax = getattr(self._stream, "relax_read_timeout", None)
+        if relax is not None:
+            relax(seconds)
 
     async def aclose(self) -> None:
         _stamp(self._response, self._started)

@@ -6,11 +6,12 @@ decoded and mapped here too. Nothing in this module opens a socket.
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,7 @@ from ._errors import (
     ResponseDecodeError,
     ResponseTooLargeError,
 )
-from ._secrets import RedactingRequest, hide_secret_values, sanitized_cause
+from ._secrets import RedactingRequest, hide_secret_values, is_secret_name, sanitized_cause
 from ._validate import check_header_mapping, check_timeout
 from ._version import __version__
 from .types.chat_completion import ChatCompletion
@@ -61,6 +62,8 @@ MODEL_INFERENCE_SPEC_FIELDS = frozenset(
 RETRY_COUNT_HEADER = "x-grok-azure-retry-count"
 # The response extension where the call loop notes which deployment answered (read as ``served_by``).
 SERVED_BY = "grok_azure.served_by"
+# A streamed response's configured read timeout (the attempt's was shortened to the deadline): see _stream._relaxed.
+READ_TIMEOUT = "grok_azure.read_timeout"
 
 USER_AGENT = f"grok-azure/{__version__} Python/{platform.python_version()} httpx/{httpx.__version__}"
 
@@ -135,15 +138,54 @@ class PreparedRequest:
         if problem is not None:
             del auth_headers  # keep the credential out of this frame's locals, which a traceback may render
             raise RequestValidationError(f"The credential's {problem}", param="credential")
+        url, host = _target(self.url, self.params)
         headers = {**self.headers, RETRY_COUNT_HEADER: str(retry_count), **auth_headers}
-        return RedactingRequest(  # its repr hides credentials, for tracebacks rendered with capture_locals
+        content = self.content or b""
+        # The headers httpx would add itself, added here so that it need not build the header list twice (its
+        # own request preparation re-reads and copies every header): Host first, then Content-Length.
+        names = {name.lower() for name in headers}
+        items = list(headers.items())
+        if "host" not in names:
+            items.insert(0, ("Host", host))
+        if "content-length" not in names and "transfer-encoding" not in names:
+            items.append(("Content-Length", str(len(content))))
+        request = RedactingRequest(  # its repr hides credentials, for tracebacks rendered with capture_locals
             self.method,
-            self.url,
-            params=self.params or None,
-            headers=headers,
-            content=self.content,
+            url,
+            headers=items,
+            stream=httpx.ByteStream(content),
             extensions={"timeout": (timeout or self.timeout).as_dict()},
         )
+        request.read()  # the body is bytes already: ``request.content`` works, as for ``Request(content=...)``
+        return request
+
+
+_TARGETS: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[httpx.URL, str]] = {}
+_MAX_TARGETS = 64  # a client sends to one URL per deployment; the cache is emptied if it ever outgrows this
+
+
+def _target(url: str, params: Mapping[str, str]) -> tuple[httpx.URL, str]:
+    """``url`` with ``params`` as its query, parsed, and its ``Host`` header value.
+
+    Parsing a URL is a twentieth of a small call, and every call of a client sends to the same one or two, so
+    they are kept; not one with a secret in it (a query parameter with a secret name, or user info), which is
+    parsed afresh each time and never held.
+    """
+    key: tuple[str, tuple[tuple[str, Any], ...]] | None
+    try:
+        key = (url, tuple(params.items()))
+        found = _TARGETS.get(key)
+    except TypeError:  # a parameter with several values (a list): fine to send, not to use as a key
+        key = found = None
+    if found is not None:
+        return found
+    parsed = httpx.URL(url, params=params) if params else httpx.URL(url)
+    found = (parsed, parsed.netloc.decode("ascii"))
+    if key is not None and "@" not in url and "?" not in url and not any(map(is_secret_name, params)):
+        if len(_TARGETS) >= _MAX_TARGETS:
+            _TARGETS.clear()
+        _TARGETS[key] = found
+    return found
 
 
 def coerce_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
@@ -247,6 +289,8 @@ class BodyReader:
         self._limit = limit
         self._parts: list[bytes] = []
         self._size = 0
+        if response.is_closed:
+            return  # the transport read the body already (it is in memory): ``feed`` still counts it
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise self._too_large(f"declares Content-Length {int(declared)}")
@@ -258,6 +302,23 @@ class BodyReader:
         if self._size > self._limit:
             raise self._too_large(f"went past {self._limit} bytes after decompression")
         self._parts.append(chunk)
+
+    def feed_read_body(self) -> bool:
+        """Feed the body a transport already read (a closed response that holds it); False if it holds none.
+
+        Lets the call loop skip a read that would do no I/O (the SDK's aiohttp transport hands over a small body
+        that arrived with the headers as already read). Raises like :meth:`feed`.
+        """
+        response = self._response
+        if not response.is_closed:
+            return False
+        try:
+            content = response.content
+        except httpx.ResponseNotRead:
+            return False
+        self.feed(content)
+        self.finish()
+        return True
 
     def finish(self) -> httpx.Response:
         """Store the body on the response, where ``response.content`` reads it (as ``Response.read`` does)."""
@@ -300,7 +361,7 @@ def decode_completion(response: httpx.Response) -> ChatCompletion:
 def _completion_or_reason(response: httpx.Response) -> ChatCompletion | str:
     """The completion in ``response``, or why its body is not one. Its frame is gone before anything raises."""
     try:
-        completion = ChatCompletion.model_validate_json(response.content)
+        completion = _completion_validator()(response.content)
     except pydantic.ValidationError as exc:
         return _first_error(exc)
     extra = completion.model_extra
@@ -308,6 +369,17 @@ def _completion_or_reason(response: httpx.Response) -> ChatCompletion | str:
         completion._set_served_by(response.extensions.get(SERVED_BY))
         return completion
     return "choices: Field required"
+
+
+@functools.cache
+def _completion_validator() -> Callable[[bytes], ChatCompletion]:
+    """``ChatCompletion.model_validate_json`` without its wrapper (as for stream chunks, see ``_events``).
+
+    The model builds its validator on first use (``defer_build``), so build it first.
+    """
+    ChatCompletion.model_rebuild()
+    validate: Callable[[bytes], ChatCompletion] = ChatCompletion.__pydantic_validator__.validate_json
+    return validate
 
 
 def _first_error(exc: pydantic.ValidationError) -> str:

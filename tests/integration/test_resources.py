@@ -198,8 +198,10 @@ async def test_cancelling_a_task_mid_stream_closes_its_connection(
 
 async def test_default_async_client_runs_on_aiohttp(aclient: AsyncGrokClient, emu: FoundryEmulator) -> None:
     # The whole suite's async tests use this default client; make sure it really is the aiohttp transport.
+    from grok_azure._aiohttp_transport import AiohttpTransport as SdkAiohttpTransport
+
     transport = aclient._http._transport
-    assert isinstance(transport, AiohttpTransport)
+    assert isinstance(transport, SdkAiohttpTransport)
     assert (await aclient.chat.completions.create(model="chat", messages=user("hi"))).text == "Echo: hi"
 
 

@@ -389,7 +389,7 @@ async def test_async_client_validates_before_sending(mock_api: respx.MockRouter)
 
 
 def test_default_async_client_runs_over_aiohttp() -> None:
-    from httpx_aiohttp import AiohttpTransport
+    from grok_azure._aiohttp_transport import AiohttpTransport
 
     client = AsyncGrokClient(endpoint=ENDPOINT, api_key=KEY)
     assert isinstance(client._http._transport, AiohttpTransport)

@@ -1,0 +1,259 @@
+"""An httpx transport over one aiohttp session: httpx's request/response types, aiohttp's connection pool.
+
+The async client the SDK builds sends through this transport. httpx's own async pool serves an order of
+magnitude fewer requests per second with hundreds in flight, and the ``httpx-aiohttp`` package's transport spends
+much of a small call converting between the two libraries (see docs/performance.md). This one converts only what
+a call needs, once:
+
+- the request: method, URL, headers as plain pairs, the body as bytes, and the attempt's timeouts (``connect``
+  -> ``sock_connect``, ``read`` -> ``sock_read``, ``pool`` -> ``connect``, which in aiohttp bounds the wait for
+  a pooled connection plus connecting; httpx's ``write`` has no aiohttp counterpart);
+- the response: status and raw headers, and the body either as read already (when all of it came with the
+  headers and needs no decoding, as a small completion does) or as a stream read in bounded pieces, so a
+  decompression bomb is still counted piece by piece by whoever decodes it (aiohttp never decompresses here;
+  httpx does);
+- aiohttp's errors, into the httpx exception a native transport raises for the same failure (a timeout stays a
+  timeout and nothing else becomes one), chained to the original as httpx does.
+
+aiohttp never follows a redirect here, never retries a request (only idempotent ones could be, and a chat call is
+a POST), keeps no cookies, and ignores the environment's proxy settings: the SDK chooses the proxy once, as for
+its sync client. A proxy's credentials and headers go where httpx sends them: on the forwarded request for an
+``http://`` endpoint, on the ``CONNECT`` for an ``https://`` one. Closing a response whose body was not read to
+the end drops its connection instead of draining it; a response read to the end returns it to the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import httpx
+from yarl import URL
+
+__all__ = ["AiohttpTransport"]
+
+# Bytes per piece of a response body: as httpx-aiohttp reads, so one piece inflates to at most ~16 MiB.
+CHUNK_SIZE = 16 * 1024
+_HTTP_11 = {"http_version": b"HTTP/1.1"}
+# A call's deadline shortens its timeouts, so they vary; most calls use the configured ones.
+_CACHED_TIMEOUTS = 64
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """Send httpx requests through one ``aiohttp.ClientSession``, made on first use inside the running loop.
+
+    Args:
+        limits: ``max_connections`` bounds the pool (None: no bound) and ``keepalive_expiry`` how long an idle
+            connection is kept; aiohttp keeps every idle connection, so ``max_keepalive_connections`` has no
+            counterpart.
+        proxy: Where every request goes through (``http://`` or ``https://``), with its ``auth`` and
+            ``headers``; None for direct connections.
+        verify: As for httpx: verify TLS certificates (with ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set), or an
+            ``ssl.SSLContext`` to use.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits,
+        proxy: httpx.Proxy | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        if proxy is not None and proxy.url.scheme not in ("http", "https"):
+            raise ValueError(f"aiohttp cannot use a {proxy.url.scheme}:// proxy")
+        self._limits = limits
+        # Made now, as httpx does: loading the CA bundle takes tens of milliseconds, which the first request would
+        # otherwise spend blocking the event loop.
+        self._ssl = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+        self._timeouts: dict[tuple[Any, Any, Any], aiohttp.ClientTimeout] = {}
+        self._proxy: str | None = None
+        self._proxy_headers: list[tuple[str, str]] = []
+        if proxy is not None:
+            self._proxy = str(proxy.url)  # httpx took the user info out of it
+            self._proxy_headers = list(proxy.headers.items())
+            if proxy.auth is not None:
+                # A header, as httpx sends it (aiohttp's proxy_auth= is deprecated).
+                user, password = proxy.auth
+                token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+                self._proxy_headers.append(("Proxy-Authorization", f"Basic {token}"))
+
+    def __repr__(self) -> str:
+        # The proxy URL is left out: its headers may hold a credential, and a traceback may render this.
+        return f"<{type(self).__name__} via {'a proxy' if self._proxy else 'direct connections'}>"
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("The transport is closed")  # the SDK reports it as ClientClosedError
+        limits = self._limits
+        connector = aiohttp.TCPConnector(
+            limit=limits.max_connections or 0,
+            keepalive_timeout=limits.keepalive_expiry,
+            ssl=self._ssl,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),  # as httpx's transports: cookies are a client's business
+            auto_decompress=False,  # httpx decodes, piece by piece, so its limits see the inflated size
+            trust_env=False,  # the proxy (or none) was chosen when the client was built
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        return self._session
+
+    def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
+        given = request.extensions.get("timeout") or {}
+        key = (given.get("connect"), given.get("read"), given.get("pool"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            if len(self._timeouts) >= _CACHED_TIMEOUTS:
+                self._timeouts.clear()
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                total=None, sock_connect=key[0], sock_read=key[1], connect=key[2]
+            )
+        return timeout
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; the response comes back with its body streaming (:class:`_Body`) or already read."""
+        session = self._session or self._open()
+        try:
+            content: bytes | None = request.content
+        except httpx.RequestNotRead:
+            content = await request.aread()
+        headers = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw]
+        proxy_headers = None
+        if self._proxy is not None:
+            if request.url.scheme == "http":
+                headers += self._proxy_headers  # the proxy forwards this request itself: they go with it
+            else:
+                proxy_headers = self._proxy_headers  # they go with the CONNECT that opens the tunnel
+        try:
+            response = await session._request(
+                request.method,
+                URL(str(request.url), encoded=True),  # httpx encoded it; aiohttp must send it as is
+                headers=headers,
+                data=content or None,
+                allow_redirects=False,
+                timeout=self._timeout(request),
+                proxy=self._proxy,
+                proxy_headers=proxy_headers,
+                server_hostname=request.extensions.get("sni_hostname"),
+            )
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _mapped(exc, request) from exc
+        extensions = _HTTP_11
+        if response.reason:
+            extensions = {**_HTTP_11, "reason_phrase": response.reason.encode("latin-1", "replace")}
+        body = _whole_body(response)
+        if body is None:
+            return httpx.Response(
+                response.status,
+                headers=response.raw_headers,
+                stream=_Body(response, request),
+                request=request,
+                extensions=extensions,
+            )
+        done = httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=httpx.ByteStream(body),
+            request=request,
+            extensions=extensions,
+        )
+        # What ``done.read()`` would leave, without its trip through httpx's decoder lookup and three iterators
+        # (a third of this function's cost): the body is in memory and needs no decoding. ``_content`` is where
+        # httpx keeps a read body (``BodyReader.finish`` stores it there too).
+        done._content = body
+        done.is_stream_consumed = done.is_closed = True
+        return done
+
+    async def aclose(self) -> None:
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+class _Body(httpx.AsyncByteStream):
+    """A response body read from aiohttp in pieces of at most :data:`CHUNK_SIZE` bytes, errors mapped to httpx's.
+
+    ``aclose`` awaits nothing, so it completes even in a task being cancelled: a body read to the end gives its
+    connection back to the pool, any other is closed with its connection.
+    """
+
+    __slots__ = ("_request", "_response")
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
+        try:
+            while chunk := await content.read(CHUNK_SIZE):
+                yield chunk
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _mapped(exc, self._request) from exc
+
+    async def aclose(self) -> None:
+        # A body read to the end already gave its connection back (aiohttp does on the body's end); any other
+        # connection is closed here, and a read blocked on it in another task fails at once.
+        self._response.close()
+
+    def relax_read_timeout(self, seconds: float | None) -> None:
+        """Read the rest of the body with ``seconds`` as the per-read timeout (a stream's body after its headers,
+        whose request timeouts were shortened to the call's deadline: see ``_stream._relaxed``). It applies from
+        the next piece that arrives; until then the deadline's own timer bounds the wait."""
+        connection = self._response.connection
+        if connection is not None and connection.protocol is not None:
+            connection.protocol.read_timeout = seconds
+            # The timer armed by the last piece still counts the old timeout: re-arm it with the new one (from
+            # now), or a stall right after the first chunk would end at the deadline after all.
+            connection.protocol.start_timeout()
+
+
+def _whole_body(response: aiohttp.ClientResponse) -> bytes | None:
+    """The body, if all of it arrived with the headers and needs no decoding; else None (it is read as it comes).
+
+    A small response usually arrives in one piece. Handing it over as read skips httpx's streaming machinery
+    (three layers of async generators per piece) for the common case; the bytes were in memory already, and
+    aiohttp gave the connection back to its pool when the body ended. An encoded body always streams, so that
+    whoever decodes it counts the inflated size piece by piece.
+    """
+    content = response.content
+    if not content.is_eof() or content.exception() is not None:
+        return None
+    encoding = response.headers.get("Content-Encoding")
+    if encoding and encoding.strip().lower() != "identity":
+        return None
+    body = content.read_nowait()
+    response.release()
+    return body
+
+
+def _mapped(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """The httpx error a native httpx transport raises for the failure aiohttp reported as ``exc``."""
+    kind: type[httpx.TransportError]
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        kind = httpx.ConnectTimeout  # waiting for a pooled connection, or connecting
+    elif isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        kind = httpx.ReadTimeout
+    elif isinstance(exc, (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)):
+        kind = httpx.ProxyError
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        kind = httpx.ConnectError  # refused, DNS, TLS
+    elif isinstance(
+        exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError)
+    ):
+        kind = httpx.RemoteProtocolError  # no response, a truncated body, or a malformed one
+    elif isinstance(exc, aiohttp.ClientConnectionError):
+        kind = httpx.ReadError  # reset, broken pipe
+    elif isinstance(exc, (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError)):
+        kind = httpx.UnsupportedProtocol
+    else:
+        kind = httpx.TransportError
+    return kind(str(exc) or type(exc).__name__, request=request)
