@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._catalog import Catalog, CatalogError, ModelSpec, Price, UnknownModelError, load_catalog
     from ._client import AsyncGrokClient, GrokClient
     from ._constants import NOT_GIVEN, NotGiven
+    from ._cost import Cost, cost_of, estimate_prompt_tokens
     from ._deployments import Deployment, DeploymentPool
     from ._endpoint import (
         AI_FOUNDRY_SCOPE,
@@ -57,7 +59,9 @@ if TYPE_CHECKING:
         UnsupportedParameterError,
     )
     from ._limits import ResponseLimits
+    from ._model_directory import DeployedModel
     from ._retry import RetryPolicy
+    from ._selection import ModelSelection, ModelSelectionError
     from ._streaming._events import (
         ChunkEvent,
         ContentDeltaEvent,
@@ -76,6 +80,8 @@ if TYPE_CHECKING:
         ChatCompletionStreamManager,
         Stream,
     )
+    from ._usage import Reservation, UsageSummary, UsageTracker
+    from ._warnings import GrokAzureWarning
     from .types import (
         AssistantMessage,
         AssistantMessageParam,
@@ -99,6 +105,22 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "Catalog": "._catalog",
+    "CatalogError": "._catalog",
+    "Cost": "._cost",
+    "DeployedModel": "._model_directory",
+    "GrokAzureWarning": "._warnings",
+    "ModelSelection": "._selection",
+    "ModelSelectionError": "._selection",
+    "ModelSpec": "._catalog",
+    "Price": "._catalog",
+    "Reservation": "._usage",
+    "UnknownModelError": "._catalog",
+    "UsageSummary": "._usage",
+    "UsageTracker": "._usage",
+    "cost_of": "._cost",
+    "estimate_prompt_tokens": "._cost",
+    "load_catalog": "._catalog",
     "AI_FOUNDRY_SCOPE": "._endpoint",
     "APIConnectionError": "._errors",
     "APIError": "._errors",
@@ -212,6 +234,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BudgetExceededError",
+    "Catalog",
+    "CatalogError",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionMessage",
@@ -225,27 +249,35 @@ __all__ = [
     "ContentDeltaEvent",
     "ContentFilterError",
     "ContextLengthExceededError",
+    "Cost",
     "CredentialError",
+    "DeployedModel",
     "Deployment",
     "DeploymentPool",
     "DeveloperMessage",
     "DeveloperMessageParam",
     "DoneEvent",
     "Endpoint",
+    "GrokAzureWarning",
     "GrokClient",
     "GrokError",
     "InternalServerError",
     "MessageLike",
     "MessageParam",
     "ModelRetiredError",
+    "ModelSelection",
+    "ModelSelectionError",
+    "ModelSpec",
     "NotFoundError",
     "NotGiven",
     "PermissionDeniedError",
+    "Price",
     "PromptTooLongError",
     "RateLimitError",
     "ReasoningDeltaEvent",
     "RedirectError",
     "RequestValidationError",
+    "Reservation",
     "ResponseDecodeError",
     "ResponseFormatParam",
     "ResponseLimits",
@@ -265,10 +297,16 @@ __all__ = [
     "ToolMessage",
     "ToolMessageParam",
     "ToolParam",
+    "UnknownModelError",
     "UnprocessableEntityError",
     "UnsupportedParameterError",
     "UsageEvent",
+    "UsageSummary",
+    "UsageTracker",
     "UserMessage",
     "UserMessageParam",
     "__version__",
+    "cost_of",
+    "estimate_prompt_tokens",
+    "load_catalog",
 ]

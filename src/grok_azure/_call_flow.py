@@ -12,7 +12,7 @@ Commands and what the executor sends back:
 - :class:`Send` -> the streamed ``httpx.Response``, or the :class:`GrokError` the send failed with.
 - :class:`ReadBody` -> None once the body is read into ``response`` and the response closed, or the error.
 - :class:`Close` -> None once the response is closed.
-- :class:`Sleep` -> None after ``seconds``.
+- :class:`Sleep` -> None after ``seconds``, or sooner once its ``waker`` is woken (:meth:`Call.stop`).
 - :class:`Done` -> the call's success ``response``: the last command, except for a stream that fails before its
   first chunk, whose error is then sent back in (the loop goes on as for any failed attempt).
 
@@ -23,8 +23,9 @@ freeing what it holds. Every attempt sends the same body and ``x-ms-client-reque
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection, Generator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -35,7 +36,7 @@ from ._endpoint import Endpoint
 from ._errors import APIConnectionError, APITimeoutError, GrokError
 from ._retry import Outcome, RetryPolicy, retry_decision
 from ._streaming._events import json_instead_of_events, json_stream_error
-from ._wire import RETRY_COUNT_HEADER, SERVED_BY, BodyReader, PreparedRequest, error_for_status
+from ._wire import READ_TIMEOUT, RETRY_COUNT_HEADER, SERVED_BY, BodyReader, PreparedRequest, error_for_status
 
 __all__ = [
     "ONE_TARGET",
@@ -52,6 +53,7 @@ __all__ = [
     "Sleep",
     "Target",
     "TargetPool",
+    "Waker",
     "call_flow",
 ]
 
@@ -104,9 +106,49 @@ class Close:
     response: httpx.Response
 
 
+class Waker:
+    """Ends a call's retry wait early when the call is stopped from elsewhere (a stream closed during its resend).
+
+    ``wake()`` may be called from any thread (sync) or from the event loop (async); the sleeping side creates its
+    event before it checks ``woken``, so a wake between the two is never lost.
+    """
+
+    __slots__ = ("_async_event", "_event", "woken")
+
+    def __init__(self) -> None:
+        self.woken = False
+        self._event: Any = None
+        self._async_event: Any = None
+
+    def wake(self) -> None:
+        self.woken = True
+        for event in (self._event, self._async_event):
+            if event is not None:
+                event.set()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` on this thread, or less if woken."""
+        import threading
+
+        event = self._event = threading.Event()
+        if not self.woken:
+            event.wait(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` in this task, or less if woken."""
+        import asyncio  # here: the sync client must not load asyncio
+
+        event = self._async_event = asyncio.Event()
+        if self.woken:
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+
 @dataclass(slots=True)
 class Sleep:
     seconds: float
+    waker: Waker
 
 
 @dataclass(slots=True)
@@ -133,7 +175,10 @@ class Call:
         deadline: the call's budget, already started.
         stream_deadline: the budget of a whole stream (its reader checks it), or None.
         max_body_bytes: the bound on a non-streamed body.
-        closed_error: the error for a closed client, or None; checked before every attempt.
+        closed_error: the error for a closed client, or None; checked before every attempt (with ``retrying=True``
+            once an attempt was sent, so the message does not say that nothing was).
+        stopped: set by :meth:`stop`: the error the call ends with instead of another attempt.
+        waker: ends a retry wait early when the call is stopped.
         on_failure: maps an exception raised by the transport to a GrokError (see ``_BaseClient._failure``).
     """
 
@@ -147,7 +192,21 @@ class Call:
     deadline: Deadline
     stream_deadline: Deadline | None
     max_body_bytes: int
-    closed_error: Callable[[], GrokError | None]
+    closed_error: Callable[..., GrokError | None]
+    stopped: GrokError | None = None
+    waker: Waker = field(default_factory=Waker)
+
+    def stop(self, error: GrokError) -> None:
+        """Stop the call from elsewhere (its stream was closed): no further attempt; a retry wait ends now and the
+        call raises ``error``."""
+        self.stopped = error
+        self.waker.wake()
+
+    def halted(self, *, retrying: bool = False) -> GrokError | None:
+        """Why the call may not send another attempt (stopped, or the client closed), or None."""
+        if self.stopped is not None:
+            return self.stopped
+        return self.closed_error(retrying=retrying) if retrying else self.closed_error()
 
     def restart(self) -> None:
         """Start the deadlines now (a stream manager's call starts when its ``with`` block does)."""
@@ -214,7 +273,7 @@ def call_flow(call: Call) -> CallFlow:
     again: int | None = None  # after a token refresh: the same deployment, at once
     index = -1  # the deployment of the last attempt (none yet)
     while True:
-        closed = call.closed_error()
+        closed = call.halted(retrying=sent > 0)
         if closed is not None:
             raise closed
         if again is not None:
@@ -224,8 +283,8 @@ def call_flow(call: Call) -> CallFlow:
             if sent:
                 _notify(call.policy, sent, last, wait)
             if wait > 0:
-                _raise_interrupt((yield Sleep(wait)))
-                closed = call.closed_error()  # closed during the wait: send nothing more
+                _raise_interrupt((yield Sleep(wait, call.waker)))
+                closed = call.halted(retrying=True)  # closed or stopped during the wait: send nothing more
                 if closed is not None:
                     raise closed
         target = call.targets[index]
@@ -268,6 +327,9 @@ def call_flow(call: Call) -> CallFlow:
             # A streamed 2xx whose body is JSON (a gateway's error) is no stream: read it and report it as
             # create() would (not retried, like a non-streamed 2xx with an error body).
             if call.stream and 200 <= status < 300 and not json_instead_of_events(response):
+                response.extensions[READ_TIMEOUT] = (
+                    request.timeout.read
+                )  # the body's, unshortened (see _stream)
                 failed = yield Done(response)
                 if failed is None:
                     return

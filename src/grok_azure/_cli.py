@@ -17,13 +17,14 @@ import socket
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 import httpx
 
 from ._auth import default_sync_credential, request_token
-from ._catalog import UnknownModelError, load_catalog
+from ._catalog import CATALOG_ENV, UnknownModelError, load_catalog
 from ._chat_params import ChatParams
 from ._cli_output import (
     EXIT_CODES_HELP,
@@ -42,8 +43,10 @@ from ._cli_output import (
 from ._client import GrokClient
 from ._endpoint import API_KEY_ENV_VARS, ENDPOINT_ENV_VARS, ROUTES, Endpoint, first_env, resolve_endpoint
 from ._errors import APIConnectionError, ConfigurationError, ContentFilterError, GrokError
+from ._model_directory import DEPLOYMENTS_ENV, DEPLOYMENTS_FILE_ENV, ModelDirectory
 from ._target import DEPLOYMENT_ENV_VAR, foundry_target
 from ._version import __version__
+from ._warnings import GrokAzureWarning
 from .types.chat_params import MessageParam
 
 _ENVIRONMENT_HELP = """\
@@ -51,7 +54,9 @@ environment:
   GROK_AZURE_ENDPOINT    your Foundry resource, e.g. https://<resource>.services.ai.azure.com
                          (chat: unset means an embedded emulator on 127.0.0.1)
   GROK_AZURE_API_KEY     the resource's key; unset means Entra ID (DefaultAzureCredential)
-  GROK_AZURE_DEPLOYMENT  the deployment name, when --model is not given"""
+  GROK_AZURE_DEPLOYMENT  the deployment name, when --model is not given
+  GROK_AZURE_DEPLOYMENTS your deployments and their models, e.g. prod=grok-4.7,fast=grok-4-1-fast-reasoning
+                         (or GROK_AZURE_DEPLOYMENTS_FILE: a JSON object {"prod": "grok-4.7"})"""
 _EPILOG = f"{_ENVIRONMENT_HELP}\n\n{EXIT_CODES_HELP}"
 
 
@@ -190,9 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = command(
         "models",
-        "list the Grok models known to this SDK",
-        "List the Grok model catalog bundled with grok-azure: status, limits, reasoning, prices. Listing the "
-        "deployments of your own resource is not available yet; it comes with model selection in a later step.",
+        "list the Grok models and your deployments of them",
+        "List the Grok model catalog (status, limits, reasoning, prices) with your deployments of each model: "
+        "those named in GROK_AZURE_DEPLOYMENTS or GROK_AZURE_DEPLOYMENTS_FILE, and GROK_AZURE_DEPLOYMENT when it "
+        "is named after a catalog model. Nothing is sent: Foundry's data-plane API does not list deployments.",
     )
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.set_defaults(handler=_run_models)
@@ -284,6 +290,16 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 # -- chat ---------------------------------------------------------------------------------------------------
 
 
+def _model_settings() -> dict[str, str]:
+    """The environment's model settings (deployment mappings, catalog file) for a client the command builds.
+
+    Only these: the client is given the endpoint and key explicitly, and a stray key variable must not override
+    Entra ID.
+    """
+    names = (DEPLOYMENTS_ENV, DEPLOYMENTS_FILE_ENV, CATALOG_ENV)
+    return {name: os.environ[name] for name in names if name in os.environ}
+
+
 def _chat_params(args: argparse.Namespace) -> ChatParams:
     params: ChatParams = {}
     if args.reasoning_effort is not None:
@@ -300,7 +316,7 @@ def _run_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     messages: list[MessageParam] = [{"role": "system", "content": args.system}] if args.system else []
     messages.append({"role": "user", "content": prompt})
     where = Situation(deployment=args.model)
-    options: dict[str, Any] = {"route": args.route}
+    options: dict[str, Any] = {"route": args.route, "environ": _model_settings()}
     if args.timeout is not None:
         options["timeout"] = args.timeout
     try:
@@ -342,11 +358,17 @@ def _run_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _run_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    catalog = load_catalog()
+    directory = ModelDirectory(environ=os.environ)  # ConfigurationError (exit 2) for a bad mapping
+    deployments = directory.listed()
+    single = os.environ.get(DEPLOYMENT_ENV_VAR, "").strip()
+    if single and all(d.deployment != single for d in deployments):
+        named = directory.resolve(single)  # a deployment named after a catalog model needs no mapping
+        if named is not None:
+            deployments.append(named)
     if args.json:
-        print(json.dumps(catalog_json(catalog), indent=2), file=out)
+        print(json.dumps(catalog_json(directory.catalog, deployments), indent=2), file=out)
     else:
-        print(catalog_text(catalog), file=out)
+        print(catalog_text(directory.catalog, deployments), file=out)
     return EXIT_OK
 
 
@@ -406,7 +428,7 @@ def _run_ping(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             api_key=key,
             credential=None if key is not None else credential,
             timeout=args.timeout,
-            environ={},
+            environ=_model_settings(),
         ) as client:
             completion = client.chat.completions.create(
                 model=deployment, messages=[{"role": "user", "content": "ping"}], max_tokens=1
@@ -436,6 +458,27 @@ def _quiet_azure_logging() -> None:
         azure.addHandler(logging.NullHandler())
 
 
+@contextlib.contextmanager
+def _plain_warnings(err: TextIO) -> Iterator[None]:
+    """Print the SDK's warnings (an unmapped deployment, an unconfirmed model rule) as ``warning: ...`` lines.
+
+    The default format names a file and line of the SDK, which means nothing to someone running a command.
+    """
+    previous = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, GrokAzureWarning):
+            print(f"warning: {message}", file=err, flush=True)
+        else:
+            previous(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``) and return its exit code."""
     parser = build_parser()
@@ -449,7 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out, err = sys.stdout, sys.stderr
     _quiet_azure_logging()
     try:
-        code: int = args.handler(args, out, err)
+        with _plain_warnings(err):
+            code: int = args.handler(args, out, err)
     except KeyboardInterrupt:
         print("\ninterrupted", file=err)
         return EXIT_INTERRUPTED

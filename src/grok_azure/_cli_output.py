@@ -28,6 +28,7 @@ from ._errors import (
     StreamInterruptedError,
     UnprocessableEntityError,
 )
+from ._model_directory import DeployedModel
 from ._streaming._events import ContentDeltaEvent, ReasoningDeltaEvent
 from .resources.chat import Completions
 from .types.chat_completion import ChatCompletion
@@ -298,10 +299,20 @@ def _marked(spec: ModelSpec, name: str, text: str) -> str:
     return f"{text} *" if unconfirmed else text
 
 
-def model_rows(models: Iterable[ModelSpec]) -> list[tuple[str, ...]]:
+def _by_model(deployments: Iterable[DeployedModel]) -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    for deployed in deployments:
+        names.setdefault(deployed.spec.id, []).append(deployed.deployment)
+    return names
+
+
+def model_rows(
+    models: Iterable[ModelSpec], deployments: Iterable[DeployedModel] = ()
+) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = [
-        ("MODEL", "STATUS", "CONTEXT", "MAX OUT", "REASONING", "PRICE IN/OUT PER 1M")
+        ("MODEL", "STATUS", "CONTEXT", "MAX OUT", "REASONING", "PRICE IN/OUT PER 1M", "YOUR DEPLOYMENTS")
     ]
+    deployed = _by_model(deployments)
     for spec in models:
         rows.append(
             (
@@ -311,6 +322,7 @@ def model_rows(models: Iterable[ModelSpec]) -> list[tuple[str, ...]]:
                 _marked(spec, "max_output_tokens", _tokens(spec.max_output_tokens)),
                 _marked(spec, "effort_values", _reasoning(spec)),
                 _marked(spec, "price", _price(spec)),
+                ", ".join(deployed.get(spec.id, ())) or "-",
             )
         )
     return rows
@@ -323,16 +335,42 @@ def format_table(rows: list[tuple[str, ...]]) -> str:
     )
 
 
-def catalog_text(catalog: Catalog) -> str:
+def catalog_text(catalog: Catalog, deployments: Iterable[DeployedModel] = ()) -> str:
+    """The model table, each model with the configured deployments that run it."""
+    deployments = list(deployments)
+    # A deployment mapped to a model the catalog lacks (a user's ModelSpec) still gets its row.
+    known = {spec.id for spec in catalog.models}
+    extra = list({d.spec.id: d.spec for d in deployments if d.spec.id not in known}.values())
+    if deployments:
+        where = "\n".join(f"  {d.deployment} -> {d.spec.id} ({_SOURCES[d.source]})" for d in deployments)
+        configured = f"Your deployments:\n{where}"
+    else:
+        configured = (
+            "No deployments configured: set GROK_AZURE_DEPLOYMENTS=name=model,... (or GROK_AZURE_DEPLOYMENTS_FILE)"
+            "; a deployment named after a model id needs no mapping."
+        )
     return (
         f"Grok models on Azure AI Foundry (catalog as of {catalog.as_of}; prices USD, Global Standard)\n\n"
-        f"{format_table(model_rows(catalog.models))}\n\n"
+        f"{format_table(model_rows([*catalog.models, *extra], deployments))}\n\n"
         "* unconfirmed: no Azure source (for prices, no Azure price meter) confirms this value.\n"
-        "? unknown."
+        f"? unknown.\n\n{configured}"
     )
 
 
-def catalog_json(catalog: Catalog) -> dict[str, Any]:
+_SOURCES = {
+    "deployment_models": "deployment_models=",
+    "file": "GROK_AZURE_DEPLOYMENTS_FILE",
+    "environment": "GROK_AZURE_DEPLOYMENTS",
+    "deployments": "deployments=",
+    "catalog": "named after the model",
+}
+
+
+def catalog_json(catalog: Catalog, deployments: Iterable[DeployedModel] = ()) -> dict[str, Any]:
+    """The catalog as JSON, with ``deployments`` per model and a top-level list of them."""
+    deployments = list(deployments)
+    deployed = _by_model(deployments)
+
     def one(spec: ModelSpec) -> dict[str, Any]:
         price = spec.price
         return {
@@ -357,6 +395,15 @@ def catalog_json(catalog: Catalog) -> dict[str, Any]:
             },
             "unconfirmed": sorted(spec.unconfirmed),
             "notes": spec.notes,
+            "deployments": deployed.get(spec.id, []),
         }
 
-    return {"as_of": catalog.as_of.isoformat(), "models": [one(spec) for spec in catalog.models]}
+    known = {spec.id for spec in catalog.models}
+    extra = list({d.spec.id: d.spec for d in deployments if d.spec.id not in known}.values())
+    return {
+        "as_of": catalog.as_of.isoformat(),
+        "models": [one(spec) for spec in [*catalog.models, *extra]],
+        "deployments": [
+            {"deployment": d.deployment, "model": d.spec.id, "source": d.source} for d in deployments
+        ],
+    }

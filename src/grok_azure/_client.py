@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import re
 import time
 import traceback
 import uuid
@@ -38,19 +39,25 @@ from ._call_flow import (
     ReadBody,
     Refresh,
     Send,
+    Sleep,
     Target,
     TargetPool,
 )
+from ._call_models import Meter, ModelPolicy
 from ._constants import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
 from ._deadline import Deadline, check_budget
 from ._deployments import Deployment, DeploymentPool
 from ._endpoint import Endpoint, resolve_endpoint
 from ._errors import ClientClosedError, ConfigurationError, GrokError, RequestValidationError
 from ._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
+from ._model_directory import ModelDirectory
 from ._retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from ._secrets import QuietMapping, RedactingDict
+from ._selection import ModelSelection
 from ._transport import ProxyTypes, bind_direct_response, default_async_client, default_sync_client
+from ._usage import UsageTracker
 from ._validate import check_response_limits
+from ._warnings import OnceRegistry
 from ._wire import (
     BodyReader,
     PreparedRequest,
@@ -60,11 +67,13 @@ from ._wire import (
     send_failure,
 )
 from .resources.chat import AsyncChat, Chat
+from .resources.models import Models
 
 if TYPE_CHECKING:
     from azure.core.credentials import AzureKeyCredential
 
     from ._auth import AsyncCredential, SyncCredential  # noqa: F401 (named in the clients' base classes)
+    from ._catalog import Catalog, ModelSpec
 
 
 class _Lifecycle:
@@ -118,6 +127,8 @@ class _BaseClient(Generic[_Cred, _Http]):
     timeout: httpx.Timeout
     default_headers: dict[str, str]
     response_limits: ResponseLimits
+    models: Models
+    usage: UsageTracker
     _owns_resources: bool
 
     # What differs between the clients' construction: the token auth class, the credential made when none is
@@ -147,6 +158,11 @@ class _BaseClient(Generic[_Cred, _Http]):
         retry: RetryPolicy | None = None,
         deadline: float | None = None,
         deployments: Sequence[Deployment] | DeploymentPool | None = None,
+        deployment_models: Mapping[str, str | ModelSpec] | None = None,
+        catalog: Catalog | None = None,
+        validate: bool = True,
+        usage: UsageTracker | None = None,
+        auto_model: ModelSelection | None = None,
     ) -> None:
         """See the class docstring of :class:`GrokClient` for every argument."""
         env = QuietMapping(os.environ if environ is None else environ)  # a rendered frame must not list it
@@ -184,6 +200,18 @@ class _BaseClient(Generic[_Cred, _Http]):
             self._pool: TargetPool = ONE_TARGET
         else:
             self._use_deployments(deployments, endpoint, api_key, route, credential, make_auth)
+        _refuse_dated_v1_versions(self._targets, api_version)
+        self._model_policy = _model_policy(
+            ModelDirectory(
+                catalog,
+                deployment_models,
+                environ=env,
+                pool_names=[t.model for t in self._targets if t.model is not None],
+            ),
+            validate,
+            usage,
+            auto_model,
+        )
         self._owns_http = http_client is None
         self._http: _Http
         self._direct: Any  # the transport to send to directly, when the SDK built the client; else None
@@ -197,6 +225,8 @@ class _BaseClient(Generic[_Cred, _Http]):
                 )
             self._http, self._direct = http_client, None
         self._bind_resources()
+        self.models = Models(self._model_policy)
+        self.usage = self._model_policy.tracker
 
     def _use_deployments(
         self,
@@ -228,8 +258,13 @@ class _BaseClient(Generic[_Cred, _Http]):
         """The :class:`DeploymentPool` given as ``deployments=`` (its health state), or None."""
         return self._pool if isinstance(self._pool, DeploymentPool) else None
 
-    def _start(self, body: dict[str, Any], stream: bool, params: Mapping[str, Any]) -> Call:
-        """Everything one call needs (see :class:`Call`); validates the request options before anything is sent."""
+    def _start(self, body: dict[str, Any], stream: bool, params: Mapping[str, Any]) -> tuple[Call, Meter]:
+        """Everything one call needs (see :class:`Call`) and its usage :class:`Meter`.
+
+        Validates the request options, resolves ``model="auto"`` and checks the body against the deployment's model
+        (``validate``), all before anything is sent; the caller reserves the budget (``Meter.reserve``) right
+        before sending.
+        """
         timeout = params.get("timeout", NOT_GIVEN)
         attempt_timeout = self.timeout if timeout is NOT_GIVEN else coerce_timeout(timeout)
         deadline = params.get("deadline", NOT_GIVEN)
@@ -241,6 +276,8 @@ class _BaseClient(Generic[_Cred, _Http]):
             )
         extra_headers = params.get("extra_headers")
         extra_query = params.get("extra_query")
+        targets = self._targets
+        meter = self._model_policy.admit(body, [t.model for t in targets], [t.name for t in targets])
         request_id = str(uuid.uuid4())  # one id for every attempt, on every deployment
 
         def prepare(index: int) -> PreparedRequest:
@@ -256,7 +293,7 @@ class _BaseClient(Generic[_Cred, _Http]):
                 request_id=request_id,
             )
 
-        return Call(
+        call = Call(
             targets=self._targets,
             pool=self._pool,
             prepare=prepare,
@@ -271,6 +308,7 @@ class _BaseClient(Generic[_Cred, _Http]):
             max_body_bytes=self.response_limits.max_body_bytes,
             closed_error=self._closed_error,
         )
+        return call, meter
 
     def with_options(
         self,
@@ -281,8 +319,10 @@ class _BaseClient(Generic[_Cred, _Http]):
         max_retries: int | NotGiven = NOT_GIVEN,
         retry: RetryPolicy | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        validate: bool | NotGiven = NOT_GIVEN,
     ) -> Self:
-        """A copy with other defaults that shares this client's connection pool, credential and deployment health.
+        """A copy with other defaults that shares this client's connection pool, credential, deployment health,
+        deployment models and usage tracker.
 
         Arguments left out keep this client's values; ``deadline=None`` removes the deadline.
         """
@@ -301,8 +341,13 @@ class _BaseClient(Generic[_Cred, _Http]):
             check_headers(default_headers, param="default_headers")
             clone.default_headers = RedactingDict({**self.default_headers, **default_headers})
         if not isinstance(api_version, NotGiven):
+            _refuse_dated_v1_versions(self._targets, api_version)
             clone.api_version = api_version
+        if not isinstance(validate, NotGiven):
+            policy = self._model_policy
+            clone._model_policy = _model_policy(policy.directory, validate, policy.tracker, policy.auto)
         clone._bind_resources()
+        clone.models = Models(clone._model_policy)
         return clone
 
     def _bind_resources(self) -> None:
@@ -327,21 +372,24 @@ class _BaseClient(Generic[_Cred, _Http]):
         if kind is Refresh:
             refresh = getattr(command.target.auth, self._REFRESH)
             return refresh(command.sent_headers, command.response_headers)
-        return self._sleep(command.seconds)
+        return self._sleep(command)
 
     _transmit: Callable[[httpx.Request], Any]
     _read: Callable[[httpx.Response, BodyReader], Any]
-    _sleep: Callable[[float], Any]
+    _sleep: Callable[[Sleep], Any]
 
-    def _closed_error(self, *, in_flight: bool = False) -> ClientClosedError | None:
+    def _closed_error(self, *, in_flight: bool = False, retrying: bool = False) -> ClientClosedError | None:
         """The error for a call on a closed client (or on an ``http_client`` the caller closed), else None.
 
         ``in_flight``: the client was closed while a request was on its way, which may have reached the service
-        (and been billed): the message must not say that nothing was sent.
+        (and been billed): the message must not say that nothing was sent. ``retrying``: earlier attempts of the
+        call were sent; only the next one was not.
         """
         sent = (
             "the request was already on its way and may have reached the service"
             if in_flight
+            else "its earlier attempts were sent, but no further attempt was"
+            if retrying
             else "nothing was sent"
         )
         if self._lifecycle.closed:
@@ -415,6 +463,21 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
             endpoint, when the client is built (see docs/proxies.md). Not allowed together with ``http_client``.
         environ: Where to read ``GROK_AZURE_*`` settings; default ``os.environ`` (proxy variables always come
             from the process environment, as for httpx).
+        max_retries, retry, deadline, deployments: see docs/retries.md and docs/failover.md.
+        deployment_models: Your deployment names and the catalog model behind each
+            (``{"prod-chat": "grok-4-1-fast-non-reasoning"}``), merged over ``GROK_AZURE_DEPLOYMENTS_FILE`` (a JSON
+            object) and ``GROK_AZURE_DEPLOYMENTS`` (``"a=grok-4,b=grok-4.7"``), name by name. A deployment named
+            after a catalog id or alias needs no entry. An unknown model raises :class:`ConfigurationError`.
+        catalog: The :class:`Catalog` to resolve models in (e.g. ``load_catalog().with_models(...)``); default:
+            the packaged one, with ``GROK_AZURE_CATALOG``'s file merged over it.
+        validate: Check each request against its deployment's model before sending (default True): stated
+            rejections raise (:class:`UnsupportedParameterError`, :class:`PromptTooLongError`,
+            :class:`ModelRetiredError`), unconfirmed ones warn once (``GrokAzureWarning``). False: no model checks.
+        usage: The :class:`UsageTracker` that counts this client's tokens and cost (share one across clients;
+            give it a ``budget`` to stop calls that would exceed it). Default: a new one, without a budget.
+            Available as ``client.usage``.
+        auto_model: The :class:`ModelSelection` that ``model="auto"`` uses to choose among the mapped
+            deployments (needs shown by the request are added).
     """
 
     chat: Chat
@@ -423,7 +486,10 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
     _TOKEN_AUTH = SyncTokenAuth
     _DEFAULT_CREDENTIAL = staticmethod(default_sync_credential)
     _DEFAULT_HTTP = staticmethod(default_sync_client)
-    _sleep = staticmethod(time.sleep)
+
+    @staticmethod
+    def _sleep(command: Sleep) -> None:
+        command.waker.sleep(command.seconds)
 
     def _bind_resources(self) -> None:
         self.chat = Chat(self)
@@ -499,10 +565,8 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
     _DEFAULT_HTTP = staticmethod(default_async_client)
 
     @staticmethod
-    async def _sleep(seconds: float) -> None:
-        import asyncio  # here: `from grok_azure import GrokClient` must not load asyncio
-
-        await asyncio.sleep(seconds)
+    async def _sleep(command: Sleep) -> None:
+        await command.waker.asleep(command.seconds)
 
     def _bind_resources(self) -> None:
         self.chat = AsyncChat(self)
@@ -561,6 +625,46 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+# A dated api-version ("2024-10-21", "2025-04-01-preview"); "preview" and "latest" are not dated.
+_DATED_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _refuse_dated_v1_versions(targets: Sequence[Target], api_version: str | None) -> None:
+    """Refuse a dated api-version for a target on the /openai/v1 route: the service answers it with 400
+    "api-version query parameter is not allowed when using /v1 path".
+
+    Args:
+        targets: the client's targets; each uses its own ``api_version``, else ``api_version``.
+        api_version: the client's.
+    """
+    for target in targets:
+        version = target.api_version or api_version
+        if target.endpoint.route != "openai_v1" or version is None or not _DATED_VERSION.match(version):
+            continue
+        whose = "api_version" if target.api_version is None else f"Deployment {target.name!r} api_version"
+        raise ConfigurationError(
+            f"{whose}={version!r} is a dated API version, which the /openai/v1 route refuses (the service answers "
+            "400 'api-version query parameter is not allowed when using /v1 path'). Leave api_version out on "
+            "/openai/v1 (api_version='preview' selects preview features), or use the /models route "
+            "(route='model_inference') to pin a dated version."
+        )
+
+
+def _model_policy(
+    directory: ModelDirectory, validate: object, usage: object, auto_model: object
+) -> ModelPolicy:
+    if not isinstance(validate, bool):
+        raise ConfigurationError(f"validate must be True or False; got {validate!r}")
+    if usage is not None and not isinstance(usage, UsageTracker):
+        raise ConfigurationError(f"usage must be a UsageTracker or None; got {type(usage).__name__}")
+    if auto_model is not None and not isinstance(auto_model, ModelSelection):
+        raise ConfigurationError(
+            f"auto_model must be a ModelSelection or None; got {type(auto_model).__name__}"
+        )
+    tracker = usage if usage is not None else UsageTracker()
+    return ModelPolicy(directory, validate, tracker, auto_model, OnceRegistry())
 
 
 def _check_max_retries(value: object) -> int:

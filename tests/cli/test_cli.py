@@ -367,8 +367,3 @@ def test_models_json_is_the_catalog(capsys: Capture) -> None:
     assert by_id["grok-3"]["price_per_1m"]["confirmed"] is True
     assert by_id["grok-4.7"]["effort_values"] == ["low", "medium", "high", "xhigh"]
     assert by_id["grok-4.7"]["max_output_tokens"] is None
-
-
-def test_models_help_says_deployment_listing_comes_later(capsys: Capture) -> None:
-    assert main(["models", "--help"]) == 0
-    assert "later step" in capsys.readouterr().out

@@ -14,9 +14,12 @@ from grok_azure.testing import FoundryEmulator
 API_KEY = "test-key-0123456789"
 DEPLOYMENTS = {
     "grok4": "grok-4",  # always-on reasoning, no reasoning_content, rejects effort/penalties/stop
-    "mini": "grok-3-mini",  # retired, but returns reasoning_content and takes low/high effort
+    # Retired on 2026-05-01, served here anyway (serve_retired): the only model with recorded Azure traffic
+    # (reasoning_content, "grok-3-mini-high", low/high effort), which these tests hold the emulator to.
+    "mini": "grok-3-mini",
     "fast": "grok-4-1-fast-non-reasoning",  # text+image, accepts penalties
     "g47": "grok-4.7",  # effort low..xhigh, no output limit
+    "g46": "grok-4.6",  # the only stated rejections: presence/frequency penalties and logprobs
 }
 MODELS_PATH = "/models/chat/completions?api-version=2025-05-01"
 OPENAI_PATH = "/openai/v1/chat/completions"
@@ -25,7 +28,7 @@ PATHS = {"openai_v1": OPENAI_PATH, "model_inference": MODELS_PATH}
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[FoundryEmulator]:
-    with FoundryEmulator(api_key=API_KEY, deployments=DEPLOYMENTS) as emulator:
+    with FoundryEmulator(api_key=API_KEY, deployments=DEPLOYMENTS, serve_retired=True) as emulator:
         yield emulator
 
 
@@ -99,7 +102,7 @@ def summarize(body: dict[str, Any]) -> dict[str, Any]:
         "reasoning": message.get("reasoning_content"),
         "tool_calls": [
             {"id": c["id"], "name": c["function"]["name"], "arguments": c["function"]["arguments"]}
-            for c in message.get("tool_calls", [])
+            for c in message.get("tool_calls") or []  # null on /openai/v1, absent on /models
         ],
         "finish_reason": choice["finish_reason"],
     }

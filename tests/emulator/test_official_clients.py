@@ -45,13 +45,16 @@ def inference(emu: FoundryEmulator) -> Iterator[ChatCompletionsClient]:
 def test_openai_create_returns_the_echo_and_usage(oai: openai.OpenAI) -> None:
     completion = oai.chat.completions.create(model="mini", messages=[{"role": "user", "content": "hi there"}])
     assert completion.choices[0].message.content == "Echo: hi there"
-    assert completion.model == "grok-3-mini"
+    assert completion.choices[0].message.tool_calls is None
+    assert completion.model == "grok-3-mini-high"  # the served name, as recorded
+    assert completion.system_fingerprint is None
     assert completion.usage is not None
-    assert (
-        completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
-    )
     assert completion.usage.completion_tokens_details is not None
-    assert completion.usage.completion_tokens_details.reasoning_tokens
+    reasoning = completion.usage.completion_tokens_details.reasoning_tokens
+    assert reasoning
+    assert completion.usage.total_tokens == (
+        completion.usage.prompt_tokens + completion.usage.completion_tokens + reasoning
+    )
     assert "hi there" in completion.choices[0].message.model_extra["reasoning_content"]  # type: ignore[index]
 
 
@@ -71,7 +74,16 @@ def test_openai_stream_with_include_usage_matches_create(oai: openai.OpenAI) -> 
     assert content == whole.choices[0].message.content
     assert finish == "stop"
     assert usage is not None
-    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    assert usage.completion_tokens_details is not None
+    assert usage.total_tokens == (
+        usage.prompt_tokens
+        + usage.completion_tokens
+        + (usage.completion_tokens_details.reasoning_tokens or 0)
+    )
+    assert whole.usage is not None
+    plain = whole.usage.model_dump()
+    assert plain.pop("audio_prompt_tokens") == 0  # only the non-streamed usage has it, as recorded
+    assert usage.model_dump() == plain
 
 
 def test_openai_tools_round_trip(emu: FoundryEmulator, oai: openai.OpenAI) -> None:
@@ -97,17 +109,28 @@ def test_openai_tools_round_trip(emu: FoundryEmulator, oai: openai.OpenAI) -> No
     assert second.choices[0].message.content == "Tool results: sunny"
 
 
-def test_openai_streamed_tool_calls_reassemble(emu: FoundryEmulator, oai: openai.OpenAI) -> None:
-    emu.reply(tool_calls=[{"name": "get_weather"}, {"name": "get_weather", "arguments": {"city": "Oslo"}}])
-    with oai.chat.completions.stream(
-        model="fast",
-        messages=[{"role": "user", "content": "two cities"}],
-        tools=[WEATHER],  # type: ignore[list-item]
-    ) as stream:
-        final = stream.get_final_completion()
+@pytest.mark.parametrize("form", ["whole", "fragmented"])
+def test_openai_streamed_tool_calls_reassemble(form: str) -> None:
+    with (
+        FoundryEmulator(
+            api_key="k", deployments={"fast": "grok-4-1-fast-non-reasoning"}, tool_call_deltas=form
+        ) as emu,  # type: ignore[arg-type]
+        openai.OpenAI(base_url=emu.url + "/openai/v1", api_key="k", max_retries=0) as oai,
+    ):
+        emu.reply(
+            tool_calls=[{"name": "get_weather"}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]
+        )
+        with oai.chat.completions.stream(
+            model="fast",
+            messages=[{"role": "user", "content": "two cities"}],
+            tools=[WEATHER],  # type: ignore[list-item]
+        ) as stream:
+            final = stream.get_final_completion()
     calls = final.choices[0].message.tool_calls or []
     assert [c.id for c in calls] == ["call_1", "call_2"]
     assert json.loads(calls[1].function.arguments) == {"city": "Oslo"}  # type: ignore[union-attr]
+    jsonschema.validate(json.loads(calls[0].function.arguments), WEATHER["function"]["parameters"])  # type: ignore[union-attr,index]
+    assert final.choices[0].finish_reason == "tool_calls"
 
 
 def test_openai_json_schema_parses(oai: openai.OpenAI) -> None:
@@ -131,8 +154,13 @@ def test_openai_maps_emulated_errors_to_its_exceptions(emu: FoundryEmulator, oai
     with pytest.raises(openai.NotFoundError):
         oai.chat.completions.create(model="missing", messages=messages)
     with pytest.raises(openai.BadRequestError) as bad:
-        oai.chat.completions.create(model="grok4", messages=messages, reasoning_effort="low")
+        oai.chat.completions.create(model="g47", messages=messages, reasoning_effort="minimal")
     assert bad.value.param == "reasoning_effort"
+    with pytest.raises(openai.BadRequestError) as versioned:
+        oai.chat.completions.create(
+            model="fast", messages=messages, extra_query={"api-version": "2024-10-21"}
+        )
+    assert versioned.value.message.endswith("api-version query parameter is not allowed when using /v1 path")
     with (
         openai.OpenAI(base_url=emu.url + "/openai/v1", api_key="wrong", max_retries=0) as wrong,
         pytest.raises(openai.AuthenticationError),
@@ -183,10 +211,21 @@ def test_inference_streaming_with_usage_via_model_extras(inference: ChatCompleti
     reasoning = "".join(u.choices[0].delta.get("reasoning_content") or "" for u in updates if u.choices)
     assert content == "Echo: stream it"
     assert "stream it" in reasoning
-    assert (
-        updates[-1].usage.total_tokens
-        == updates[-1].usage.prompt_tokens + updates[-1].usage.completion_tokens
+    usage = updates[-1].usage
+    reasoning_tokens = usage["completion_tokens_details"]["reasoning_tokens"]  # not a typed field there
+    assert reasoning_tokens > 0
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens + reasoning_tokens
+
+
+def test_inference_streams_whole_tool_calls(emu: FoundryEmulator, inference: ChatCompletionsClient) -> None:
+    emu.reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Oslo"}}])
+    tool = ChatCompletionsToolDefinition(
+        function=FunctionDefinition(name="get_weather", parameters=WEATHER["function"]["parameters"])  # type: ignore[index]
     )
+    updates = list(inference.complete(model="fast", messages=[UserMessage("w?")], tools=[tool], stream=True))
+    [call] = [c for u in updates if u.choices for c in u.choices[0].delta.tool_calls or []]
+    assert (call.id, call.function.name) == ("call_1", "get_weather")
+    assert json.loads(call.function.arguments) == {"city": "Oslo"}
 
 
 def test_inference_tools_and_json_schema(emu: FoundryEmulator, inference: ChatCompletionsClient) -> None:
@@ -226,13 +265,21 @@ def test_inference_get_model_info_selects_with_the_model_parameter(inference: Ch
     assert inference.get_model_info(params={"model": "grok4"}).model_name == "grok-4"
 
 
-def test_inference_default_api_version_is_accepted(emu: FoundryEmulator) -> None:
-    with ChatCompletionsClient(
-        endpoint=emu.url + "/models", credential=AzureKeyCredential(emu.api_key)
-    ) as client:
-        result = client.complete(model="fast", messages=[UserMessage("old version")])
-    assert result.choices[0].message.content == "Echo: old version"
-    assert emu.requests[-1].query["api-version"] == "2024-05-01-preview"
+def test_inference_default_api_version_is_answered_as_retired(emu: FoundryEmulator) -> None:
+    with (
+        ChatCompletionsClient(
+            endpoint=emu.url + "/models", credential=AzureKeyCredential(emu.api_key)
+        ) as client,
+        pytest.raises(HttpResponseError) as retired,
+    ):
+        client.complete(model="fast", messages=[UserMessage("old version")])
+    assert retired.value.status_code == 400
+    assert retired.value.error is not None
+    assert (retired.value.error.code, retired.value.error.message) == (
+        "BadRequest",
+        "API version not supported",
+    )
+    assert emu.requests[-1].query["api-version"] == "2024-05-01-preview"  # retired on 2026-04-10
 
 
 def test_inference_errors(emu: FoundryEmulator, inference: ChatCompletionsClient) -> None:
@@ -242,7 +289,7 @@ def test_inference_errors(emu: FoundryEmulator, inference: ChatCompletionsClient
         inference.complete(model="fast", messages=[UserMessage("x")], model_extras={"n": 2})
     assert extra.value.status_code == 422
     with pytest.raises(HttpResponseError) as unsupported:
-        inference.complete(model="grok4", messages=[UserMessage("x")], stop=["END"])
+        inference.complete(model="g46", messages=[UserMessage("x")], presence_penalty=0.5)
     assert unsupported.value.status_code == 422
     assert unsupported.value.error is not None
     assert unsupported.value.error.code == "parameter_not_supported"

@@ -87,7 +87,7 @@ def test_exhausted_request_quota_answers_azure_429_with_retry_headers(
     refused = send(http, route=route)
     assert refused.status_code == 429
     assert refused.headers["content-type"] == "application/json"
-    assert refused.headers["x-ms-error-code"] == "429"
+    assert refused.headers.get("x-ms-error-code") == (None if route == "openai_v1" else "429")
     assert refused.headers["retry-after"] == "1"
     assert refused.headers["retry-after-ms"] == "750"
     assert refused.headers["x-ratelimit-limit-requests"] == "2"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -62,7 +64,7 @@ def test_models_route_with_unsupported_api_version_gets_resource_not_found(
     assert response.json() == RESOURCE_NOT_FOUND
 
 
-@pytest.mark.parametrize("version", ["2024-05-01-preview", "2025-04-01", "2025-05-01"])
+@pytest.mark.parametrize("version", ["2025-04-01", "2025-05-01"])
 def test_models_route_accepts_the_default_api_versions(http: httpx.Client, version: str) -> None:
     response = http.post(
         f"/models/chat/completions?api-version={version}", json={"model": "fast", "messages": user()}
@@ -168,7 +170,7 @@ def test_completion_responses_carry_azure_headers(http: httpx.Client) -> None:
     response = chat(http, headers={"x-ms-client-request-id": "abc-123"})
     headers = response.headers
     assert headers["x-ms-client-request-id"] == "abc-123"
-    assert headers["apim-request-id"] != headers["x-request-id"]
+    uuid.UUID(headers["apim-request-id"])
     assert headers["x-ms-region"] == "East US 2"
     assert headers["x-ms-deployment-name"] == "fast"
     # Quotas off: advisory counters from the documented Grok quota, charged on arrival with the estimate
@@ -180,10 +182,20 @@ def test_completion_responses_carry_azure_headers(http: httpx.Client) -> None:
     assert "x-ratelimit-reset-requests" not in headers
 
 
-def test_error_responses_carry_request_ids_and_the_error_code_header(http: httpx.Client) -> None:
-    response = chat(http, model="nope")
-    assert response.headers["apim-request-id"]
+def test_models_route_errors_carry_request_ids_and_the_error_code_header(http: httpx.Client) -> None:
+    response = chat(http, "model_inference", model="nope")
+    assert response.headers["apim-request-id"] != response.headers["x-request-id"]
     assert response.headers["x-ms-error-code"] == "DeploymentNotFound"
+
+
+def test_openai_route_errors_carry_the_request_id_without_error_code_or_x_request_id(
+    http: httpx.Client,
+) -> None:
+    response = chat(http, model="nope")
+    assert response.status_code == 404
+    uuid.UUID(response.headers["apim-request-id"])
+    assert "x-ms-error-code" not in response.headers
+    assert "x-request-id" not in response.headers
 
 
 def test_every_request_is_recorded_with_its_outcome(emu: FoundryEmulator, http: httpx.Client) -> None:

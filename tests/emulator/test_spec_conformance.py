@@ -3,18 +3,21 @@
 /models responses are validated against the 2025-05-01 Azure AI Model Inference spec (OpenAPI 2 definitions),
 /openai/v1 responses against OpenAI's Chat Completions schemas.
 
-Stream events the Azure spec does not describe, or describes differently from what Azure sends (see the
-recorded transcript in ../shared/reference/foundry-wire-facts.md), are checked by shape instead:
+Where recorded Azure traffic departs from the specs (../shared/reference/foundry-wire-facts.md, sections 3 and 6),
+the emulator follows the recording and the check is relaxed by exactly that much:
 
-- the first event (``choices: []``, empty ``id``/``model``/``object``, ``prompt_filter_results``) and the usage
-  event (``choices: []`` with ``usage``) break the spec's ``choices`` ``minItems: 1``;
-- every chunk's ``object`` is ``chat.completion.chunk`` while the spec's enum copies ``chat.completion``;
-- delta chunks before the last omit ``finish_reason``, which the spec (and OpenAI's schema) marks required;
-- tool-call argument pieces carry only ``index`` and ``function.arguments`` (the OpenAI streaming convention),
-  while the spec's ``StreamingChatResponseToolCallUpdate`` requires ``id`` (and, through ``FunctionCall``,
-  ``name``), and ``index`` is not described.
+- the first stream event (``choices: []``, empty ``id``/``model``/``object``, ``prompt_filter_results``) and the
+  usage event (``choices: []`` with ``usage``) break the Azure spec's ``choices`` ``minItems: 1``;
+- every chunk's ``object`` is ``chat.completion.chunk`` while the Azure spec's enum copies ``chat.completion``;
+- delta chunks before the last omit ``finish_reason``, which both specs mark required;
+- a non-streamed Grok reply on ``/openai/v1`` says ``tool_calls: null`` when there are none, where OpenAI's schema
+  wants an array or nothing.
 
-Delta chunks are validated against ``StreamingChatCompletionsUpdate`` with exactly those relaxations.
+The deltas themselves (``delta`` of every chunk) are valid against both specs unrelaxed: Grok streams each tool
+call whole (``index``, ``id``, ``type``, ``name`` and ``arguments`` in one delta). Only the fragmented form
+(``tool_call_deltas="fragmented"``, other gateways) needs one more relaxation: its argument pieces carry only
+``index`` and ``function.arguments``, while Azure's ``StreamingChatResponseToolCallUpdate`` requires ``id`` (and,
+through ``FunctionCall``, ``name``).
 """
 
 from __future__ import annotations
@@ -67,15 +70,30 @@ def openai_validate(spec: dict[str, Any], name: str, instance: Any) -> None:
     jsonschema.Draft202012Validator(schema).validate(instance)
 
 
-def relaxed(spec: dict[str, Any]) -> dict[str, Any]:
+def relaxed(spec: dict[str, Any], *, fragmented: bool = False) -> dict[str, Any]:
     """The Azure spec with the documented stream relaxations (see the module docstring)."""
     patched = copy.deepcopy(spec)
     definitions = patched["definitions"]
     definitions["StreamingChatCompletionsUpdate"]["properties"]["object"]["enum"] = ["chat.completion.chunk"]
     definitions["StreamingChatChoiceUpdate"]["required"] = ["index", "delta"]
-    update = definitions["StreamingChatResponseToolCallUpdate"]
-    update["required"] = ["function"]
-    update["properties"]["function"] = {**definitions["FunctionCall"], "required": []}
+    if fragmented:
+        update = definitions["StreamingChatResponseToolCallUpdate"]
+        update["required"] = ["function"]
+        update["properties"]["function"] = {**definitions["FunctionCall"], "required": []}
+    return patched
+
+
+def openai_relaxed(spec: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's schemas with the recorded departures (see the module docstring)."""
+    patched = copy.deepcopy(spec)
+    schemas = patched["components"]["schemas"]
+    schemas["ChatCompletionMessageToolCalls"] = {
+        "anyOf": [schemas["ChatCompletionMessageToolCalls"], {"type": "null"}]
+    }
+    schemas["CreateChatCompletionStreamResponse"]["properties"]["choices"]["items"]["required"] = [
+        "delta",
+        "index",
+    ]
     return patched
 
 
@@ -108,8 +126,22 @@ def test_openai_route_parameters_are_openai_request_properties(openai_spec: dict
 
 @pytest.fixture(scope="module")
 def emu_spec() -> Iterator[FoundryEmulator]:
-    deployments = {"fast": "grok-4-1-fast-non-reasoning", "mini": "grok-3-mini", "grok4": "grok-4"}
-    with FoundryEmulator(api_key="k", deployments=deployments) as emulator:
+    # grok-3-mini is retired; it is served (serve_retired) because its replies are the recorded ones.
+    deployments = {
+        "fast": "grok-4-1-fast-non-reasoning",
+        "mini": "grok-3-mini",
+        "grok4": "grok-4",
+        "g46": "grok-4.6",
+    }
+    with FoundryEmulator(api_key="k", deployments=deployments, serve_retired=True) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def emu_fragmented() -> Iterator[FoundryEmulator]:
+    with FoundryEmulator(
+        api_key="k", deployments={"fast": "grok-4-1-fast-non-reasoning"}, tool_call_deltas="fragmented"
+    ) as emulator:
         yield emulator
 
 
@@ -171,10 +203,30 @@ def test_models_stream_chunks_match_the_spec_with_documented_relaxations(
     patched = relaxed(azure)
     for chunk in deltas:
         azure_validate(patched, "StreamingChatCompletionsUpdate", chunk)
+        [choice] = chunk["choices"]
+        azure_validate(azure, "StreamingChatResponseMessageUpdate", choice["delta"])  # not relaxed at all
     with pytest.raises(
         jsonschema.ValidationError
     ):  # the relaxations are needed: Azure's chunks are not as specified
         azure_validate(azure, "StreamingChatCompletionsUpdate", deltas[0])
+
+
+def test_models_fragmented_tool_call_pieces_need_the_extra_relaxation(
+    azure: dict[str, Any], emu_fragmented: FoundryEmulator
+) -> None:
+    emu_fragmented.reply(tool_calls=[{"name": "get_weather"}, {"name": "get_time"}])
+    with httpx.Client(base_url=emu_fragmented.url, headers={"api-key": "k"}) as http:
+        response = chat(http, "model_inference", stream=True, tools=[WEATHER, TIME])
+    _, *deltas, _ = sse_events(response)
+    patched = relaxed(azure, fragmented=True)
+    for chunk in deltas:
+        azure_validate(patched, "StreamingChatCompletionsUpdate", chunk)
+    pieces = [
+        d for d in deltas if "id" not in (d["choices"][0]["delta"].get("tool_calls") or [{"id": ""}])[0]
+    ]
+    assert pieces
+    with pytest.raises(jsonschema.ValidationError):
+        azure_validate(relaxed(azure), "StreamingChatCompletionsUpdate", pieces[0])
 
 
 def test_model_info_matches_the_spec(azure: dict[str, Any], client: httpx.Client) -> None:
@@ -185,7 +237,8 @@ ERRORS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     ("missing api-version", {}, {}),
     ("deployment not found", {"model": "nope"}, {}),
     ("extra parameter", {"n": 1}, {}),
-    ("unsupported by the model", {"model": "grok4", "stop": ["x"]}, {}),
+    ("unsupported by the model", {"model": "g46", "presence_penalty": 0.5}, {}),
+    ("retired api-version", {}, {}),
     ("invalid value", {"temperature": 5}, {}),
     ("context length", {"messages": user("x" * 600_000)}, {}),
     ("unauthorized", {}, {"api-key": "wrong"}),
@@ -196,7 +249,10 @@ ERRORS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
 def test_models_error_bodies_match_error_response(
     azure: dict[str, Any], client: httpx.Client, case: str, body: dict[str, Any], headers: dict[str, str]
 ) -> None:
-    path = "/models/chat/completions" if case == "missing api-version" else MODELS_PATH
+    path = {
+        "missing api-version": "/models/chat/completions",
+        "retired api-version": "/models/chat/completions?api-version=2024-05-01-preview",
+    }.get(case, MODELS_PATH)
     response = client.post(path, json={"model": "fast", "messages": user(), **body}, headers=headers)
     assert response.status_code >= 400
     azure_validate(azure, "Azure.Core.Foundations.ErrorResponse", response.json())
@@ -224,7 +280,13 @@ def test_models_fault_bodies_match_error_response(
 def test_openai_completion_matches_create_chat_completion_response(
     openai_spec: dict[str, Any], client: httpx.Client, body: dict[str, Any]
 ) -> None:
-    openai_validate(openai_spec, "CreateChatCompletionResponse", chat(client, **body).json())
+    completion = chat(client, **body).json()
+    openai_validate(openai_relaxed(openai_spec), "CreateChatCompletionResponse", completion)
+    if completion["choices"][0]["message"]["tool_calls"] is None:  # the relaxation is needed
+        with pytest.raises(jsonschema.ValidationError):
+            openai_validate(openai_spec, "CreateChatCompletionResponse", completion)
+    else:
+        openai_validate(openai_spec, "CreateChatCompletionResponse", completion)
 
 
 def test_openai_final_and_usage_chunks_match_the_stream_response_schema(
@@ -235,10 +297,24 @@ def test_openai_final_and_usage_chunks_match_the_stream_response_schema(
         openai_validate(openai_spec, "CreateChatCompletionStreamResponse", event)
 
 
+@pytest.mark.parametrize("body", REQUESTS)
+def test_openai_stream_deltas_match_the_delta_schema_unrelaxed(
+    openai_spec: dict[str, Any], emu_spec: FoundryEmulator, client: httpx.Client, body: dict[str, Any]
+) -> None:
+    if "tools" in body:
+        emu_spec.reply(tool_calls=[{"name": "get_weather"}, {"name": "get_time"}])
+    events = sse_events(chat(client, stream=True, stream_options={"include_usage": True}, **body))
+    chunks = [e for e in events[1:-1] if e["choices"]]
+    assert chunks
+    for chunk in chunks:
+        openai_validate(openai_relaxed(openai_spec), "CreateChatCompletionStreamResponse", chunk)
+        openai_validate(openai_spec, "ChatCompletionStreamResponseDelta", chunk["choices"][0]["delta"])
+
+
 def test_openai_validation_errors_match_error_response(
     openai_spec: dict[str, Any], client: httpx.Client
 ) -> None:
-    for body in ({"temperature": 5}, {"model": "grok4", "reasoning_effort": "low"}, {"bogus": 1}):
+    for body in ({"temperature": 5}, {"model": "g46", "reasoning_effort": "minimal"}, {"bogus": 1}):
         response = chat(client, **body)
         assert response.status_code == 400
         openai_validate(openai_spec, "ErrorResponse", response.json())

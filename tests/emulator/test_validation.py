@@ -1,15 +1,22 @@
-"""Request validation: the route's parameter list, then the model's rules from the catalog."""
+"""Request validation: the route's parameter list, then the model's rules from the catalog.
+
+Only facts a source states refuse a request; the catalog's unconfirmed ones (most parameter rejections come
+from xAI's documentation, not Azure's) let it through unless the emulator enforces them
+(``enforce_unconfirmed=True``, the ``strict`` fixture).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from grok_azure._catalog import load_catalog
 from grok_azure.testing import FoundryEmulator
 
-from .conftest import chat, user
+from .conftest import API_KEY, DEPLOYMENTS, chat, user
 
 ROUTES = ["openai_v1", "model_inference"]
 PASS = {"extra-parameters": "pass-through"}
@@ -50,6 +57,21 @@ def accept(http: httpx.Client, route: str, **body: Any) -> dict[str, Any]:
     return result
 
 
+@pytest.fixture(scope="module")
+def strict_emu() -> Iterator[FoundryEmulator]:
+    with FoundryEmulator(
+        api_key=API_KEY, deployments=DEPLOYMENTS, serve_retired=True, enforce_unconfirmed=True
+    ) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def strict(strict_emu: FoundryEmulator) -> Iterator[httpx.Client]:
+    """A client of an emulator that also enforces the catalog's unconfirmed rules."""
+    with httpx.Client(base_url=strict_emu.url, headers={"api-key": API_KEY}, timeout=10) as client:
+        yield client
+
+
 # -- extra-parameters on /models and unknown arguments on /openai/v1 ---------------------------------------
 
 
@@ -71,16 +93,20 @@ def test_models_route_drops_extra_parameters_when_asked_and_records_them(
     response = chat(
         http, "model_inference", headers={"extra-parameters": "drop"}, model="grok4", reasoning_effort="x"
     )
-    assert response.status_code == 200  # grok-4 would reject reasoning_effort, but it never reaches the model
+    assert response.status_code == 200  # the unknown value never reaches the model
     [recorded] = emu.requests
     assert recorded.dropped_parameters == ("reasoning_effort",)
     assert recorded.json["reasoning_effort"] == "x"
 
 
 def test_models_route_passes_extra_parameters_through_to_model_validation(http: httpx.Client) -> None:
-    message = unsupported(http, "model_inference", "reasoning_effort", model="grok4", reasoning_effort="low")
-    assert message == "Model grok-4 does not support parameter reasoning_effort."
-    assert accept(http, "model_inference", model="mini", reasoning_effort="low")["model"] == "grok-3-mini"
+    message = unsupported(
+        http, "model_inference", "reasoning_effort", model="g47", reasoning_effort="minimal"
+    )
+    assert message == (
+        "Invalid value for reasoning_effort: 'minimal'. Model grok-4.7 supports: 'low', 'medium', 'high', 'xhigh'."
+    )
+    assert accept(http, "model_inference", model="g47", reasoning_effort="low")["model"] == "grok-4.7"
 
 
 def test_models_route_rejects_an_unknown_extra_parameters_mode(http: httpx.Client) -> None:
@@ -169,10 +195,26 @@ def test_valid_conversation_with_tool_round_trip_is_accepted(http: httpx.Client,
 def test_image_input_to_a_text_only_model_is_not_supported(http: httpx.Client, route: str) -> None:
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
     messages = [{"role": "user", "content": [{"type": "text", "text": "what is this?"}, image]}]
-    error = reject(http, route, model="grok4", messages=messages)
+    error = reject(http, route, model="grok4", messages=messages)  # stated: grok-4 takes text only
     assert "Image inputs are not supported by model grok-4" in str(error)
     body = accept(http, route, model="fast", messages=messages)
     assert body["usage"]["prompt_tokens_details"]["image_tokens"] == 85
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_unconfirmed_modalities_let_images_through(route: str) -> None:
+    spec = (
+        load_catalog()
+        .require("grok-4")
+        .with_facts(input_modalities=["text"], unconfirmed=["input_modalities"])
+    )
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    messages = [{"role": "user", "content": [{"type": "text", "text": "what is this?"}, image]}]
+    with (
+        FoundryEmulator(api_key="k", deployments={"guess": spec}) as emu,
+        httpx.Client(base_url=emu.url, headers={"api-key": "k"}) as client,
+    ):
+        accept(client, route, model="guess", messages=messages)
 
 
 # -- sampling parameters -----------------------------------------------------------------------------------
@@ -211,38 +253,84 @@ def test_temperature_within_grok_range_is_accepted(
 @pytest.mark.parametrize(
     ("name", "value"), [("presence_penalty", 0.5), ("frequency_penalty", 0.0), ("stop", ["x"])]
 )
-def test_reasoning_models_reject_penalties_and_stop(
+def test_unconfirmed_rejections_of_penalties_and_stop_let_the_request_through(
     http: httpx.Client, route: str, name: str, value: Any
 ) -> None:
-    message = unsupported(http, route, name, model="grok4", **{name: value})
-    assert message == f"Model grok-4 does not support parameter {name}."
+    # grok-4's rejections come from xAI's documentation only: Azure may or may not apply them.
+    assert load_catalog().require("grok-4").knows_rejects(name) is None
+    accept(http, route, model="grok4", **{name: value})
     accept(http, route, model="fast", **{name: value})
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_catalog_rejected_parameters_are_rejected(http: httpx.Client, route: str) -> None:
-    with (
-        FoundryEmulator(api_key="k", deployments={"g46": "grok-4.6"}) as emu,
-        httpx.Client(base_url=emu.url, headers={"api-key": "k"}) as client,
-    ):
-        message = unsupported(client, route, "logprobs", model="g46", logprobs=True)
-    assert message == "Model grok-4.6 does not support parameter logprobs."
+@pytest.mark.parametrize(
+    ("name", "value"), [("presence_penalty", 0.5), ("frequency_penalty", 0.0), ("stop", ["x"])]
+)
+def test_enforce_unconfirmed_rejects_what_xai_documents(
+    strict: httpx.Client, route: str, name: str, value: Any
+) -> None:
+    message = unsupported(strict, route, name, model="grok4", **{name: value})
+    assert message == f"Model grok-4 does not support parameter {name}."
+    accept(strict, route, model="fast", **{name: value})
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize(
+    ("name", "value"), [("presence_penalty", 0.5), ("frequency_penalty", 0.1), ("logprobs", True)]
+)
+def test_stated_rejections_are_rejected(http: httpx.Client, route: str, name: str, value: Any) -> None:
+    message = unsupported(http, route, name, model="g46", **{name: value})
+    assert message == f"Model grok-4.6 does not support parameter {name}."
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_rejection_unconfirmed_on_its_own_lets_the_request_through(http: httpx.Client, route: str) -> None:
+    # grok-4.6's penalties are stated, its stop only inferred ("rejected_parameters.stop" is unconfirmed).
+    assert load_catalog().require("grok-4.6").knows_rejects("stop") is None
+    accept(http, route, model="g46", stop=["x"])
 
 
 # -- reasoning effort, n, output limit, streaming options --------------------------------------------------
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_reasoning_effort_is_rejected_by_models_without_effort_values(http: httpx.Client, route: str) -> None:
-    message = unsupported(http, route, "reasoning_effort", model="fast", reasoning_effort="low")
-    assert message == "Model grok-4-1-fast-non-reasoning does not support parameter reasoning_effort."
+def test_reasoning_effort_rejected_only_by_xai_documentation_is_let_through(
+    http: httpx.Client, strict: httpx.Client, route: str
+) -> None:
+    accept(http, route, model="grok4", reasoning_effort="low")
+    message = unsupported(strict, route, "reasoning_effort", model="grok4", reasoning_effort="low")
+    assert message == "Model grok-4 does not support parameter reasoning_effort."
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_reasoning_effort_value_must_be_one_the_model_accepts(http: httpx.Client, route: str) -> None:
-    message = unsupported(http, route, "reasoning_effort", model="mini", reasoning_effort="xhigh")
-    assert "Model grok-3-mini supports: 'low', 'high'" in message
+def test_reasoning_effort_on_a_model_without_documented_values_is_let_through(
+    http: httpx.Client, strict: httpx.Client, route: str
+) -> None:
+    accept(http, route, model="fast", reasoning_effort="low")
+    accept(strict, route, model="fast", reasoning_effort="low")  # nothing recorded to enforce
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_reasoning_effort_value_outside_a_stated_list_is_rejected(http: httpx.Client, route: str) -> None:
+    message = unsupported(http, route, "reasoning_effort", model="g47", reasoning_effort="minimal")
+    assert "Model grok-4.7 supports: 'low', 'medium', 'high', 'xhigh'" in message
     accept(http, route, model="g47", reasoning_effort="xhigh")
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_reasoning_effort_value_outside_an_unconfirmed_list_is_let_through_unless_enforced(
+    http: httpx.Client, strict: httpx.Client, route: str
+) -> None:
+    # grok-3-mini's low/high come from xAI's documentation.
+    accept(http, route, model="mini", reasoning_effort="xhigh")
+    message = unsupported(strict, route, "reasoning_effort", model="mini", reasoning_effort="xhigh")
+    assert "Model grok-3-mini supports: 'low', 'high'" in message
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_reasoning_effort_that_is_not_a_string_is_invalid(http: httpx.Client, route: str) -> None:
+    error = reject(http, route, model="g47", reasoning_effort=3)
+    assert (error["param"], error["code"]) == ("reasoning_effort", "invalid_type")
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -335,3 +423,27 @@ def test_prompt_longer_than_the_context_window_is_context_length_exceeded(
 def test_prompt_just_inside_the_context_window_is_accepted(http: httpx.Client, route: str) -> None:
     body = accept(http, route, messages=user("x" * 4 * 127_990))
     assert body["usage"]["prompt_tokens"] <= 128_000
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_an_unconfirmed_context_window_or_output_limit_refuses_nothing(route: str) -> None:
+    spec = (
+        load_catalog()
+        .require("grok-4")
+        .with_facts(
+            context_window=1000, max_output_tokens=10, unconfirmed=["context_window", "max_output_tokens"]
+        )
+    )
+    with (
+        FoundryEmulator(api_key="k", deployments={"guess": spec}) as emu,
+        httpx.Client(base_url=emu.url, headers={"api-key": "k"}) as client,
+    ):
+        accept(client, route, model="guess", messages=user("x" * 4 * 2000), max_tokens=50)
+    with (
+        FoundryEmulator(api_key="k", deployments={"guess": spec}, enforce_unconfirmed=True) as emu,
+        httpx.Client(base_url=emu.url, headers={"api-key": "k"}) as client,
+    ):
+        assert reject(client, route, model="guess", max_tokens=50)["param"] == "max_tokens"
+        assert reject(client, route, model="guess", messages=user("x" * 4 * 2000))["code"] == (
+            "context_length_exceeded"
+        )

@@ -23,6 +23,7 @@ from grok_azure import (
     GrokClient,
     StreamEvent,
 )
+from grok_azure._catalog import ModelSpec, load_catalog
 from grok_azure.testing import FoundryEmulator
 
 ROUTES = ("openai_v1", "model_inference")
@@ -30,9 +31,40 @@ KINDS = ("sync", "async")
 API_KEY = "integration-test-key-0123456789"
 # Emulator deployments: the names tests use, and the catalog models behind them.
 CHAT = "chat"  # grok-4-1-fast-non-reasoning: no reasoning, accepts penalties, tools and json_schema
-REASONER = "reasoner"  # grok-3-mini: returns reasoning_content
-GROK4 = "grok-4"  # always-on reasoning; rejects reasoning_effort, penalties and stop
-EMULATOR_DEPLOYMENTS = {CHAT: "grok-4-1-fast-non-reasoning", REASONER: "grok-3-mini", GROK4: "grok-4"}
+REASONER = "reasoner"  # grok-4.7 returning reasoning_content (see _emulated_reasoner)
+GROK4 = "grok-4"  # always-on reasoning; rejects reasoning_effort, penalties and stop (as xAI documents)
+CODER = "coder"  # grok-code-fast-1: text only (a name the client cannot look up, so the service decides)
+REASONER_MODEL = "grok-4.7"
+
+
+def with_xai_rejections(spec: ModelSpec) -> ModelSpec:
+    """``spec`` with its rejections stated. The catalog takes them from xAI's documentation and marks them
+    unconfirmed on Azure, so by default the emulator lets them through; these tests check how a refusal
+    reaches the caller, so the emulated service refuses as xAI documents."""
+    return spec.with_facts(rejected_parameters=spec.rejected_parameters)
+
+
+def _emulated_reasoner() -> ModelSpec:
+    """The reasoning deployment: grok-4.7 replying with ``reasoning_content``.
+
+    It used to be grok-3-mini, retired on 2026-05-01 (its deployments now answer every request with an error).
+    No current catalog model is stated to return ``reasoning_content`` on Azure: grok-3-mini was the only one,
+    and for the grok-4.x models it is unconfirmed. So the emulated reasoner is a current GA reasoning model
+    (grok-4.7, with documented ``reasoning_effort`` values low, medium, high and xhigh) with
+    ``reasoning_content`` stated, the behaviour the reasoning tests need. Against a real resource,
+    ``GROK_AZURE_TEST_REASONING_DEPLOYMENT`` must name a deployment that returns it, or they are skipped.
+    """
+    return with_xai_rejections(load_catalog().require(REASONER_MODEL)).with_facts(
+        returns_reasoning_content=True
+    )
+
+
+EMULATOR_DEPLOYMENTS: dict[str, str | ModelSpec] = {
+    CHAT: "grok-4-1-fast-non-reasoning",
+    REASONER: _emulated_reasoner(),
+    GROK4: with_xai_rejections(load_catalog().require("grok-4")),
+    CODER: "grok-code-fast-1",
+}
 PROMPT = "Reply with one short sentence about the sea."
 # Generous for a real model (reasoning counts against it on some), tiny in cost; see docs/testing.md.
 MAX_TOKENS = 1024
@@ -217,16 +249,16 @@ async def open_driver(kind: str, **options: Any) -> AsyncIterator[Driver]:
 def assert_usage_consistent(usage: CompletionUsage | None, *, emulated: bool) -> None:
     """Token counts that hold on any deployment; the emulator's exact convention when emulated.
 
-    The emulator counts reasoning inside ``completion_tokens`` (OpenAI's convention), so the total is prompt +
-    completion. Azure's grok-3-mini adds reasoning on top; other models count it inside, so a real deployment
-    may give either total.
+    The emulator counts as Azure was recorded counting for Grok: ``completion_tokens`` excludes reasoning, so the
+    total is prompt + completion + reasoning. The Grok 4.7 documentation says ``completion_tokens`` includes
+    reasoning (OpenAI's convention, total = prompt + completion), so a real deployment may give either total.
     """
     assert usage is not None
     assert usage.prompt_tokens > 0
     assert usage.completion_tokens > 0
     plain = usage.prompt_tokens + usage.completion_tokens
     if emulated:
-        assert usage.total_tokens == plain
+        assert usage.total_tokens == plain + usage.reasoning_tokens
     else:
         assert usage.total_tokens in (plain, plain + usage.reasoning_tokens)
 
@@ -243,12 +275,17 @@ def comparable(completion: ChatCompletion) -> dict[str, Any]:
 
     Left out on purpose: ``id`` and ``created`` (each request is a new completion); each choice's
     ``content_filter_results`` (Azure annotates stream chunks one by one and sends none on tool-call or finish
-    chunks, so a stream cannot rebuild the non-streamed annotation). ``content`` compares ``None`` equal to
-    ``""``: a tool-call-only stream carries no content delta, so it cannot tell which one the service meant.
+    chunks, so a stream cannot rebuild the non-streamed annotation); ``system_fingerprint``, which Grok sends on
+    stream chunks but not on a non-streamed reply; and ``usage.audio_prompt_tokens``, which only the
+    non-streamed usage carries. ``content`` compares ``None`` equal to ``""``: a tool-call-only stream carries
+    no content delta, so it cannot tell which one the service meant.
     """
+    usage = None
+    if completion.usage is not None:
+        usage = completion.usage.model_dump()
+        usage.pop("audio_prompt_tokens", None)
     return {
         "model": completion.model,
-        "system_fingerprint": completion.system_fingerprint,
         "choices": [
             {
                 "index": choice.index,
@@ -264,6 +301,6 @@ def comparable(completion: ChatCompletion) -> dict[str, Any]:
             }
             for choice in completion.choices
         ],
-        "usage": completion.usage.model_dump() if completion.usage is not None else None,
+        "usage": usage,
         "prompt_filter_results": [r.model_dump() for r in completion.prompt_filter_results or []],
     }

@@ -60,7 +60,9 @@ def deployment(target: Target) -> str:
 def reasoner(target: Target) -> str:
     """A deployment that returns reasoning_content (set GROK_AZURE_TEST_REASONING_DEPLOYMENT for real runs)."""
     if target.reasoning_deployment is None:
-        pytest.skip("no reasoning deployment: set GROK_AZURE_TEST_REASONING_DEPLOYMENT (e.g. a grok-3-mini)")
+        pytest.skip(
+            "no reasoning deployment: set GROK_AZURE_TEST_REASONING_DEPLOYMENT (one that returns reasoning_content)"
+        )
     return target.reasoning_deployment
 
 

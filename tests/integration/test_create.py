@@ -59,8 +59,6 @@ async def test_reasoning_deployment_returns_reasoning_content_and_tokens(
     assert completion.usage is not None
     assert completion.usage.reasoning_tokens > 0
     assert_usage_consistent(completion.usage, emulated=target.emulated)
-    if target.emulated:
-        assert completion.usage.completion_tokens > completion.usage.reasoning_tokens
 
 
 async def test_filter_results_are_typed(chat: Driver, target: Target, deployment: str) -> None:
@@ -119,6 +117,5 @@ async def test_azure_extra_fields_are_kept_not_rejected(chat: Driver, emu: Found
 async def test_emulator_answers_the_deployed_model_name(chat: Driver, emu: FoundryEmulator) -> None:
     completion = await chat.create(model="reasoner", messages=user())
 
-    assert completion.model == "grok-3-mini"
-    assert completion.system_fingerprint is not None
-    assert completion.system_fingerprint.startswith("fp_")
+    assert completion.model == "grok-4.7"
+    assert completion.system_fingerprint is None  # Grok sends it on stream chunks only

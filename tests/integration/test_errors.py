@@ -222,12 +222,12 @@ async def test_context_length_fault_is_a_context_length_error(chat: Driver, emu:
 async def test_a_prompt_longer_than_the_context_window_is_a_context_length_error(
     chat: Driver, emu: FoundryEmulator
 ) -> None:
-    too_long = "word " * 110_000  # grok-3-mini: 131,072 tokens; the emulator counts 4 characters a token
+    too_long = "word " * 110_000  # "chat": 128,000 tokens; the emulator counts 4 characters a token
 
     with pytest.raises(ContextLengthExceededError) as caught:
-        await chat.create(model="reasoner", messages=user(too_long))
+        await chat.create(model="chat", messages=user(too_long))
 
-    assert "131072" in caught.value.message
+    assert "128000" in caught.value.message
     assert caught.value.param == "messages"
 
 

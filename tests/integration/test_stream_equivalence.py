@@ -2,10 +2,11 @@
 
 The emulator is scripted identically twice; the first request is plain, the second streamed. What must then be
 equal is :func:`._support.comparable`: per choice the role, content, reasoning_content, refusal, tool calls
-(id, type, name, arguments) and finish_reason, plus model, system_fingerprint, usage (every field, Azure's
-extras included) and prompt_filter_results. ``id`` and ``created`` may differ (two requests, two
-completions) and so may each choice's content_filter_results (see ``comparable``). The emulator is reset
-between the two requests so that its tool-call ids restart and match.
+(id, type, name, arguments) and finish_reason, plus model, usage (every field, Azure's extras included, but
+``audio_prompt_tokens``, which only a plain reply carries) and prompt_filter_results. ``id`` and ``created`` may
+differ (two requests, two completions), and so may each choice's content_filter_results and the
+system_fingerprint, which Grok sends on stream chunks only (see ``comparable``). The emulator is reset between the
+two requests so that its tool-call ids restart and match.
 """
 
 from __future__ import annotations

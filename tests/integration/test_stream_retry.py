@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import random
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from grok_azure import (
     GrokClient,
     GrokError,
     RetryPolicy,
+    StreamClosedError,
     StreamError,
     StreamInterruptedError,
 )
@@ -310,3 +312,104 @@ def test_stream_deadline_before_the_first_chunk_is_final_not_retried(kind: str, 
     assert "stream_deadline=0.5" in str(caught.value)
     assert len(chat_requests(emu)) == 1
     assert hook.seen == []
+
+
+# --- the call's deadline covers a stream up to its first chunk, and no further --------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_deadline_does_not_cut_a_stream_after_its_first_chunk(kind: str, emu: FoundryEmulator) -> None:
+    # A pause longer than the whole deadline, after two chunks: the stall rule (read timeout 30 s) governs now.
+    emu.fault(Fault.stall(after_chunks=2, seconds=1.2))
+
+    text, _ = read_inline(emu, kind, retry=policy(), deadline=0.8, timeout=30.0)
+
+    assert text == EXPECTED
+    assert len(chat_requests(emu)) == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_deadline_bounds_the_wait_for_the_first_chunk(kind: str, emu: FoundryEmulator) -> None:
+    # Headers at once, then silence: the read timeout (300 s) would wait; the deadline's timer does not.
+    emu.fault(Fault.stall(after_chunks=0, seconds=120.0), times=5)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            read_inline(emu, kind, retry=policy(), deadline=0.6, timeout=300.0)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(20)  # a bound for the test only: without the timer the read would wait 120 s
+
+    assert not worker.is_alive()
+    [error] = outcome
+    assert isinstance(error, APITimeoutError)
+    assert "deadline=0.6" in str(error)
+
+
+class _LongestWait(random.Random):
+    """Full jitter at its longest: every backoff is the whole window."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_closing_a_stream_during_its_resend_wait_ends_it_at_once_and_sends_nothing_more(
+    emu: FoundryEmulator,
+) -> None:
+    emu.fault(Fault.drop(after_chunks=0))
+    slow = RetryPolicy(backoff_base=30.0, backoff_cap=30.0, rng=_LongestWait())
+    outcome: list[BaseException] = []
+    with GrokClient(endpoint=emu.url, api_key=KEY, retry=slow) as client:
+        stream = client.chat.completions.create(model=DEPLOYMENT, messages=MESSAGES, stream=True)
+
+        def read() -> None:
+            try:
+                for _ in stream:
+                    pass
+            except BaseException as exc:
+                outcome.append(exc)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        for _ in range(500):  # until the first attempt went out
+            if chat_requests(emu):
+                break
+            threading.Event().wait(0.01)
+        threading.Event().wait(0.3)  # the reader is now waiting 30 s to resend
+        stream.close()
+        reader.join(10)  # a bound for the test only
+
+        assert not reader.is_alive()
+        [error] = outcome
+        assert isinstance(error, StreamClosedError)
+    assert len(chat_requests(emu)) == 1
+
+
+def test_closing_an_async_stream_during_its_resend_wait_ends_it_at_once(emu: FoundryEmulator) -> None:
+    emu.fault(Fault.drop(after_chunks=0))
+    slow = RetryPolicy(backoff_base=30.0, backoff_cap=30.0, rng=_LongestWait())
+
+    async def run() -> BaseException | None:
+        async with AsyncGrokClient(endpoint=emu.url, api_key=KEY, retry=slow) as client:
+            stream = await client.chat.completions.create(model=DEPLOYMENT, messages=MESSAGES, stream=True)
+
+            async def read() -> None:
+                async for _ in stream:
+                    pass
+
+            reader = asyncio.ensure_future(read())
+            await asyncio.sleep(0.5)  # the first attempt failed; the reader waits 30 s to resend
+            await stream.close()
+            try:
+                await asyncio.wait_for(reader, timeout=10)
+            except BaseException as exc:
+                return exc
+            return None
+
+    error = asyncio.run(run())
+    assert isinstance(error, StreamClosedError)
+    assert len(chat_requests(emu)) == 1

@@ -26,6 +26,7 @@ from grok_azure import (
     InternalServerError,
     RateLimitError,
     RetryPolicy,
+    StreamClosedError,
 )
 from grok_azure._call_flow import (
     RETRY_COUNT_HEADER,
@@ -38,6 +39,7 @@ from grok_azure._call_flow import (
     Send,
     Sleep,
     Target,
+    Waker,
     call_flow,
 )
 from grok_azure._deadline import Deadline
@@ -125,7 +127,7 @@ def build(
         deadline=deadline or Deadline(None),
         stream_deadline=None,
         max_body_bytes=1 << 20,
-        closed_error=closed,
+        closed_error=lambda **_: closed(),  # the client's takes retrying=
     )
     return Built(call, pool, asked)
 
@@ -513,3 +515,28 @@ def test_when_every_target_was_tried_the_retry_waits_for_the_server() -> None:
         ("send", "east", "2"),
     ]
     assert run.done is not None
+
+
+def test_a_call_stopped_during_the_wait_raises_its_stop_error_and_sends_nothing_more() -> None:
+    call = build().call
+    stop = StreamClosedError("the stream was closed")
+    run = drive(call, [status(503, {"retry-after-ms": "10"}), status(200)], on_sleep=lambda: call.stop(stop))
+    assert [s[0] for s in run.steps] == ["headers", "send", "read", "sleep"]
+    assert run.raised is stop
+    assert call.waker.woken
+
+
+def test_a_woken_waker_ends_a_sleep_at_once_sync_and_async() -> None:
+    import threading
+
+    waker = Waker()
+    threading.Timer(0.05, waker.wake).start()
+    waker.sleep(30)  # returns when woken (the test would hang for 30 s otherwise)
+    assert waker.woken
+
+    async def run() -> None:
+        async_waker = Waker()
+        asyncio.get_running_loop().call_later(0.05, async_waker.wake)
+        await asyncio.wait_for(async_waker.asleep(30), timeout=10)
+
+    asyncio.run(run())

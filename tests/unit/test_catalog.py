@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime
 import json
 import re
@@ -13,14 +12,18 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
+import pydantic
 import pytest
 
 from grok_azure._catalog import (
     DATA_FILE,
+    FACT_FIELDS,
     SCHEMA_FILE,
     Catalog,
+    CatalogError,
     ModelSpec,
     UnknownModelError,
+    _loading,
     load_catalog,
     normalize_model_name,
     parse_catalog,
@@ -44,6 +47,12 @@ def validator() -> jsonschema.Draft202012Validator:
     schema = _read(SCHEMA_FILE)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
+
+
+@pytest.fixture(autouse=True)
+def _packaged_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the packaged data: a developer's own GROK_AZURE_CATALOG must not leak in."""
+    monkeypatch.delenv("GROK_AZURE_CATALOG", raising=False)
 
 
 @pytest.fixture
@@ -142,8 +151,10 @@ def test_aliases_never_collide_across_models() -> None:
 
 def test_catalog_refuses_two_models_sharing_a_name() -> None:
     spec = load_catalog().require("grok-4.7")
-    clash = dataclasses.replace(spec, id="grok-4.7-copy", aliases=("GROK-4-7",))
-    with pytest.raises(ValueError, match="collides"):
+    clash = spec.with_facts(id="grok-4.7-copy", aliases=("grok-4-7",))
+    with pytest.raises(
+        CatalogError, match=re.escape("'grok-4-7' of 'grok-4.7-copy' collides with 'grok-4.7'")
+    ):
         Catalog([spec, clash], datetime.date(2026, 10, 5))
 
 
@@ -159,10 +170,27 @@ def test_models_that_reject_reasoning_effort_claim_no_effort_values() -> None:
             assert spec.effort_values == (), spec.id
 
 
-def test_unconfirmed_entries_name_model_fields() -> None:
-    fields = {f.name for f in dataclasses.fields(ModelSpec)} | {"released"}
+def test_unconfirmed_entries_name_fact_fields_or_one_rejected_parameter() -> None:
     for spec in load_catalog().models:
-        assert spec.unconfirmed <= fields, (spec.id, spec.unconfirmed - fields)
+        for fact in spec.unconfirmed:
+            field, _, param = fact.partition(".")
+            assert field in FACT_FIELDS, (spec.id, fact)
+            assert not param or param in spec.rejected_parameters, (spec.id, fact)
+
+
+def test_packaged_file_states_every_field_of_every_model(raw: dict[str, Any]) -> None:
+    # A user file may leave facts out (they become unknown); the packaged one must say what it knows about each.
+    assert set(raw) == {"$schema", "schema_version", "as_of", "notes", "references", "models"}
+    for model in raw["models"]:
+        assert set(model) == set(ModelSpec.model_fields), (
+            model["id"],
+            set(ModelSpec.model_fields) ^ set(model),
+        )
+
+
+def test_packaged_model_ids_are_grok_names_in_lower_case() -> None:
+    for spec in load_catalog().models:
+        assert re.fullmatch(r"grok-[a-z0-9.-]+", spec.id), spec.id
 
 
 def test_confirmed_prices_come_from_azure_meters() -> None:
@@ -221,10 +249,44 @@ def test_non_reasoning_model_keeps_penalties_and_stop() -> None:
     assert "stop" not in spec.rejected_parameters
 
 
-def test_grok_4_keeps_the_more_restrictive_conflicting_limits() -> None:
+def test_grok_4_takes_the_newest_microsoft_context_window_and_records_the_conflict() -> None:
     spec = load_catalog().require("grok-4")
-    assert spec.context_window == 256_000
-    assert spec.input_modalities == frozenset({"text"})
+    assert (
+        spec.context_window == 262_000
+    )  # Microsoft's model page of 2026-10-05 [M3]; 256,000 in 2025-12 [M5]
+    conflict = next(c for c in spec.conflicts if c.startswith("context_window:"))
+    assert "256,000" in conflict
+    assert "262,000 (Microsoft docs 2026-10-05 [M3])" in conflict
+    assert spec.is_stated("context_window")
+    assert spec.input_modalities == frozenset({"text"})  # the newest Microsoft source says text only
+
+
+@pytest.mark.parametrize(
+    ("model_id", "field", "kept"),
+    [
+        ("grok-4-fast-reasoning", "max_output_tokens", 2_000_000),
+        ("grok-4-1-fast-reasoning", "context_window", 128_000),
+        ("grok-4-1-fast-non-reasoning", "context_window", 128_000),
+        ("grok-4.3", "context_window", 200_000),
+        ("grok-4.6", "context_window", 200_000),
+        ("grok-4.7", "max_output_tokens", None),
+    ],
+)
+def test_conflicting_sources_keep_the_microsoft_value_and_say_so(
+    model_id: str, field: str, kept: object
+) -> None:
+    spec = load_catalog().require(model_id)
+    assert getattr(spec, field) == kept
+    assert any(c.startswith(f"{field}:") for c in spec.conflicts), spec.conflicts
+
+
+def test_every_recorded_conflict_says_what_was_kept() -> None:
+    for spec in load_catalog().models:
+        for conflict in spec.conflicts:
+            assert re.search(r"\b(kept|took)\b", conflict), (
+                spec.id,
+                conflict,
+            )
 
 
 # --- lookups ---
@@ -320,15 +382,16 @@ def test_load_catalog_reads_the_file_once() -> None:
 
 
 def test_importing_the_package_does_not_read_the_catalog() -> None:
-    code = "import grok_azure._catalog as c; print(c.load_catalog.cache_info().currsize)"
+    code = "import grok_azure._catalog._loading as c; print(c._packaged is None)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "0"
+    assert result.stdout.strip() == "True"
 
 
 def test_model_spec_is_immutable() -> None:
     spec = load_catalog().require("grok-4")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         spec.status = "retired"  # type: ignore[misc]
+    assert load_catalog().require("grok-4").status == "ga"
 
 
 def test_parse_catalog_derives_penalty_flag_from_rejected_parameters(doc: dict[str, Any]) -> None:
@@ -338,40 +401,170 @@ def test_parse_catalog_derives_penalty_flag_from_rejected_parameters(doc: dict[s
 
 def test_parse_catalog_rejects_unsupported_schema_version(doc: dict[str, Any]) -> None:
     doc["schema_version"] = 2
-    with pytest.raises(ValueError, match="schema_version"):
+    with pytest.raises(
+        CatalogError, match=r"catalog: schema_version: unsupported schema_version 2 \(expected 1\)"
+    ):
         parse_catalog(doc)
 
 
-def test_parse_catalog_rejects_unknown_status(doc: dict[str, Any]) -> None:
+def test_parse_catalog_names_the_model_and_field_of_an_unknown_status(doc: dict[str, Any]) -> None:
     _model(doc, "grok-4")["status"] = "deprecated"
-    with pytest.raises(ValueError, match="status 'deprecated'"):
+    with pytest.raises(
+        CatalogError, match=r"models\[2\] \(id 'grok-4'\)\.status: Input should be 'ga', 'preview' or"
+    ):
         parse_catalog(doc)
 
 
 def test_parse_catalog_rejects_boolean_where_integer_expected(doc: dict[str, Any]) -> None:
     _model(doc, "grok-4")["context_window"] = True
-    with pytest.raises(ValueError, match="context_window"):
+    with pytest.raises(CatalogError, match=r"\(id 'grok-4'\)\.context_window: .*integer \(got True\)"):
         parse_catalog(doc)
 
 
 def test_parse_catalog_rejects_non_iso_retirement_date(doc: dict[str, Any]) -> None:
     _model(doc, "grok-3")["retired_on"] = "May 1, 2026"
-    with pytest.raises(ValueError, match="retired_on"):
+    with pytest.raises(CatalogError, match=r"\(id 'grok-3'\)\.retired_on: 'May 1, 2026' is not an ISO date"):
         parse_catalog(doc)
 
 
-def test_parse_catalog_reports_missing_required_field(doc: dict[str, Any]) -> None:
-    del _model(doc, "grok-4")["source"]
-    with pytest.raises(ValueError, match="'source' is required"):
+def test_parse_catalog_reports_a_missing_model_list(doc: dict[str, Any]) -> None:
+    del doc["models"]
+    with pytest.raises(CatalogError, match="catalog: models: Field required"):
+        parse_catalog(doc)
+
+
+def test_parse_catalog_needs_as_of_for_a_complete_catalog(doc: dict[str, Any]) -> None:
+    del doc["as_of"]
+    with pytest.raises(CatalogError, match="as_of"):
         parse_catalog(doc)
 
 
 def test_parse_catalog_rejects_non_numeric_price(doc: dict[str, Any]) -> None:
     _model(doc, "grok-4")["price"]["input"] = "5.50"
-    with pytest.raises(ValueError, match=r"price\.input"):
+    with pytest.raises(CatalogError, match=r"\(id 'grok-4'\)\.price\.input: .*\(got '5\.50'\)"):
         parse_catalog(doc)
 
 
 def test_parse_catalog_rejects_non_object_document() -> None:
-    with pytest.raises(ValueError, match="expected an object"):
+    with pytest.raises(CatalogError, match="expected an object"):
         parse_catalog([])
+
+
+def test_parse_catalog_lists_several_problems_but_not_hundreds(doc: dict[str, Any]) -> None:
+    for model in doc["models"]:
+        model["context_window"] = "big"
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(doc, where="mine.json")
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 6
+    assert all(line.startswith("mine.json: models[") for line in lines[:5])
+    assert lines[-1] == "... and 8 more problems"
+
+
+# --- the schema and the loader agree ---
+
+
+def _drop(key: str) -> Any:
+    def mutate(model: dict[str, Any]) -> None:
+        del model[key]
+
+    return mutate
+
+
+def _set(key: str, value: object) -> Any:
+    def mutate(model: dict[str, Any]) -> None:
+        model[key] = value
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(_set("status", "deprecated"), id="unknown-status"),
+        pytest.param(_set("context_window", 0), id="zero-context"),
+        pytest.param(_set("context_window", "262000"), id="context-as-string"),
+        pytest.param(_set("context_window", True), id="context-as-bool"),
+        pytest.param(_set("max_tokens", 8192), id="unknown-field"),
+        pytest.param(_set("aliases", ["grok-four", "grok-four"]), id="duplicate-alias"),
+        pytest.param(_set("aliases", ["Grok-Four"]), id="alias-not-lower-case"),
+        pytest.param(_set("input_modalities", ["image"]), id="no-text-input"),
+        pytest.param(_set("input_modalities", ["text", "audio"]), id="unknown-modality"),
+        pytest.param(_set("effort_values", ["high", "turbo"]), id="unknown-effort"),
+        pytest.param(_set("default_effort", "high"), id="default-effort-without-values"),
+        pytest.param(_set("effort_values", ["high"]), id="effort-values-for-a-rejected-parameter"),
+        pytest.param(_set("unconfirmed", ["colour"]), id="unconfirmed-unknown-field"),
+        pytest.param(_set("unconfirmed", ["price", "price"]), id="unconfirmed-twice"),
+        pytest.param(_set("retired_on", "2026-5-1"), id="short-date"),
+        pytest.param(_set("released", "May 2026"), id="released-not-iso"),
+        pytest.param(_set("price", {"input": 1.0}), id="price-without-output"),
+        pytest.param(_set("price", {"input": -1.0, "output": 2.0}), id="negative-price"),
+        pytest.param(
+            _set("price", {"input": 1.0, "output": 2.0, "currency": "EUR"}), id="price-unknown-field"
+        ),
+        pytest.param(_set("function_calling", "yes"), id="bool-as-string"),
+        pytest.param(_drop("id"), id="no-id"),
+        pytest.param(_set("status", "retired"), id="retired-without-date-or-replacement"),
+    ],
+)
+def test_schema_and_loader_both_refuse_a_malformed_entry(
+    doc: dict[str, Any], validator: jsonschema.Draft202012Validator, mutate: Any
+) -> None:
+    mutate(_model(doc, "grok-4"))
+    assert not validator.is_valid(doc)
+    with pytest.raises(CatalogError):
+        parse_catalog(doc)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param({"schema_version": 2, "models": [{"id": "grok-5"}]}, id="schema-version"),
+        pytest.param({"models": []}, id="no-models"),
+        pytest.param({"models": [{"id": "grok-5"}], "extra": 1}, id="unknown-top-level-key"),
+        pytest.param({"models": [{"id": "grok-5"}], "as_of": "yesterday"}, id="as-of-not-a-date"),
+        pytest.param({"models": {"id": "grok-5"}}, id="models-not-a-list"),
+    ],
+)
+def test_schema_and_loader_both_refuse_a_malformed_document(
+    validator: jsonschema.Draft202012Validator, document: dict[str, Any]
+) -> None:
+    assert not validator.is_valid(document)
+    with pytest.raises(CatalogError):
+        _loading._validate(document, "user.json")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param({"models": [{"id": "grok-5"}]}, id="only-an-id"),
+        pytest.param(
+            {
+                "$schema": "./grok_models.schema.json",
+                "models": [{"id": "grok-5", "context_window": 1_000_000}],
+            },
+            id="with-schema-pointer",
+        ),
+        pytest.param(
+            {"models": [{"id": "grok-5", "price": {"input": 1, "output": 2}, "unconfirmed": ["price"]}]},
+            id="integer-prices",
+        ),
+        pytest.param(
+            {
+                "models": [
+                    {
+                        "id": "grok-5",
+                        "rejected_parameters": ["stop"],
+                        "unconfirmed": ["rejected_parameters.stop"],
+                    }
+                ]
+            },
+            id="one-unconfirmed-rejection",
+        ),
+    ],
+)
+def test_schema_and_loader_both_accept_a_minimal_user_document(
+    validator: jsonschema.Draft202012Validator, document: dict[str, Any]
+) -> None:
+    validator.validate(document)
+    assert _loading._validate(document, "user.json").models[0].id == "grok-5"

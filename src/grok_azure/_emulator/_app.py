@@ -1,7 +1,8 @@
 """The Starlette application: Foundry's routes, in the order the service checks things.
 
-Chat requests go through: auth, api-version (``/models`` only), JSON body, deployment, the deployment's quotas
-(charged on arrival: a request refused here consumes no fault or script), injected faults,
+Chat requests go through: auth, api-version (on ``/models`` required, served and not retired; on
+``/openai/v1`` refused unless ``preview``), JSON body, deployment (a retired model's deployment answers an error), the
+deployment's quotas (charged on arrival: a request refused here consumes no fault or script), injected faults,
 the route's parameter list (``extra-parameters`` on ``/models``, unrecognised arguments on ``/openai/v1``),
 the model's rules, and finally the scripted or default reply. Every request is recorded, whatever its fate.
 """
@@ -24,8 +25,18 @@ from .._catalog import ModelSpec
 from ._auth import check_auth
 from ._completions import build_exchange
 from ._core import EmulatorCore
-from ._delivery import completion_response, error_response, json_response
-from ._errors import Rejection, Route, azure_error, bad_request, deployment_not_found, not_found
+from ._delivery import completion_response, deployment_headers, error_response, json_response
+from ._errors import (
+    Rejection,
+    Route,
+    api_version_on_v1,
+    azure_error,
+    bad_request,
+    deployment_not_found,
+    not_found,
+    retired_api_version,
+    retired_model,
+)
 from ._faults import error_event_rejection, fault_rejection
 from ._parameters import reject_unknown_openai_parameters, split_extra_parameters
 from ._quota import estimate_tokens, quota_rejection
@@ -37,6 +48,8 @@ _INVALID_JSON = (
     "library correctly. The API expects a JSON payload, but what was sent was not valid JSON.)"
 )
 _MISSING_API_VERSION = "The api-version query parameter (?api-version=) is required for all requests."
+# The only api-version /openai/v1 takes: it opts into preview features (Azure OpenAI API lifecycle doc).
+_V1_API_VERSIONS = ("preview",)
 
 
 class _Incoming:
@@ -52,6 +65,7 @@ class _Incoming:
         self.deployment: str | None = None
         self.dropped: tuple[str, ...] = ()
         self.quota_headers: dict[str, str] = {}  # the x-ratelimit-* counters, once quotas were charged
+        self.reached: dict[str, str] = {}  # deployment and quota headers of a deployment that was charged
         self.json: Any = None
         self.valid_json = False
         with contextlib.suppress(ValueError):  # also covers an empty body and invalid UTF-8
@@ -81,18 +95,22 @@ def build_app(core: EmulatorCore) -> Starlette:
         try:
             response: Response = await handler(incoming)
         except Rejection as rejection:
-            response = error_response(rejection.reply, incoming.headers, incoming.quota_headers)
+            response = error_response(rejection.reply, incoming.headers, incoming.route, incoming.reached)
         core.record(incoming.record(response.status_code))
         return response
 
     def authorize(incoming: _Incoming) -> None:
         check_auth(incoming.headers, core.api_key, core.token_validator)
+        version = incoming.query.get("api-version")
         if incoming.route == "model_inference":
-            version = incoming.query.get("api-version")
             if not version:
                 raise azure_error(400, "MissingApiVersionParameter", _MISSING_API_VERSION)
+            if version in core.retired_api_versions:
+                raise retired_api_version()
             if version not in core.api_versions:
                 raise not_found()
+        elif incoming.route == "openai_v1" and version is not None and version not in _V1_API_VERSIONS:
+            raise api_version_on_v1()
 
     def resolve(incoming: _Incoming, route: Route, name: Any) -> ModelSpec:
         if name is None and route == "model_inference" and len(core.deployments) == 1:
@@ -108,7 +126,10 @@ def build_app(core: EmulatorCore) -> Starlette:
         if not isinstance(name, str) or name not in core.deployments:
             raise deployment_not_found()
         incoming.deployment = name
-        return core.deployments[name]
+        spec = core.deployments[name]
+        if not spec.is_current and not core.serve_retired:
+            raise retired_model()
+        return spec
 
     async def chat(incoming: _Incoming) -> Response:
         route = incoming.route
@@ -132,10 +153,14 @@ def build_app(core: EmulatorCore) -> Starlette:
         if admission.refused is not None:
             raise quota_rejection(admission, version)
         incoming.quota_headers = admission.headers()
+        incoming.reached = {**deployment_headers(deployment), **incoming.quota_headers}
         fault = core.take_fault(deployment)
         if fault is not None and fault.replaces_response:
-            # A fault's answer carries exactly the headers it scripts (a 429 its own counters).
-            incoming.quota_headers = {}
+            # A gateway fault's answer (429, 5xx, 408) carries exactly the headers it scripts (a 429 its own
+            # counters); the model's own refusals (content filter, context length) carry the deployment's, as a
+            # recorded content-filter 400 did.
+            if fault.kind not in ("content_filter", "context_length"):
+                incoming.reached = {}
             if fault.seconds:
                 await core.sleep(fault.seconds)
             raise fault_rejection(fault, route, version, spec.context_window)
@@ -145,16 +170,18 @@ def build_app(core: EmulatorCore) -> Starlette:
             body, incoming.dropped = split_extra_parameters(
                 route, body, incoming.headers.get("extra-parameters")
             )
-        chat_request = validate_chat(route, body, spec)
+        chat_request = validate_chat(route, body, spec, strict=core.enforce_unconfirmed)
         if fault is not None and fault.kind == "error_event" and not chat_request.stream:
             raise error_event_rejection(fault)
+        script = core.replies.take(deployment)
         exchange = build_exchange(
             chat_request,
             spec,
-            core.replies.take(deployment),
+            script,
             filtered=fault is not None and fault.kind == "filtered_completion",
             next_call_id=core.next_call_id,
             route=route,
+            usage_convention=core.usage_convention,
         )
         if fault is not None and fault.kind == "slow_first_byte":
             await core.sleep(fault.seconds)
@@ -167,6 +194,7 @@ def build_app(core: EmulatorCore) -> Starlette:
             deployment=deployment,
             request_headers=incoming.headers,
             quota_headers=incoming.quota_headers,
+            tool_call_deltas=(script and script.tool_call_deltas) or core.tool_call_deltas,
         )
 
     async def model_info(incoming: _Incoming) -> Response:

@@ -1,9 +1,23 @@
 """The emulated model: one deterministic exchange, rendered as a completion or as Azure's stream chunks.
 
 Both renderings come from the same :class:`Exchange`, so a streamed and a non-streamed answer to the same
-request carry the same content, reasoning, tool calls and finish reason. Usage follows the OpenAI
-convention: reasoning tokens are counted inside ``completion_tokens`` and
-``total_tokens == prompt_tokens + completion_tokens``.
+request carry the same content, reasoning, tool calls, finish reason and token counts. The shapes follow
+recorded Azure traffic for Grok (``foundry-wire-facts.md``, sections 3 and 6):
+
+- usage, by default, as Azure reports it for Grok: ``completion_tokens`` excludes reasoning,
+  ``completion_tokens_details.reasoning_tokens`` stands beside it and ``total_tokens`` is prompt + completion +
+  reasoning (288 + 27 + 294 = 609 in the recording). ``usage_convention="openai"`` counts reasoning inside
+  ``completion_tokens`` instead (total = prompt + completion), as the Grok 4.7 documentation describes;
+- a non-streamed reply has no ``system_fingerprint``, ``usage.audio_prompt_tokens: 0`` and, on ``/openai/v1``,
+  ``message.tool_calls: null`` when there are no calls; stream chunks carry ``system_fingerprint`` and the
+  streamed usage event has no ``audio_prompt_tokens``;
+- the choice's ``content_filter_results`` list hate, self_harm, sexual, violence, protected_material_code and
+  protected_material_text for a text answer, and are ``{}`` for an answer that only calls tools;
+- streamed tool calls arrive whole, one call per delta (id, type, name and complete arguments together), as Grok
+  sends them; ``tool_call_deltas="fragmented"`` streams them as other gateways do (id and name first, then
+  argument pieces);
+- ``model`` is the served model's name, which can differ from the catalog id (``grok-3-mini`` answers as
+  ``grok-3-mini-high``).
 """
 
 from __future__ import annotations
@@ -15,18 +29,36 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .._catalog import ModelSpec
 from ._errors import Route
 from ._schema_values import example_value
-from ._state import Reply
+from ._state import Reply, ToolCallDeltas
 from ._validation import ChatRequest, count_tokens
 
+UsageConvention = Literal["grok", "openai"]
+USAGE_CONVENTIONS: tuple[UsageConvention, ...] = ("grok", "openai")
+
 _SAFE = {"filtered": False, "severity": "safe"}
-CHOICE_FILTER_SAFE: dict[str, Any] = {"hate": _SAFE, "self_harm": _SAFE, "sexual": _SAFE, "violence": _SAFE}
+_NOT_DETECTED = {"filtered": False, "detected": False}
+# What a stream's content chunk carries (recorded: the four severity categories).
+CHUNK_FILTER_SAFE: dict[str, Any] = {"hate": _SAFE, "self_harm": _SAFE, "sexual": _SAFE, "violence": _SAFE}
+# A non-streamed text answer adds the protected-material detectors (recorded, section 6).
+CHOICE_FILTER_SAFE: dict[str, Any] = {
+    "hate": _SAFE,
+    "protected_material_code": _NOT_DETECTED,
+    "protected_material_text": _NOT_DETECTED,
+    "self_harm": _SAFE,
+    "sexual": _SAFE,
+    "violence": _SAFE,
+}
 CHOICE_FILTER_FILTERED: dict[str, Any] = {
     **CHOICE_FILTER_SAFE,
+    "violence": {"filtered": True, "severity": "high"},
+}
+CHUNK_FILTER_FILTERED: dict[str, Any] = {
+    **CHUNK_FILTER_SAFE,
     "violence": {"filtered": True, "severity": "high"},
 }
 PROMPT_FILTER_RESULTS: list[dict[str, Any]] = [
@@ -41,6 +73,10 @@ PROMPT_FILTER_RESULTS: list[dict[str, Any]] = [
         },
     }
 ]
+# The name Azure answers in ``model`` when it is not the catalog id (recorded: a grok-3-mini deployment answers
+# "grok-3-mini-high", with or without reasoning_effort). Other models answer their catalog id: no recording says
+# otherwise.
+SERVED_MODEL_NAMES: Mapping[str, str] = {"grok-3-mini": "grok-3-mini-high"}
 _WORDS = re.compile(r"\S+\s*|\s+")
 _ARGUMENT_PIECE = 12
 _ECHO_LIMIT = 2000
@@ -55,7 +91,12 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Exchange:
-    """What the "model" answers to one request, independent of how it is delivered."""
+    """What the "model" answers to one request, independent of how it is delivered.
+
+    ``completion_tokens`` counts the visible answer (content and tool calls) only; ``reasoning_tokens`` the
+    reasoning, returned or not. ``route`` decides the /models spec's extra usage field and whether an answer
+    without tool calls says ``tool_calls: null``.
+    """
 
     id: str
     created: int
@@ -65,8 +106,13 @@ class Exchange:
     reasoning: str | None  # returned as reasoning_content when not None
     tool_calls: tuple[ToolCall, ...]
     finish_reason: str
-    usage: dict[str, Any]
     filtered: bool
+    route: Route
+    prompt_tokens: int
+    image_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    usage_convention: UsageConvention = "grok"
 
 
 def message_text(message: Mapping[str, Any]) -> str:
@@ -101,7 +147,20 @@ def build_exchange(
     filtered: bool,
     next_call_id: Callable[[], str],
     route: Route,
+    usage_convention: UsageConvention = "grok",
 ) -> Exchange:
+    """The answer of ``spec`` to ``request``: ``script`` when one is queued, else the default echo.
+
+    Args:
+        request: the validated request.
+        spec: the deployed model; decides reasoning, ``reasoning_content`` and the served model name.
+        script: a scripted reply, taken literally (its reasoning is returned even by a model that does not
+            return ``reasoning_content``).
+        filtered: cut the answer short with ``finish_reason="content_filter"``.
+        next_call_id: the source of tool-call ids.
+        route: the route the request came in on.
+        usage_convention: how usage counts reasoning tokens (see the module docstring).
+    """
     calls = _tool_calls(request, script, next_call_id)
     if script is not None and script.text is not None:
         content = script.text
@@ -118,9 +177,11 @@ def build_exchange(
         reasoning = (
             f"The request ends with: {message_text(request.messages[-1])[:200]!r}. Answer it directly."
         )
+    # Only a model the catalog states returns reasoning_content sends it (an unconfirmed flag is not acted on);
+    # a model that reasons without returning it still counts its reasoning tokens.
     returned = (
         reasoning
-        if (script is not None and script.reasoning is not None) or spec.returns_reasoning_content
+        if (script is not None and script.reasoning is not None) or spec.reasoning_content_known is True
         else None
     )
     finish = script.finish_reason if script is not None else None
@@ -131,19 +192,22 @@ def build_exchange(
     if filtered:
         words = _WORDS.findall(content)
         content, calls, finish = "".join(words[: len(words) // 2]), (), "content_filter"
-    completion = count_tokens(content) + sum(count_tokens(c.name + c.arguments) for c in calls)
-    reasoning_tokens = count_tokens(reasoning) if reasoning else 0
     return Exchange(
         id=f"{uuid.uuid4()}_sidecar",
         created=int(time.time()),
-        model=spec.id,
+        model=SERVED_MODEL_NAMES.get(spec.id, spec.id),
         system_fingerprint="fp_" + hashlib.sha256(spec.id.encode()).hexdigest()[:10],
         content=content,
         reasoning=returned,
         tool_calls=calls,
         finish_reason=finish,
-        usage=_usage(request, completion + reasoning_tokens, reasoning_tokens, route),
         filtered=filtered,
+        route=route,
+        prompt_tokens=request.prompt_tokens,
+        image_tokens=request.image_tokens,
+        completion_tokens=count_tokens(content) + sum(count_tokens(c.name + c.arguments) for c in calls),
+        reasoning_tokens=count_tokens(reasoning) if reasoning else 0,
+        usage_convention=usage_convention,
     )
 
 
@@ -166,33 +230,52 @@ def _tool_calls(
     return (ToolCall(next_call_id(), name, json.dumps(example_value(schemas[name]))),)
 
 
-def _usage(request: ChatRequest, completion: int, reasoning: int, route: Route) -> dict[str, Any]:
+def usage_of(exchange: Exchange, *, streamed: bool) -> dict[str, Any]:
+    """The ``usage`` object of ``exchange``: the non-streamed form, or the stream's usage event
+    (``streamed=True``, which has no ``audio_prompt_tokens``, as recorded)."""
+    reasoning = exchange.reasoning_tokens
+    completion = exchange.completion_tokens
+    if exchange.usage_convention == "openai":
+        completion += reasoning
+        total = exchange.prompt_tokens + completion
+    else:
+        total = exchange.prompt_tokens + completion + reasoning
     details: dict[str, Any] = {
         "accepted_prediction_tokens": 0,
         "audio_tokens": 0,
         "reasoning_tokens": reasoning,
         "rejected_prediction_tokens": 0,
     }
-    if route == "model_inference":
+    if exchange.route == "model_inference":
         # The 2025-05-01 spec requires a breakdown total (audio + reasoning) in CompletionsUsageDetails.
         details["total_tokens"] = reasoning
-    return {
-        "completion_tokens": completion,
-        "completion_tokens_details": details,
-        "num_sources_used": 0,
-        "prompt_tokens": request.prompt_tokens,
-        "prompt_tokens_details": {
+    usage: dict[str, Any] = {} if streamed else {"audio_prompt_tokens": 0}
+    usage.update(
+        completion_tokens=completion,
+        completion_tokens_details=details,
+        num_sources_used=0,
+        prompt_tokens=exchange.prompt_tokens,
+        prompt_tokens_details={
             "audio_tokens": 0,
             "cached_tokens": 0,
-            "image_tokens": request.image_tokens,
-            "text_tokens": request.prompt_tokens - request.image_tokens,
+            "image_tokens": exchange.image_tokens,
+            "text_tokens": exchange.prompt_tokens - exchange.image_tokens,
         },
-        "total_tokens": request.prompt_tokens + completion,
-    }
+        total_tokens=total,
+    )
+    return usage
+
+
+def choice_filter_results(exchange: Exchange) -> dict[str, Any]:
+    """The non-streamed choice's annotation: ``{}`` for an answer that only calls tools (nothing to filter),
+    every category otherwise."""
+    if exchange.tool_calls and not exchange.content:
+        return {}
+    return CHOICE_FILTER_FILTERED if exchange.filtered else CHOICE_FILTER_SAFE
 
 
 def completion_body(exchange: Exchange) -> dict[str, Any]:
-    """The non-streamed ``chat.completion`` body, with Azure's extras."""
+    """The non-streamed ``chat.completion`` body, with Azure's extras and without ``system_fingerprint``."""
     message: dict[str, Any] = {"content": exchange.content}
     if exchange.reasoning is not None:
         message["reasoning_content"] = exchange.reasoning
@@ -206,8 +289,12 @@ def completion_body(exchange: Exchange) -> dict[str, Any]:
             }
             for c in exchange.tool_calls
         ]
+    elif exchange.route == "openai_v1":
+        # Recorded on /openai/v1. The /models spec types tool_calls as an array (not nullable) and no recording
+        # of that route exists, so it keeps the spec's shape and leaves the field out.
+        message["tool_calls"] = None
     choice = {
-        "content_filter_results": CHOICE_FILTER_FILTERED if exchange.filtered else CHOICE_FILTER_SAFE,
+        "content_filter_results": choice_filter_results(exchange),
         "finish_reason": exchange.finish_reason,
         "index": 0,
         "logprobs": None,
@@ -221,13 +308,21 @@ def completion_body(exchange: Exchange) -> dict[str, Any]:
         "model": exchange.model,
         "object": "chat.completion",
         "prompt_filter_results": PROMPT_FILTER_RESULTS,
-        "system_fingerprint": exchange.system_fingerprint,
-        "usage": exchange.usage,
+        "usage": usage_of(exchange, streamed=False),
     }
 
 
-def stream_events(exchange: Exchange, include_usage: bool) -> list[dict[str, Any]]:
-    """Every SSE event of the streamed form, in order, without the final ``[DONE]``."""
+def stream_events(
+    exchange: Exchange, include_usage: bool, tool_call_deltas: ToolCallDeltas = "whole"
+) -> list[dict[str, Any]]:
+    """Every SSE event of the streamed form, in order, without the final ``[DONE]``.
+
+    Args:
+        exchange: the answer to stream.
+        include_usage: end with the usage event (the request asked ``stream_options.include_usage``).
+        tool_call_deltas: ``"whole"`` (Grok: each call complete in one delta) or ``"fragmented"`` (id and name
+            first, then the arguments in pieces).
+    """
     base = {
         "created": exchange.created,
         "id": exchange.id,
@@ -247,8 +342,12 @@ def stream_events(exchange: Exchange, include_usage: bool) -> list[dict[str, Any
     for piece in _WORDS.findall(exchange.reasoning or ""):
         deltas.append(({"reasoning_content": piece}, {}))
     for piece in _WORDS.findall(exchange.content):
-        deltas.append(({"content": piece}, CHOICE_FILTER_SAFE))
-    deltas.extend(({"tool_calls": [d]}, {}) for d in _tool_call_deltas(exchange.tool_calls))
+        deltas.append(({"content": piece}, CHUNK_FILTER_SAFE))
+    if tool_call_deltas == "whole":
+        calls = _whole_tool_call_deltas(exchange.tool_calls)
+    else:
+        calls = _fragmented_tool_call_deltas(exchange.tool_calls)
+    deltas.extend(({"tool_calls": [d]}, {}) for d in calls)
     if not deltas:
         deltas.append(({"content": ""}, {}))
     deltas[0] = ({"role": "assistant", **deltas[0][0]}, deltas[0][1])
@@ -263,13 +362,21 @@ def stream_events(exchange: Exchange, include_usage: bool) -> list[dict[str, Any
         }
     ]
     events.extend(chunk(delta, filters) for delta, filters in deltas)
-    events.append(chunk({}, CHOICE_FILTER_FILTERED if exchange.filtered else {}, exchange.finish_reason))
+    events.append(chunk({}, CHUNK_FILTER_FILTERED if exchange.filtered else {}, exchange.finish_reason))
     if include_usage:
-        events.append({"choices": [], **base, "usage": exchange.usage})
+        events.append({"choices": [], **base, "usage": usage_of(exchange, streamed=True)})
     return events
 
 
-def _tool_call_deltas(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+def _whole_tool_call_deltas(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+    """One delta per call with everything in it, as Grok streams tool calls."""
+    return [
+        {"index": i, "id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for i, c in enumerate(calls)
+    ]
+
+
+def _fragmented_tool_call_deltas(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
     """Id and name first, then the arguments in pieces; parallel calls take turns, told apart by index."""
     pieces = [
         [c.arguments[i : i + _ARGUMENT_PIECE] for i in range(0, len(c.arguments), _ARGUMENT_PIECE)]

@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 
 from .._catalog import ModelSpec
 from ._auth import TokenValidator
+from ._completions import USAGE_CONVENTIONS, UsageConvention
 from ._faults import Fault, random_fault
 from ._quota import Quotas
-from ._state import RecordedRequest, Reply, ScriptQueue
+from ._state import TOOL_CALL_DELTAS, RecordedRequest, Reply, ScriptQueue, ToolCallDeltas
 
 
 class ConnectionCut(Exception):
@@ -54,7 +55,12 @@ def install_log_filter() -> None:
 
 
 class EmulatorCore:
-    """Configuration, scripts, faults, quotas and the request log of one emulator."""
+    """Configuration, scripts, faults, quotas and the request log of one emulator.
+
+    ``retired_api_versions`` are answered as retired on ``/models``; ``serve_retired`` serves deployments of
+    retired models as if they were current (to replay traffic recorded before the retirement);
+    ``enforce_unconfirmed`` refuses requests on the catalog's unconfirmed facts too.
+    """
 
     def __init__(
         self,
@@ -66,13 +72,27 @@ class EmulatorCore:
         fault_rate: float,
         seed: int | None,
         quotas: Quotas,
+        retired_api_versions: Sequence[str] = (),
+        serve_retired: bool = False,
+        enforce_unconfirmed: bool = False,
+        tool_call_deltas: ToolCallDeltas = "whole",
+        usage_convention: UsageConvention = "grok",
     ) -> None:
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be within [0, 1], got {fault_rate!r}")
+        if tool_call_deltas not in TOOL_CALL_DELTAS:
+            raise ValueError(f"tool_call_deltas must be one of {TOOL_CALL_DELTAS}, got {tool_call_deltas!r}")
+        if usage_convention not in USAGE_CONVENTIONS:
+            raise ValueError(f"usage_convention must be one of {USAGE_CONVENTIONS}, got {usage_convention!r}")
         self.api_key = api_key
         self.deployments = dict(deployments)
         self.token_validator = token_validator
         self.api_versions = tuple(api_versions)
+        self.retired_api_versions = tuple(retired_api_versions)
+        self.serve_retired = serve_retired
+        self.enforce_unconfirmed = enforce_unconfirmed
+        self.tool_call_deltas: ToolCallDeltas = tool_call_deltas
+        self.usage_convention: UsageConvention = usage_convention
         self.fault_rate = fault_rate
         self.quotas = quotas
         self.replies: ScriptQueue[Reply] = ScriptQueue()

@@ -1,10 +1,17 @@
 """Turning an exchange or an error into an HTTP response, with Azure's headers and the delivery faults.
 
-Every response carries ``apim-request-id``, ``x-request-id`` and ``x-ms-region``, and echoes
-``x-ms-client-request-id`` when the client sent one. Errors add ``x-ms-error-code``. Completions add
-``x-ms-deployment-name``, ``azureml-model-session`` and ``x-ms-rai-invoked``. Every chat reply whose deployment
-was charged (completions, validation errors, quota 429s) carries the deployment's ``x-ratelimit-*`` counters
-from :mod:`grok_azure._emulator._quota`.
+Headers follow recorded Foundry replies (``foundry-wire-facts.md``, section 6):
+
+- every reply carries ``apim-request-id``;
+- a successful reply (a completion, a model list) adds ``x-ms-region``, ``x-ms-client-request-id`` (the
+  client's, or ``Not-Set`` when it sent none), ``strict-transport-security`` and
+  ``x-content-type-options: nosniff``; a stream adds ``x-accel-buffering: no``;
+- a reply from a deployment that was reached (charged to its quota) adds ``x-ms-deployment-name``,
+  ``x-ms-rai-invoked`` and the ``x-ratelimit-*`` counters from :mod:`grok_azure._emulator._quota`, errors
+  included; completions also carry ``azureml-model-session``;
+- an error on ``/openai/v1`` carries no ``x-ms-error-code`` and no ``x-request-id`` (recorded); on ``/models``,
+  whose official spec declares ``x-ms-error-code``, errors carry it and ``x-request-id``, with ``x-ms-region``
+  and the client request id as before. (No ``/models`` error of Grok's was recorded: that form is the spec's.)
 """
 
 from __future__ import annotations
@@ -19,38 +26,59 @@ from starlette.responses import Response, StreamingResponse
 
 from ._completions import Exchange, completion_body, stream_events
 from ._core import ConnectionCut, EmulatorCore
-from ._errors import ErrorReply
+from ._errors import ErrorReply, Route
 from ._faults import Fault
+from ._state import ToolCallDeltas
 
 REGION = "East US 2"
+NOT_SET = "Not-Set"
+HSTS = "max-age=31536000; includeSubDomains; preload"
 
 
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def base_headers(request_headers: Mapping[str, str]) -> dict[str, str]:
-    headers = {"apim-request-id": str(uuid.uuid4()), "x-request-id": str(uuid.uuid4()), "x-ms-region": REGION}
-    client_id = request_headers.get("x-ms-client-request-id")
-    if client_id is not None:
-        headers["x-ms-client-request-id"] = client_id
-    return headers
+def success_headers(request_headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers of every successful reply."""
+    return {
+        "apim-request-id": str(uuid.uuid4()),
+        "x-ms-region": REGION,
+        "x-ms-client-request-id": request_headers.get("x-ms-client-request-id") or NOT_SET,
+        "strict-transport-security": HSTS,
+        "x-content-type-options": "nosniff",
+    }
+
+
+def deployment_headers(deployment: str) -> dict[str, str]:
+    """What a reply from a deployment that was reached says about it (errors included)."""
+    return {"x-ms-deployment-name": deployment, "x-ms-rai-invoked": "true"}
 
 
 def error_response(
-    reply: ErrorReply, request_headers: Mapping[str, str], quota_headers: Mapping[str, str] | None = None
+    reply: ErrorReply,
+    request_headers: Mapping[str, str],
+    route: Route | None,
+    reached: Mapping[str, str] | None = None,
 ) -> Response:
-    """``reply`` with the base headers, then ``quota_headers``, then the reply's own (which win)."""
-    headers = base_headers(request_headers)
-    if reply.code is not None:
-        headers["x-ms-error-code"] = reply.code
-    headers.update(quota_headers or {})
+    """``reply`` with the route's error headers, then ``reached`` (the deployment and quota headers of a
+    deployment that was charged), then the reply's own headers, which win."""
+    headers = {"apim-request-id": str(uuid.uuid4())}
+    if route != "openai_v1":
+        headers["x-request-id"] = str(uuid.uuid4())
+        headers["x-ms-region"] = REGION
+        client_id = request_headers.get("x-ms-client-request-id")
+        if client_id is not None:
+            headers["x-ms-client-request-id"] = client_id
+        if reply.code is not None:
+            headers["x-ms-error-code"] = reply.code
+    headers.update(reached or {})
     headers.update(reply.headers)
     return Response(reply.body, status_code=reply.status, headers=headers, media_type=reply.content_type)
 
 
 def json_response(body: Any, request_headers: Mapping[str, str]) -> Response:
-    return Response(_dumps(body), headers=base_headers(request_headers), media_type="application/json")
+    return Response(_dumps(body), headers=success_headers(request_headers), media_type="application/json")
 
 
 def completion_response(
@@ -63,19 +91,21 @@ def completion_response(
     deployment: str,
     request_headers: Mapping[str, str],
     quota_headers: Mapping[str, str],
+    tool_call_deltas: ToolCallDeltas,
 ) -> Response:
-    headers = base_headers(request_headers)
+    """The 200 reply carrying ``exchange``: a JSON completion, or an SSE stream when ``stream``."""
+    headers = success_headers(request_headers)
     headers.update(
         {
-            "x-ms-deployment-name": deployment,
+            **deployment_headers(deployment),
             "azureml-model-session": f"{deployment}-emulator",
-            "x-ms-rai-invoked": "true",
             **quota_headers,
         }
     )
     if stream:
         headers["cache-control"] = "no-cache, must-revalidate"
-        events = [_dumps(event) for event in stream_events(exchange, include_usage)]
+        headers["x-accel-buffering"] = "no"
+        events = [_dumps(event) for event in stream_events(exchange, include_usage, tool_call_deltas)]
         return StreamingResponse(_sse(core, events, fault), headers=headers, media_type="text/event-stream")
     body = _dumps(completion_body(exchange))
     if fault is None or fault.kind not in ("stall", "drop"):

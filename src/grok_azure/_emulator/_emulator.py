@@ -16,15 +16,18 @@ from typing import Any
 import uvicorn
 from typing_extensions import Self
 
-from .._catalog import ModelSpec, load_catalog
+from .._catalog import Catalog, ModelSpec, load_catalog
 from ._app import build_app
 from ._auth import TokenValidator
+from ._completions import UsageConvention
 from ._core import SERVER_THREAD, EmulatorCore, install_log_filter
 from ._faults import Fault
 from ._quota import DEFAULT_QUOTA_WINDOW, Clock, CounterReport, QuotaLimit, Quotas
-from ._state import FinishReason, RecordedRequest, Reply
+from ._state import FinishReason, RecordedRequest, Reply, ToolCallDeltas
 
-DEFAULT_API_VERSIONS = ("2024-05-01-preview", "2025-04-01", "2025-05-01")
+DEFAULT_API_VERSIONS = ("2025-04-01", "2025-05-01")
+# Retired on 2026-04-10 ("Replace with 2025-04-01", api-version-updates.md); answered as retired, not as unknown.
+RETIRED_API_VERSIONS = ("2024-05-01-preview",)
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
 
@@ -49,21 +52,34 @@ def _bind(host: str, port: int) -> socket.socket:
 class FoundryEmulator:
     """A local stand-in for an Azure AI Foundry resource serving Grok deployments, in the spirit of Azurite.
 
-    Routes: ``POST /openai/v1/chat/completions`` and ``GET /openai/v1/models`` (OpenAI shapes), and
-    ``POST /models/chat/completions?api-version=...`` and ``GET /models/info?api-version=...`` (the legacy
-    Model Inference route, which needs one of ``api_versions`` and honours the ``extra-parameters`` header).
+    Routes: ``POST /openai/v1/chat/completions`` and ``GET /openai/v1/models`` (OpenAI shapes; an
+    ``api-version`` other than ``preview`` is answered 400 "api-version query parameter is not allowed when using
+    /v1 path", as Foundry does), and ``POST /models/chat/completions?api-version=...`` and
+    ``GET /models/info?api-version=...`` (the legacy Model Inference route, which needs one of ``api_versions``
+    and honours the ``extra-parameters`` header; one of ``retired_api_versions`` is answered 400
+    ``BadRequest`` "API version not supported").
     The body's ``model`` is the deployment name, as on Azure; on ``/models`` it may instead come from the
     ``azureml-model-deployment`` header (or, for ``/info``, the ``model`` query parameter), or be omitted when
     there is a single deployment. Any other path answers Azure's 404.
 
     Auth is Foundry's: an ``api-key`` header, or ``Authorization: Bearer`` with the key or with a token that
     ``token_validator`` accepts. Requests are validated with the catalog's rules for the deployed model
-    (:mod:`grok_azure._emulator._validation`). The default answer echoes the last user message
+    (:mod:`grok_azure._emulator._validation`): only the facts a source states refuse a request, unless
+    ``enforce_unconfirmed`` is true, which refuses on the unconfirmed ones too (xAI's documented rules, which
+    Azure probably but not certainly applies). The default answer echoes the last user message
     (``"Echo: <text>"``); scripted replies (:meth:`reply`) and faults (:meth:`fault`) take precedence.
-    Streams follow Azure's recorded SSE shape. Every request is recorded in :attr:`requests`.
+    Replies, streams and headers follow recorded Azure traffic for Grok (see
+    :mod:`grok_azure._emulator._completions` and :mod:`grok_azure._emulator._delivery`): usage counts reasoning
+    outside ``completion_tokens`` (``usage_convention="openai"`` counts it inside), streamed tool calls arrive
+    whole in one delta each (``tool_call_deltas="fragmented"`` streams id and name, then argument pieces).
+    Every request is recorded in :attr:`requests`.
 
-    ``deployments`` maps deployment names to catalog model ids; by default every current catalog model is
-    deployed under its own id. ``api_key`` defaults to a random key. ``fault_rate`` answers that share of
+    ``deployments`` maps deployment names to model names in ``catalog`` (default: the packaged one), or to
+    :class:`~grok_azure.ModelSpec` objects (a model the catalog does not know, or an entry with other rules);
+    by default every current catalog model is deployed under its own id. A deployment of a retired model
+    answers every request with an error (404 ``Resource not found``, the one recorded answer of a retired
+    Azure deployment; unconfirmed for Grok) unless ``serve_retired`` is true, which serves it as it was
+    before retirement. ``api_key`` defaults to a random key. ``fault_rate`` answers that share of
     chat requests with a random 408, 429 (any of its header forms), 500 or 503, deterministically for a given
     ``seed``.
 
@@ -93,7 +109,7 @@ class FoundryEmulator:
     def __init__(
         self,
         api_key: str | None = None,
-        deployments: Mapping[str, str] | None = None,
+        deployments: Mapping[str, str | ModelSpec] | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -101,18 +117,25 @@ class FoundryEmulator:
         fault_rate: float = 0.0,
         seed: int | None = None,
         api_versions: Sequence[str] = DEFAULT_API_VERSIONS,
+        retired_api_versions: Sequence[str] = RETIRED_API_VERSIONS,
         rpm: QuotaLimit = None,
         tpm: QuotaLimit = None,
         quota_window: float = DEFAULT_QUOTA_WINDOW,
         clock: Clock | None = None,
         rate_limit_counters: CounterReport = "live",
+        catalog: Catalog | None = None,
+        serve_retired: bool = False,
+        enforce_unconfirmed: bool = False,
+        tool_call_deltas: ToolCallDeltas = "whole",
+        usage_convention: UsageConvention = "grok",
     ) -> None:
-        catalog = load_catalog()
+        if catalog is None:
+            catalog = load_catalog()
         if deployments is None:
             deployments = {spec.id: spec.id for spec in catalog.current()}
         specs: dict[str, ModelSpec] = {}
         for name, model in deployments.items():
-            spec = catalog.get(model)
+            spec = model if isinstance(model, ModelSpec) else catalog.get(model)
             if spec is None:
                 raise ValueError(f"deployment {name!r}: unknown model {model!r}")
             specs[name] = spec
@@ -121,6 +144,11 @@ class FoundryEmulator:
             deployments=specs,
             token_validator=token_validator,
             api_versions=api_versions,
+            retired_api_versions=retired_api_versions,
+            serve_retired=serve_retired,
+            enforce_unconfirmed=enforce_unconfirmed,
+            tool_call_deltas=tool_call_deltas,
+            usage_convention=usage_convention,
             fault_rate=fault_rate,
             seed=seed,
             quotas=Quotas(
@@ -172,10 +200,15 @@ class FoundryEmulator:
         finish_reason: FinishReason | None = None,
         times: int = 1,
         deployment: str | None = None,
+        tool_call_deltas: ToolCallDeltas | None = None,
     ) -> Reply:
-        """Script the answer to the next ``times`` chat requests (to ``deployment``, or to any)."""
+        """Script the answer to the next ``times`` chat requests (to ``deployment``, or to any).
+
+        ``tool_call_deltas`` streams this reply's tool calls ``"whole"`` or ``"fragmented"`` (None: the
+        emulator's ``tool_call_deltas``); see :class:`~grok_azure.testing.Reply` for the rest.
+        """
         self._check_deployment(deployment)
-        scripted = Reply(text, reasoning, tuple(tool_calls or ()), finish_reason)
+        scripted = Reply(text, reasoning, tuple(tool_calls or ()), finish_reason, tool_call_deltas)
         self._core.replies.push(scripted, times, deployment)
         return scripted
 

@@ -57,6 +57,28 @@ def not_found() -> Rejection:
     return azure_error(404, "404", "Resource not found")
 
 
+def retired_model() -> Rejection:
+    """A deployment of a retired model. Microsoft says such deployments "always return error responses" without
+    recording one for Grok (UNCONFIRMED). The one public recording of a retired Azure model's deployment (an
+    Azure OpenAI gpt-35-turbo 0125, BerriAI/litellm#11116, 2025-05) answered 404 ``Resource not found``; this is
+    that answer."""
+    return not_found()
+
+
+def retired_api_version() -> Rejection:
+    """A retired ``api-version`` on ``/models`` (UNCONFIRMED for Grok): Azure's answer to an api-version it no
+    longer serves, as users have reported it (400 ``BadRequest``, "API version not supported")."""
+    return azure_error(400, "BadRequest", "API version not supported")
+
+
+V1_API_VERSION = "api-version query parameter is not allowed when using /v1 path"
+
+
+def api_version_on_v1() -> Rejection:
+    """A dated ``api-version`` on ``/openai/v1`` (recorded on Foundry, 2026)."""
+    return azure_error(400, "BadRequest", V1_API_VERSION)
+
+
 def deployment_not_found() -> Rejection:
     return azure_error(404, "DeploymentNotFound", DEPLOYMENT_NOT_FOUND)
 

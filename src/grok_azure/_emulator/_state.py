@@ -11,6 +11,10 @@ from ._errors import Route
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
 _FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter")
+# How a stream delivers tool calls: whole, one call per delta (as Grok does), or id and name first and then the
+# arguments in pieces (as other gateways do).
+ToolCallDeltas = Literal["whole", "fragmented"]
+TOOL_CALL_DELTAS: tuple[ToolCallDeltas, ...] = ("whole", "fragmented")
 _SECRET_HEADERS = frozenset({"api-key", "authorization"})
 
 T = TypeVar("T")
@@ -53,13 +57,15 @@ class Reply:
     ``text`` None means the default (an echo, or "" when tool calls are scripted). Each tool call is a
     mapping with ``name`` and optional ``arguments`` (a dict, a JSON string, or absent to generate arguments
     valid for the offered tool's schema). A script is taken literally: its tool calls are returned even
-    when the request offered no tools. ``finish_reason`` None picks the natural one.
+    when the request offered no tools. ``finish_reason`` None picks the natural one. ``tool_call_deltas``
+    streams this reply's tool calls ``"whole"`` or ``"fragmented"`` (None: the emulator's setting).
     """
 
     text: str | None = None
     reasoning: str | None = None
     tool_calls: tuple[Mapping[str, Any], ...] = field(default=())
     finish_reason: FinishReason | None = None
+    tool_call_deltas: ToolCallDeltas | None = None
 
     def __post_init__(self) -> None:
         calls = tuple(dict(call) for call in self.tool_calls)
@@ -72,6 +78,10 @@ class Reply:
         object.__setattr__(self, "tool_calls", calls)
         if self.finish_reason is not None and self.finish_reason not in _FINISH_REASONS:
             raise ValueError(f"finish_reason must be one of {_FINISH_REASONS}, got {self.finish_reason!r}")
+        if self.tool_call_deltas is not None and self.tool_call_deltas not in TOOL_CALL_DELTAS:
+            raise ValueError(
+                f"tool_call_deltas must be one of {TOOL_CALL_DELTAS}, got {self.tool_call_deltas!r}"
+            )
 
 
 class ScriptQueue(Generic[T]):

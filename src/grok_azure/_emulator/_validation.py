@@ -1,8 +1,12 @@
 """A chat request checked against the deployed model's rules, as the service checks it.
 
 Model rules come from the catalog (``grok_azure._catalog``): reasoning effort, parameters a model rejects,
-input modalities, structured output, function calling, context window and output limit. Tokens are counted
-as one per four characters, plus a small fixed overhead per message and 85 per image.
+input modalities, structured output, function calling, context window and output limit. Only a *stated* fact
+refuses a request: a rejection or limit that no source confirms (the entry's ``unconfirmed``) lets the request
+through, because the emulator must not turn the catalog's guesses into errors Azure may never send;
+``strict=True`` (``FoundryEmulator(enforce_unconfirmed=True)``) enforces them too, as xAI's own API does, to test
+what a client does when a guess turns out right. Tokens are counted as one per four characters, plus a small
+fixed overhead per message and 85 per image.
 """
 
 from __future__ import annotations
@@ -48,9 +52,18 @@ class ChatRequest:
     image_tokens: int
 
 
-def validate_chat(route: Route, body: Mapping[str, Any], spec: ModelSpec) -> ChatRequest:
-    """Check ``body`` against the service's and the model's rules; raise a Rejection on the first problem."""
-    check = _Checker(route, spec)
+def validate_chat(
+    route: Route, body: Mapping[str, Any], spec: ModelSpec, *, strict: bool = False
+) -> ChatRequest:
+    """Check ``body`` against the service's and the model's rules; raise a Rejection on the first problem.
+
+    Args:
+        route: the route the request came in on (it shapes the error bodies).
+        body: the request body.
+        spec: the deployed model.
+        strict: enforce the model's unconfirmed facts as well as its stated ones.
+    """
+    check = _Checker(route, spec, strict)
     messages = check.messages(body.get("messages"))
     check.model_rejections(body)
     check.number(body, "temperature", 0, 2)
@@ -64,8 +77,9 @@ def validate_chat(route: Route, body: Mapping[str, Any], spec: ModelSpec) -> Cha
     tools, tool_choice, forced = check.tools(body.get("tools"), body.get("tool_choice"))
     response_format, schema = check.response_format(body.get("response_format"))
     prompt_tokens, image_tokens = _prompt_tokens(messages, body.get("tools"))
-    if spec.context_window is not None and prompt_tokens > spec.context_window:
-        raise context_length_exceeded(route, spec.context_window, prompt_tokens)
+    window = spec.context_window
+    if window is not None and check.enforces("context_window") and prompt_tokens > window:
+        raise context_length_exceeded(route, window, prompt_tokens)
     return ChatRequest(
         messages, stream, include_usage, tools, tool_choice, forced, response_format, schema, max_tokens,
         prompt_tokens, image_tokens,
@@ -93,9 +107,18 @@ def _prompt_tokens(messages: Sequence[Mapping[str, Any]], tools: Any) -> tuple[i
 
 
 class _Checker:
-    def __init__(self, route: Route, spec: ModelSpec) -> None:
+    def __init__(self, route: Route, spec: ModelSpec, strict: bool) -> None:
         self.route = route
         self.spec = spec
+        self.strict = strict
+
+    def enforces(self, fact: str) -> bool:
+        """Whether a limit ``fact`` of the catalog refuses requests: when stated, or always when strict."""
+        return self.strict or self.spec.is_stated(fact)
+
+    def rejects(self, param: str) -> bool:
+        verdict = self.spec.knows_rejects(param)
+        return verdict is True or (self.strict and verdict is None)
 
     def invalid(self, message: str, param: str | None, code: str | None = "invalid_value") -> Rejection:
         return bad_request(self.route, message, code=code, param=param)
@@ -183,14 +206,16 @@ class _Checker:
                     f"{where}.image_url.url",
                     "missing_required_parameter",
                 )
-            if "image" not in self.spec.input_modalities:
+            if "image" not in self.spec.input_modalities and self.enforces("input_modalities"):
                 raise self.not_supported(
                     f"Image inputs are not supported by model {self.spec.id}.", where, "image_url"
                 )
 
     def model_rejections(self, body: Mapping[str, Any]) -> None:
         for name in sorted(self.spec.rejected_parameters):
-            if body.get(name) is not None:
+            if name == "reasoning_effort":
+                continue  # checked with its values, by reasoning_effort()
+            if body.get(name) is not None and self.rejects(name):
                 raise self.not_supported(
                     f"Model {self.spec.id} does not support parameter {name}.",
                     name,
@@ -222,14 +247,21 @@ class _Checker:
     def reasoning_effort(self, value: Any) -> None:
         if value is None:
             return
-        if not self.spec.effort_values:
+        if self.rejects("reasoning_effort"):
             raise self.not_supported(
                 f"Model {self.spec.id} does not support parameter reasoning_effort.",
                 "reasoning_effort",
                 value,
                 "unsupported_parameter",
             )
-        if not isinstance(value, str) or not self.spec.accepts_effort(value):
+        if not isinstance(value, str):
+            raise self.invalid(
+                "Invalid type for 'reasoning_effort': expected a string.", "reasoning_effort", "invalid_type"
+            )
+        # Refused only when a stated list of values leaves it out (any list, when strict); an undocumented value
+        # may well work.
+        listed = self.spec.effort_values
+        if self.spec.knows_accepts_effort(value) is False or (self.strict and listed and value not in listed):
             accepted = ", ".join(f"'{v}'" for v in self.spec.effort_values)
             raise self.not_supported(
                 f"Invalid value for reasoning_effort: {value!r}. Model {self.spec.id} supports: {accepted}.",
@@ -261,7 +293,7 @@ class _Checker:
                     "integer_below_min_value",
                 )
             most = self.spec.max_output_tokens
-            if most is not None and value > most:
+            if most is not None and value > most and self.enforces("max_output_tokens"):
                 raise self.invalid(
                     f"{name} is too large: {value}. This model supports at most {most} completion tokens, "
                     f"whereas you provided {value}.",
@@ -292,7 +324,7 @@ class _Checker:
         if tools is not None:
             if not isinstance(tools, list):
                 raise self.invalid("Invalid type for 'tools': expected an array.", "tools", "invalid_type")
-            if tools and not self.spec.function_calling:
+            if tools and not self.spec.function_calling and self.enforces("function_calling"):
                 raise self.not_supported(f"Model {self.spec.id} does not support tools.", "tools", tools)
             for index, tool in enumerate(tools):
                 function = tool.get("function") if isinstance(tool, dict) else None
@@ -339,9 +371,15 @@ class _Checker:
                 "response_format.type",
             )
         assert isinstance(value, dict)
+        if kind == "json_object" and self.spec.json_object is False and self.enforces("json_object"):
+            raise self.not_supported(
+                f"Model {self.spec.id} does not support response_format json_object.",
+                "response_format",
+                "json_object",
+            )
         if kind != "json_schema":
             return kind, None
-        if self.spec.json_schema is False:
+        if self.spec.json_schema is False and self.enforces("json_schema"):
             raise self.not_supported(
                 f"Model {self.spec.id} does not support response_format json_schema.",
                 "response_format",

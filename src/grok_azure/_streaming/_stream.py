@@ -25,7 +25,7 @@ import socket
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import httpx
 from typing_extensions import Self
@@ -33,9 +33,10 @@ from typing_extensions import Self
 from .._deadline import Deadline
 from .._errors import GrokError
 from .._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
-from .._wire import SERVED_BY
+from .._wire import READ_TIMEOUT, SERVED_BY
 from ..types.chat_completion import ChatCompletion
 from ..types.chat_completion_chunk import ChatCompletionChunk
+from ..types.completion_usage import CompletionUsage
 from ._events import ChunkDecoder, ContentDeltaEvent, EventBuilder, ReasoningDeltaEvent, StreamEvent
 
 _T = TypeVar("_T")
@@ -47,13 +48,52 @@ Resend = Callable[[GrokError], httpx.Response]
 AsyncResend = Callable[[GrokError], Awaitable[httpx.Response]]
 
 
+class Meter(Protocol):
+    """The usage bookkeeping of the call a stream answers (``_call_models.Meter``)."""
+
+    def settle(self, usage: CompletionUsage | None, response: httpx.Response) -> Any:
+        """Record the completed stream's usage; its cost."""
+
+    def release(self) -> None:
+        """Give back the call's hold on the budget (nothing once settled)."""
+
+
 class _Current:
-    """The response a stream is reading: a resent stream reads a new one (shared by the stream and its reader)."""
+    """The response a stream is reading: a resent stream reads a new one (shared by the stream and its reader).
 
-    __slots__ = ("response",)
+    Also the call's :class:`Meter` (None: not metered) and, once the stream completed, the cost it returned; the
+    call's ``deadline``, which bounds the wait for the first chunk (None: unbounded); and ``stop``, which ends the
+    call's retry of a stream closed while it was being resent.
+    """
 
-    def __init__(self, response: httpx.Response) -> None:
+    __slots__ = ("cost", "first_deadline", "meter", "response", "stop")
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        meter: Meter | None = None,
+        first_deadline: Deadline | None = None,
+        stop: Callable[[GrokError], None] | None = None,
+    ) -> None:
         self.response = response
+        self.meter = meter
+        self.cost: Any = None
+        self.first_deadline = (
+            first_deadline if first_deadline is not None and first_deadline.bounded else None
+        )
+        self.stop = stop
+
+
+def _settle(current: _Current, decoder: ChunkDecoder) -> None:
+    """The stream completed: record its usage (from its usage event, if any) once."""
+    if current.meter is not None:
+        current.cost = current.meter.settle(decoder.accumulator.usage, current.response)
+
+
+def _unmeter(current: _Current) -> None:
+    """However the stream ended: a hold not recorded above is given back."""
+    if current.meter is not None:
+        current.meter.release()
 
 
 # The generators are module functions, not methods: one holding the stream object would keep a dropped stream
@@ -62,11 +102,12 @@ def _iter_chunks(
     current: _Current, decoder: ChunkDecoder, deadline: Deadline | None, resend: Resend | None
 ) -> Generator[Any, None, None]:
     failure: GrokError | None = None
-    disarm: Callable[[], None] | None = None
+    disarm = first = None
     try:
         yield None  # primed by Stream.__init__: from here on, the finally clause runs however the stream ends
         decoder.start_clock()
         disarm = _arm(deadline, current)
+        first = _arm(current.first_deadline, current)  # until the first chunk: the call's deadline
         while True:
             response = current.response
             reader = response.iter_bytes()
@@ -86,7 +127,11 @@ def _iter_chunks(
                 except GrokError as exc:  # a stall, an error event, a malformed event: maybe before any chunk
                     failure = exc
                     break
-            failure = _final_failure(decoder, deadline, response, failure)
+                if first is not None and decoder.delivered:
+                    first = (
+                        first()
+                    )  # the first chunk is out: from here on, the stall rule (and stream_deadline)
+            failure = _final_failure(decoder, deadline, current, failure)
             # Raised here, not in an except block, so that the original (which holds the request and its
             # credentials) is not chained as __context__.
             if failure is None:
@@ -96,14 +141,18 @@ def _iter_chunks(
             _close_quietly(response)
             # The caller has seen nothing yet: the call loop decides, as for any failed attempt (it raises when
             # the rules give up), and the same decoder reads the new response.
-            current.response = resend(failure)
+            current.response = _relaxed(resend(failure))
             decoder.resend(current.response.request)
             failure = None
         decoder.end()
+        _settle(current, decoder)
     finally:
         if disarm is not None:
             disarm()
+        if first is not None:
+            first()
         decoder.stopped()
+        _unmeter(current)
         _close_quietly(current.response)
 
 
@@ -112,11 +161,12 @@ async def _aiter_chunks(
 ) -> AsyncGenerator[Any, None]:
     failure: GrokError | None = None
     reader: AsyncGenerator[bytes, None] | None = None
-    disarm: Callable[[], None] | None = None
+    disarm = first = None
     try:
         yield None  # primed by AsyncStream.__init__ (see _start)
         decoder.start_clock()
         disarm = _aarm(deadline, current)
+        first = _aarm(current.first_deadline, current)  # until the first chunk: the call's deadline
         while True:
             response = current.response
             # httpx's aiter_bytes() is an async generator; closed explicitly, so asyncio need not finalise it.
@@ -138,20 +188,26 @@ async def _aiter_chunks(
                 except GrokError as exc:  # see _iter_chunks
                     failure = exc
                     break
-            failure = _final_failure(decoder, deadline, response, failure)
+                if first is not None and decoder.delivered:
+                    first = first()
+            failure = _final_failure(decoder, deadline, current, failure)
             if failure is None:
                 break
             if resend is None or not decoder.resendable():
                 raise failure
             await _aclose_quietly(reader, response)
-            current.response = await resend(failure)
+            current.response = _relaxed(await resend(failure))
             decoder.resend(current.response.request)
             failure = None
         decoder.end()
+        _settle(current, decoder)
     finally:
         if disarm is not None:
             disarm()
+        if first is not None:
+            first()
         decoder.stopped()
+        _unmeter(current)
         await _aclose_quietly(reader, current.response)
 
 
@@ -166,7 +222,7 @@ def _arm(deadline: Deadline | None, current: _Current) -> Callable[[], None] | N
     timer = threading.Timer(deadline.remaining(), _cut, (current,))
     timer.daemon = True
     timer.start()
-    return timer.cancel
+    return timer.cancel  # returns None: `first = first()` disarms and forgets
 
 
 def _cut(current: _Current) -> None:
@@ -197,13 +253,37 @@ def _acut(current: _Current) -> None:
 
 
 def _final_failure(
-    decoder: ChunkDecoder, deadline: Deadline | None, response: httpx.Response, failure: GrokError | None
+    decoder: ChunkDecoder, deadline: Deadline | None, current: _Current, failure: GrokError | None
 ) -> GrokError | None:
-    """What ended the read of one response: ``failure``, unless ``stream_deadline`` ran out (its timer cut the
-    body, so the read failed or ended early): then the deadline's error."""
+    """What ended the read of one response: ``failure``, unless a budget ran out (its timer cut the body, so the
+    read failed or ended early): ``stream_deadline``, or the call's deadline before the first chunk."""
+    response = current.response
     if deadline is not None and not decoder.done and deadline.expired():
         return _out_of_time(decoder, deadline, response)
+    first = current.first_deadline
+    if first is not None and not decoder.delivered and first.expired():
+        return decoder.fail(first.error("before the stream's first chunk", response.request))
     return failure
+
+
+def _relaxed(response: httpx.Response) -> httpx.Response:
+    """``response`` with its read timeout back at the configured value for its body.
+
+    The call loop shortens every timeout of an attempt to what is left of the call's deadline, which bounds the
+    wait for the headers; the deadline covers a stream only up to its first chunk (a timer bounds that wait), so
+    the body gets the configured read timeout: the stall rule. httpcore reads the timeout when the body is first
+    read, and the SDK's aiohttp transport takes it through ``relax_read_timeout``.
+    """
+    if READ_TIMEOUT not in response.extensions:  # not from the call loop (a test's response): leave it
+        return response
+    read = response.extensions[READ_TIMEOUT]
+    timeout = response.request.extensions.get("timeout")
+    if isinstance(timeout, dict) and "read" in timeout:
+        timeout["read"] = read
+    relax = getattr(response.stream, "relax_read_timeout", None)
+    if relax is not None:
+        relax(read)
+    return response
 
 
 def _close_quietly(response: httpx.Response) -> None:
@@ -253,14 +333,21 @@ def _shutdown(response: httpx.Response) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
+def _stop_resend(current: _Current, decoder: ChunkDecoder) -> None:
+    """The stream was closed while its reader may be resending it: the call sends nothing more."""
+    if current.stop is not None:
+        current.stop(decoder.closed_error())
+
+
 def _served_by(response: httpx.Response) -> str | None:
     name = response.extensions.get(SERVED_BY)
     return name if isinstance(name, str) else None
 
 
-def _final(decoder: ChunkDecoder, response: httpx.Response) -> ChatCompletion:
+def _final(decoder: ChunkDecoder, current: _Current) -> ChatCompletion:
     completion = decoder.final_completion()
-    completion._set_served_by(_served_by(response))
+    completion._set_served_by(_served_by(current.response))
+    completion._set_cost(current.cost)
     return completion
 
 
@@ -273,6 +360,10 @@ class _Body:
         limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
         deadline: Deadline | None = None,
         resend: Any = None,
+        *,
+        meter: Meter | None = None,
+        first_deadline: Deadline | None = None,
+        stop: Callable[[GrokError], None] | None = None,
     ) -> None:
         """Args:
         response: an open streamed response with a success status.
@@ -281,8 +372,11 @@ class _Body:
             a silent body when it runs out.
         resend: how to retry the call if the stream fails before any chunk reached the caller (the client's
             call loop; a :data:`Resend`, or an :data:`AsyncResend` for :class:`AsyncStream`); None: never.
+        meter: the call's usage bookkeeping: settled when the stream completes, released however it ends.
+        first_deadline: the call's ``deadline``: a timer cuts the body if no chunk arrived before it ran out.
+        stop: stops the call's loop (``Call.stop``) when the stream is closed while it is being resent.
         """
-        self._current = _Current(response)
+        self._current = _Current(_relaxed(response), meter, first_deadline, stop)
         self._decoder = ChunkDecoder(response.request, limits)
         self._start(deadline, resend)
 
@@ -338,7 +432,7 @@ class Stream(_Body, Generic[_T]):
         """
         for _ in self:
             pass
-        return _final(self._decoder, self.response)
+        return _final(self._decoder, self._current)
 
     def close(self) -> None:
         """Free the connection; an unfinished stream cannot be read any further after this.
@@ -349,6 +443,7 @@ class Stream(_Body, Generic[_T]):
             self._iterator.close()
         except ValueError:  # "generator already executing": another thread is reading; cut the body under it
             self._decoder.interrupt()
+            _stop_resend(self._current, self._decoder)
             _shutdown(self.response)
             with contextlib.suppress(Exception):
                 self.response.close()
@@ -381,7 +476,7 @@ class AsyncStream(_Body, Generic[_T]):
         """Read what is left and return the whole completion (see :meth:`Stream.get_final_completion`)."""
         async for _ in self:
             pass
-        return _final(self._decoder, self.response)
+        return _final(self._decoder, self._current)
 
     async def close(self) -> None:
         """Free the connection; an unfinished stream cannot be read any further after this.
@@ -392,6 +487,7 @@ class AsyncStream(_Body, Generic[_T]):
             await self._iterator.aclose()
         except RuntimeError:  # "asynchronous generator is already running": another task is reading it
             self._decoder.interrupt()
+            _stop_resend(self._current, self._decoder)
             _shutdown(self.response)
             with contextlib.suppress(Exception):
                 await self.response.aclose()

@@ -10,6 +10,7 @@ import httpx
 from typing_extensions import Unpack
 
 from .._call_flow import Call, CallFlow, call_flow
+from .._call_models import Meter
 from .._chat_params import ChatParams, MessageInput, build_chat_body
 from .._secrets import hide_request_options
 from .._streaming._stream import (
@@ -36,18 +37,56 @@ def _start(
     messages: Iterable[MessageInput],
     stream: bool,
     params: Mapping[str, Any],
-) -> Call:
+) -> tuple[Call, Meter]:
     """The one path from arguments to a call, for both clients and every method."""
     hide_request_options(params)  # first: the caller's extra_headers/extra_query may hold credentials
     body = build_chat_body(model=model, messages=messages, stream=stream, params=params)
     return client._start(body, stream, params)
 
 
-def _open_stream(kind: type[_S], client: Any, call: Call, flow: CallFlow, response: httpx.Response) -> _S:
-    """A stream over ``response`` that, if it fails before its first chunk, resumes ``flow`` to retry the call."""
+def _open_stream(
+    kind: type[_S], client: Any, call: Call, flow: CallFlow, response: httpx.Response, meter: Meter
+) -> _S:
+    """A stream over ``response`` that, if it fails before its first chunk, resumes ``flow`` to retry the call.
+
+    From here on the stream settles ``meter``: it records the usage when the stream completes and releases the
+    reservation however it ends.
+    """
     return kind(
-        response, client.response_limits, call.stream_deadline, functools.partial(client._execute, flow)
+        response,
+        client.response_limits,
+        call.stream_deadline,
+        functools.partial(client._execute, flow),
+        meter=meter,
+        first_deadline=call.deadline,
+        stop=call.stop,
     )
+
+
+def _metered_flow(call: Call, meter: Meter) -> CallFlow:
+    """The call loop, with the budget held from just before the first send and freed if the call fails.
+
+    The hold is taken when the flow starts, so a stream manager that is never entered holds nothing; a call that
+    raises (or whose flow is abandoned) gives it back. A success leaves it to be recorded (:func:`_completion`, or
+    the stream when it completes).
+    """
+    meter.reserve()
+    try:
+        yield from call_flow(call)
+    except BaseException:
+        meter.release()
+        raise
+
+
+def _completion(response: httpx.Response, meter: Meter) -> ChatCompletion:
+    """The decoded completion, its usage recorded and its cost set; the hold released if decoding fails."""
+    try:
+        completion = decode_completion(response)
+    except BaseException:
+        meter.release()
+        raise
+    completion._set_cost(meter.settle(completion.usage, response))
+    return completion
 
 
 def _with_usage(params: ChatParams) -> ChatParams:
@@ -117,24 +156,26 @@ class Completions:
         Raises:
             RequestValidationError: before anything is sent, when an argument is malformed.
         """
-        call = _start(self._client, model, messages, stream, params)
-        flow = call_flow(call)
+        call, meter = _start(self._client, model, messages, stream, params)
+        flow = _metered_flow(call, meter)
         response = self._client._execute(flow)
         if stream:
-            return _open_stream(Stream, self._client, call, flow, response)
-        return decode_completion(response)
+            return _open_stream(Stream, self._client, call, flow, response, meter)
+        return _completion(response, meter)
 
     def stream(
         self, *, model: str, messages: Iterable[MessageInput], **params: Unpack[ChatParams]
     ) -> ChatCompletionStreamManager:
         """Stream with helpers: ``with client.chat.completions.stream(...) as stream: for text in stream.text_stream``."""
-        call = _start(self._client, model, messages, True, _with_usage(params))
+        call, meter = _start(self._client, model, messages, True, _with_usage(params))
 
         def open_stream() -> Stream[ChatCompletionChunk]:
-            # The deadlines start when the `with` block does, not when the manager was made.
+            # The deadlines start when the `with` block does, not when the manager was made; so does the hold on
+            # the budget (see _metered_flow).
             call.restart()
-            flow = call_flow(call)
-            return _open_stream(Stream, self._client, call, flow, self._client._execute(flow))
+            flow = _metered_flow(call, meter)
+            response = self._client._execute(flow)
+            return _open_stream(Stream, self._client, call, flow, response, meter)
 
         return ChatCompletionStreamManager(open_stream)
 
@@ -177,24 +218,25 @@ class AsyncCompletions:
         **params: Unpack[ChatParams],
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion; with ``stream=True``, an :class:`AsyncStream` of chunks."""
-        call = _start(self._client, model, messages, stream, params)
-        flow = call_flow(call)
+        call, meter = _start(self._client, model, messages, stream, params)
+        flow = _metered_flow(call, meter)
         response = await self._client._execute(flow)
         if stream:
-            return _open_stream(AsyncStream, self._client, call, flow, response)
-        return decode_completion(response)
+            return _open_stream(AsyncStream, self._client, call, flow, response, meter)
+        return _completion(response, meter)
 
     def stream(
         self, *, model: str, messages: Iterable[MessageInput], **params: Unpack[ChatParams]
     ) -> AsyncChatCompletionStreamManager:
         """``async with client.chat.completions.stream(...) as stream: async for text in stream.text_stream``."""
-        call = _start(self._client, model, messages, True, _with_usage(params))
+        call, meter = _start(self._client, model, messages, True, _with_usage(params))
 
         async def open_stream() -> AsyncStream[ChatCompletionChunk]:
             # The deadlines start when the `async with` block does, not when the manager was made.
             call.restart()
-            flow = call_flow(call)
-            return _open_stream(AsyncStream, self._client, call, flow, await self._client._execute(flow))
+            flow = _metered_flow(call, meter)
+            response = await self._client._execute(flow)
+            return _open_stream(AsyncStream, self._client, call, flow, response, meter)
 
         return AsyncChatCompletionStreamManager(open_stream)
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 from pydantic import Field
 
 from ._base import GrokModel
 from .completion_usage import CompletionUsage
 from .content_filter import ContentFilterResults, PromptFilterResult
+
+if TYPE_CHECKING:
+    from .._cost import Cost
 
 __all__ = [
     "ChatCompletion",
@@ -82,6 +85,7 @@ class Choice(GrokModel):
 
 
 SERVED_BY_ATTRIBUTE = "_grok_azure_served_by"
+COST_ATTRIBUTE = "_grok_azure_cost"
 
 
 class ChatCompletion(GrokModel):
@@ -110,6 +114,21 @@ class ChatCompletion(GrokModel):
     def _set_served_by(self, name: str | None) -> None:
         # Straight into __dict__: pydantic ignores non-field keys there when dumping and comparing.
         object.__setattr__(self, SERVED_BY_ATTRIBUTE, name)
+
+    @property
+    def cost(self) -> Cost | None:
+        """What this completion cost in USD, from the catalog price of the deployment's model.
+
+        Counts cached input and reasoning tokens under whichever usage convention the numbers show (see
+        :class:`~grok_azure.Cost` and docs/models.md). None when the client does not know the deployment's model
+        or its price, when the service sent no usage, and for a completion built by hand. Like
+        :attr:`served_by`, it is set by the client and is not a field.
+        """
+        # Only _set_cost writes the key, so the cast holds (a runtime check would import _cost here, a cycle).
+        return cast("Cost | None", self.__dict__.get(COST_ATTRIBUTE))
+
+    def _set_cost(self, cost: Cost | None) -> None:
+        object.__setattr__(self, COST_ATTRIBUTE, cost)
 
     @property
     def text(self) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from pydantic import field_validator
 
 from ._base import GrokModel
 
-__all__ = ["CompletionTokensDetails", "CompletionUsage", "PromptTokensDetails"]
+__all__ = ["CompletionTokensDetails", "CompletionUsage", "PromptTokensDetails", "UsageConvention"]
+
+# How ``completion_tokens`` relates to ``reasoning_tokens``; see CompletionUsage.convention.
+UsageConvention: TypeAlias = Literal["reasoning_separate", "reasoning_included", "no_reasoning", "unknown"]
 
 
 class CompletionTokensDetails(GrokModel):
@@ -30,10 +33,15 @@ class PromptTokensDetails(GrokModel):
 
 
 class CompletionUsage(GrokModel):
-    """Token counts for one completion.
+    """Token counts for one completion, exactly as the service sent them.
 
-    On Azure grok-3-mini ``total_tokens`` is prompt + completion + reasoning, i.e. ``completion_tokens``
-    excludes reasoning tokens; other models may count differently, so no total is recomputed here.
+    Two conventions exist for reasoning tokens, and which one each Grok model follows on Azure is not documented:
+    recorded Azure traffic for grok-3-mini has ``completion_tokens`` **excluding** reasoning, with
+    ``total_tokens = prompt + completion + reasoning`` (288 + 27 + 294 = 609), while OpenAI's convention (and
+    Microsoft's grok-4.7 page) counts reasoning **inside** ``completion_tokens`` (``total = prompt +
+    completion``). :attr:`convention` tells them apart from the numbers, and :attr:`output_tokens`,
+    :attr:`billed_output_tokens` and :attr:`uncached_prompt_tokens` are right under either; the raw fields are
+    never rewritten.
     """
 
     prompt_tokens: int = 0
@@ -51,10 +59,54 @@ class CompletionUsage(GrokModel):
     def reasoning_tokens(self) -> int:
         """Reasoning tokens, or 0 when the service did not report them."""
         details = self.completion_tokens_details
-        return (details.reasoning_tokens or 0) if details is not None else 0
+        # Negative counts (a broken gateway) are read as 0 so no cost can go negative.
+        return max(details.reasoning_tokens or 0, 0) if details is not None else 0
 
     @property
     def cached_tokens(self) -> int:
         """Prompt tokens served from cache, or 0 when not reported."""
         details = self.prompt_tokens_details
-        return (details.cached_tokens or 0) if details is not None else 0
+        return max(details.cached_tokens or 0, 0) if details is not None else 0
+
+    @property
+    def convention(self) -> UsageConvention:
+        """How these numbers count reasoning tokens, read from the numbers themselves.
+
+        ``"reasoning_separate"``: ``total_tokens == prompt + completion + reasoning`` (Azure's recorded Grok
+        traffic), or reasoning exceeds ``completion_tokens`` so it cannot be inside it.
+        ``"reasoning_included"``: ``total_tokens == prompt + completion`` with reasoning reported (OpenAI's).
+        ``"no_reasoning"``: no reasoning tokens reported, so both conventions give the same numbers.
+        ``"unknown"``: reasoning reported but the total matches neither (e.g. no total was sent).
+        """
+        reasoning = self.reasoning_tokens
+        if reasoning == 0:
+            return "no_reasoning"
+        prompt, completion = max(self.prompt_tokens, 0), max(self.completion_tokens, 0)
+        if self.total_tokens == prompt + completion + reasoning or reasoning > completion:
+            return "reasoning_separate"
+        if self.total_tokens == prompt + completion:
+            return "reasoning_included"
+        return "unknown"
+
+    @property
+    def output_tokens(self) -> int:
+        """Tokens of the visible answer (content and tool calls), reasoning excluded, under either convention."""
+        completion = max(self.completion_tokens, 0)
+        if self.convention == "reasoning_included":
+            return completion - self.reasoning_tokens
+        return completion
+
+    @property
+    def billed_output_tokens(self) -> int:
+        """Every generated token billed at the output price: the answer plus the reasoning.
+
+        When the :attr:`convention` is ``"unknown"`` reasoning is counted on top of ``completion_tokens`` (the
+        convention recorded from Azure): if the service meant the other one, this over-counts, never under-counts.
+        """
+        return self.output_tokens + self.reasoning_tokens
+
+    @property
+    def uncached_prompt_tokens(self) -> int:
+        """Prompt tokens billed at the full input price: ``prompt_tokens`` minus the cached ones."""
+        prompt = max(self.prompt_tokens, 0)
+        return prompt - min(self.cached_tokens, prompt)

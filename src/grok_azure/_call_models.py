@@ -1,0 +1,175 @@
+"""What a call does with the deployment's model, for both clients (no I/O).
+
+Before sending: resolve ``model="auto"`` to a configured deployment, check the body against the model of every
+deployment the call may reach, and reserve its worst-case cost (:meth:`ModelPolicy.admit`, :meth:`Meter.reserve`).
+After a success: record the usage with the tracker and give the completion its cost (:meth:`Meter.settle`); after
+a failure: give the reservation back (:meth:`Meter.release`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ._catalog import ModelSpec
+from ._errors import ConfigurationError
+from ._model_checks import check_request
+from ._model_directory import DEPLOYMENTS_ENV, DeployedModel, ModelDirectory
+from ._selection import ModelSelection, select
+from ._usage import Cost, Reservation, UsageTracker, cost_of
+from ._warnings import OnceRegistry, warn_once
+from ._wire import SERVED_BY
+from .types.completion_usage import CompletionUsage
+
+__all__ = ["AUTO", "Meter", "ModelPolicy"]
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPolicy:
+    """A client's model configuration, shared by its ``with_options`` copies.
+
+    Args:
+        directory: deployment name -> catalog model.
+        validate: run the checks before sending (``validate=False``: no model checks, no unknown-deployment
+            warning).
+        tracker: where usage and cost are counted (and the budget enforced).
+        auto: the selection ``model="auto"`` uses, or None (then "auto" is an ordinary deployment name, which
+            must be mapped).
+        warned: the client's "warn once" registry.
+    """
+
+    directory: ModelDirectory
+    validate: bool
+    tracker: UsageTracker
+    auto: ModelSelection | None
+    warned: OnceRegistry
+
+    def admit(self, body: dict[str, Any], fixed: Sequence[str | None], labels: Sequence[str | None]) -> Meter:
+        """Make ``body`` ready to send, or raise; the call's :class:`Meter`.
+
+        ``body["model"]`` is replaced by the chosen deployment when it is ``"auto"``.
+
+        Args:
+            body: the request body (changed in place for "auto").
+            fixed: per target of the call, the deployment name it sends instead of ``body["model"]`` (None: it
+                sends ``body["model"]``).
+            labels: per target, its ``served_by`` label (None without ``deployments=``).
+
+        Raises:
+            ModelSelectionError: ``model="auto"`` and no configured deployment suits the request.
+            ModelRetiredError, UnsupportedParameterError, PromptTooLongError: a stated fact of the model forbids
+                the request (only with ``validate``).
+        """
+        if body["model"] == AUTO and (self.auto is not None or self.directory.resolve(AUTO) is None):
+            body["model"] = self._choose(body)
+        routes: dict[str | None, tuple[str, ModelSpec | None]] = {}
+        checked: set[str] = set()
+        for target_name, label in zip(fixed, labels, strict=True):
+            deployment = target_name or body["model"]
+            known = self.directory.resolve(deployment)
+            spec = None if known is None else known.spec
+            routes[label] = (deployment, spec)
+            if self.validate and deployment not in checked:
+                checked.add(deployment)
+                self._check(deployment, spec, body)
+        return Meter(self.tracker, routes, body)
+
+    def _choose(self, body: Mapping[str, Any]) -> str:
+        if self.auto is None:
+            raise ConfigurationError(
+                "model='auto' needs a selection policy: pass auto_model=ModelSelection(needs=..., prefer=...) to "
+                "the client (or map a deployment named 'auto')."
+            )
+        chosen, unknown = select(self.directory.configured(), self.auto, body)
+        if unknown:
+            self._warn_unknown(chosen.deployment, chosen.spec, unknown)
+        return chosen.deployment
+
+    def _warn_unknown(self, deployment: str, spec: ModelSpec, unknown: tuple[str, ...]) -> None:
+        warn_once(
+            ("selection-unknown", deployment, unknown),
+            f"Selected deployment {deployment!r} ({spec.id}), although the catalog does not confirm its "
+            f"{', '.join(unknown)}: no configured deployment is known to have it.",
+            registry=self.warned,
+        )
+
+    def _check(self, deployment: str, spec: ModelSpec | None, body: Mapping[str, Any]) -> None:
+        if spec is None:
+            warn_once(
+                ("unknown-deployment", deployment),
+                f"Deployment {deployment!r} is not mapped to a catalog model, so its requests are not checked "
+                f"and their cost is unknown. Map it: deployment_models={{{deployment!r}: '<model id>'}} or "
+                f"{DEPLOYMENTS_ENV}={deployment}=<model id>.",
+                registry=self.warned,
+            )
+            return
+
+        def warn(key: tuple[str, ...], message: str) -> None:
+            warn_once(key, message, registry=self.warned)
+
+        check_request(deployment, spec, body, warn)
+
+    def select(self, selection: ModelSelection) -> DeployedModel:
+        """``client.models.select``: the best configured deployment for ``selection`` (see ``_selection.select``)."""
+        chosen, unknown = select(self.directory.configured(), selection)
+        if unknown:
+            self._warn_unknown(chosen.deployment, chosen.spec, unknown)
+        return chosen
+
+
+class Meter:
+    """One call's usage bookkeeping: its reservation, then its record (or release).
+
+    Args:
+        tracker: the client's tracker.
+        routes: ``served_by`` label -> (deployment name sent, its model or None), for every target of the call.
+        body: the body to reserve for.
+    """
+
+    __slots__ = ("_body", "_first", "_reservation", "_routes", "_tracker")
+
+    def __init__(
+        self,
+        tracker: UsageTracker,
+        routes: Mapping[str | None, tuple[str, ModelSpec | None]],
+        body: Mapping[str, Any],
+    ) -> None:
+        self._tracker = tracker
+        self._routes = routes
+        self._first = next(iter(routes.values()))
+        self._body = body
+        self._reservation: Reservation | None = None
+
+    def reserve(self) -> None:
+        """Hold the call's worst case against the budget: call right before sending.
+
+        Raises:
+            BudgetExceededError: the call may cost more than what is left.
+        """
+        deployment, spec = self._first
+        self._reservation = self._tracker.reserve(deployment, spec, self._body)
+
+    def settle(self, usage: CompletionUsage | None, response: httpx.Response) -> Cost | None:
+        """Record a successful call's usage; its cost (None when the usage, the model or its price is unknown).
+
+        Args:
+            usage: the completion's usage (a stream's from its usage event).
+            response: the response that answered, whose ``served_by`` names the deployment.
+        """
+        deployment, spec = self._routes.get(response.extensions.get(SERVED_BY), self._first)
+        if self._reservation is not None:
+            return self._reservation.record(usage, deployment=deployment, spec=spec)
+        # Not reserved (a completion decoded outside the usual path): cost it without counting it.
+        if usage is None or spec is None or spec.price is None:
+            return None
+        return cost_of(usage, spec.price)
+
+    def release(self) -> None:
+        """Give back the reservation of a call that failed or was abandoned (nothing once it was recorded)."""
+        if self._reservation is not None:
+            self._reservation.release()

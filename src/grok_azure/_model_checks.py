@@ -1,0 +1,262 @@
+"""Checks of a request against the deployment's model before anything is sent (no I/O).
+
+Both clients run :func:`check_request` on the body they are about to send, once per call. A fact the catalog
+*states* (an Azure source says so) becomes an error; a fact it only infers (``ModelSpec.unconfirmed``) becomes a
+one-time :class:`~grok_azure._warnings.GrokAzureWarning` and the request is sent. What is checked:
+
+- a retired model (:class:`~grok_azure.ModelRetiredError`, naming the replacement);
+- parameters the model rejects, ``reasoning_effort`` values it does not accept, ``max_tokens`` /
+  ``max_completion_tokens`` above its ``max_output_tokens``, image parts to a text-only model, ``tools`` to a
+  model without function calling, ``response_format`` kinds it does not support
+  (:class:`~grok_azure.UnsupportedParameterError`);
+- a prompt that plainly cannot fit the context window (:class:`~grok_azure.PromptTooLongError`): the local
+  estimate, less :data:`CONTEXT_MARGIN` of it, plus the requested output, is over the window.
+
+The same findings tell selection (``_selection.py``) which deployments a request cannot go to.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ._catalog import ModelSpec
+from ._errors import GrokError, ModelRetiredError, PromptTooLongError, UnsupportedParameterError
+from ._usage import estimate_prompt_tokens
+
+__all__ = ["CONTEXT_MARGIN", "Finding", "check_request", "findings", "requested_output", "sends_images"]
+
+# The prompt estimate (bytes / 4) can run above the real count: English prose averages 4 to 5 bytes per token
+# for Grok-class tokenizers, and repetitive text even more. A prompt is refused only when it would not fit even
+# if the real count were this much below the estimate, so "plainly cannot fit" holds for ordinary text.
+CONTEXT_MARGIN = 0.25
+
+_IMAGE_PARTS = frozenset({"image_url", "input_image", "image"})
+# The body fields that are the request itself, never "a parameter the model rejects".
+_STRUCTURAL = frozenset({"model", "messages", "stream"})
+
+Kind = Literal["retired", "parameter", "value", "context", "schedule"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One way a request does not suit a model.
+
+    Attributes:
+        kind: "retired", "parameter" (a field the model rejects), "value" (a value outside what it accepts),
+            "context" (the prompt plainly does not fit), or "schedule" (a scheduled retirement date has passed:
+            always only a warning).
+        param: the body field concerned ("model" for retirement, "messages" for images and the context).
+        message: what is wrong and how to fix it.
+        stated: a source states the fact (refuse the request); False: it is inferred (warn once, send).
+        allowed: the values accepted, when there is a list (``reasoning_effort``), a bound ("1..8192") or
+            the modalities; None when the parameter is not accepted at all.
+        estimated_tokens: for "context", the prompt estimate.
+    """
+
+    kind: Kind
+    param: str
+    message: str
+    stated: bool
+    allowed: tuple[str, ...] | None = None
+    estimated_tokens: int | None = None
+
+
+def requested_output(body: Mapping[str, Any]) -> int:
+    """The output tokens the request asks room for: ``max_completion_tokens`` or ``max_tokens`` (the larger), else 0."""
+    caps = [
+        value
+        for value in (body.get("max_completion_tokens"), body.get("max_tokens"))
+        if isinstance(value, int) and not isinstance(value, bool)
+    ]
+    return max(caps, default=0)
+
+
+def sends_images(body: Mapping[str, Any]) -> bool:
+    """Whether any message carries an image part."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return False
+    for message in messages:
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if isinstance(content, list) and any(
+            isinstance(part, Mapping) and part.get("type") in _IMAGE_PARTS for part in content
+        ):
+            return True
+    return False
+
+
+def _response_format(body: Mapping[str, Any]) -> str | None:
+    value = body.get("response_format")
+    kind = value.get("type") if isinstance(value, Mapping) else None
+    return kind if isinstance(kind, str) else None
+
+
+def findings(
+    spec: ModelSpec, body: Mapping[str, Any], *, today: datetime.date | None = None
+) -> Iterator[Finding]:
+    """Every way ``body`` does not suit ``spec``, stated ones and inferred ones, most serious first.
+
+    Args:
+        spec: the catalog entry of the deployment's model.
+        body: the JSON body about to be sent.
+        today: the date a scheduled retirement is compared with (default: today).
+    """
+    model = spec.id
+    if spec.status == "retired":
+        replacement = f"deploy {spec.replacement} instead" if spec.replacement else "deploy a current model"
+        when = f" on {spec.retired_on.isoformat()}" if spec.retired_on else ""
+        yield Finding(
+            "retired",
+            "model",
+            f"{model} was retired on Azure{when}: deployments of a retired model only answer errors. "
+            f"{replacement[0].upper()}{replacement[1:]} and call that deployment.",
+            stated=True,
+        )
+    elif spec.retired_on is not None and spec.retired_on <= (today or datetime.date.today()):
+        yield Finding(
+            "schedule",
+            "model",
+            f"{model} was scheduled to retire on {spec.retired_on.isoformat()}, which has passed; its deployments "
+            "may only answer errors. The catalog may be out of date (see Catalog.with_models).",
+            stated=False,
+        )
+    yield from _parameters(spec, body)
+    yield from _features(spec, body)
+    context = _context(spec, body)
+    if context is not None:
+        yield context
+
+
+def _parameters(spec: ModelSpec, body: Mapping[str, Any]) -> Iterator[Finding]:
+    model = spec.id
+    for param in sorted(body):
+        if param in _STRUCTURAL:
+            continue
+        verdict = spec.rejection(param)
+        if verdict is not None:
+            stated = verdict == "stated"
+            source = "" if stated else " (the catalog infers this; no Azure source confirms it)"
+            yield Finding(
+                "parameter", param, f"{model} does not accept {param}{source}: leave it out.", stated=stated
+            )
+    effort = body.get("reasoning_effort")
+    if isinstance(effort, str) and spec.rejection("reasoning_effort") is None:
+        values = spec.effort_values
+        if values and effort not in values:
+            stated = spec.is_stated("effort_values")
+            note = "" if stated else " (documented for the xAI API; Azure unconfirmed)"
+            yield Finding(
+                "value",
+                "reasoning_effort",
+                f"{model} accepts reasoning_effort {', '.join(repr(v) for v in values)}{note}; got {effort!r}.",
+                stated=stated,
+                allowed=tuple(values),
+            )
+    limit = spec.max_output_tokens
+    for param in ("max_tokens", "max_completion_tokens"):
+        value = body.get(param)
+        if limit is not None and isinstance(value, int) and not isinstance(value, bool) and value > limit:
+            yield Finding(
+                "value",
+                param,
+                f"{model} produces at most {limit:,} output tokens; {param}={value:,} asks for more.",
+                stated=spec.is_stated("max_output_tokens"),
+                allowed=(f"1..{limit}",),
+            )
+
+
+def _features(spec: ModelSpec, body: Mapping[str, Any]) -> Iterator[Finding]:
+    model = spec.id
+    if "image" not in spec.input_modalities and sends_images(body):
+        yield Finding(
+            "value",
+            "messages",
+            f"{model} takes text only: remove the image parts, or use a model with image input.",
+            stated=spec.is_stated("input_modalities"),
+            allowed=tuple(sorted(spec.input_modalities)),
+        )
+    for param in ("tools", "functions"):
+        if body.get(param) and not spec.function_calling:
+            yield Finding(
+                "parameter",
+                param,
+                f"{model} does not support function calling: leave {param} out.",
+                stated=spec.is_stated("function_calling"),
+            )
+    kind = _response_format(body)
+    for fact, supported in (("json_schema", spec.json_schema), ("json_object", spec.json_object)):
+        if kind == fact and supported is False:
+            yield Finding(
+                "value",
+                "response_format",
+                f"{model} does not support response_format {fact}.",
+                stated=spec.is_stated(fact),
+                allowed=("text",),
+            )
+
+
+def _context(spec: ModelSpec, body: Mapping[str, Any]) -> Finding | None:
+    window = spec.context_window
+    if window is None:
+        return None
+    estimate = estimate_prompt_tokens(body)
+    output = requested_output(body)
+    if estimate * (1 - CONTEXT_MARGIN) + output <= window:
+        return None
+    asked = f" plus max_tokens={output:,}" if output else ""
+    return Finding(
+        "context",
+        "messages",
+        f"The prompt (about {estimate:,} tokens by the SDK's local estimate){asked} cannot fit {spec.id}'s context "
+        f"window of {window:,} tokens. Shorten the prompt, lower max_tokens, or use a model with a larger window.",
+        stated=spec.is_stated("context_window"),
+        estimated_tokens=estimate,
+    )
+
+
+def check_request(
+    deployment: str,
+    spec: ModelSpec,
+    body: Mapping[str, Any],
+    warn: Callable[[tuple[str, ...], str], object],
+) -> None:
+    """Refuse ``body`` if it breaks a stated fact of ``spec``; warn once for each inferred one.
+
+    Args:
+        deployment: the deployment name, for messages.
+        spec: the catalog entry of its model.
+        body: the JSON body about to be sent.
+        warn: ``warn(key, message)``, which warns once per key (the client's registry).
+
+    Raises:
+        ModelRetiredError, UnsupportedParameterError, PromptTooLongError: for the first stated finding.
+    """
+    for finding in findings(spec, body):
+        if finding.stated:
+            raise _error(deployment, spec, finding)
+        warn(
+            ("model-check", deployment, finding.kind, finding.param),
+            f"Deployment {deployment!r}: {finding.message} Sent anyway.",
+        )
+
+
+def _error(deployment: str, spec: ModelSpec, finding: Finding) -> GrokError:
+    # Every message says nothing was sent and how to send anyway, so a user who knows better is never stuck.
+    text = (
+        f"Deployment {deployment!r}: {finding.message} Nothing was sent (validate=False skips these checks)."
+    )
+    if finding.kind == "retired":
+        return ModelRetiredError(
+            text, model=spec.id, replacement=spec.replacement, retired_on=spec.retired_on
+        )
+    if finding.kind == "context":
+        return PromptTooLongError(
+            text,
+            model=spec.id,
+            estimated_tokens=finding.estimated_tokens or 0,
+            context_window=spec.context_window or 0,
+        )
+    return UnsupportedParameterError(text, model=spec.id, param=finding.param, allowed=finding.allowed)

@@ -1,0 +1,427 @@
+"""Requests checked against the deployment's model before anything is sent (both clients, create and stream).
+
+A fact the catalog states refuses the request with a typed error and sends nothing; a fact it only infers warns
+once (per client) and sends; ``validate=False`` turns every model check off.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from grok_azure import (
+    AsyncGrokClient,
+    ContextLengthExceededError,
+    GrokClient,
+    ModelRetiredError,
+    PromptTooLongError,
+    RequestValidationError,
+    UnsupportedParameterError,
+)
+from grok_azure._catalog import ModelSpec, load_catalog
+from grok_azure._warnings import GrokAzureWarning
+
+from .conftest import CHAT_URL, ENDPOINT, KEY, chunk, completion_body, sse
+
+MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "Hi"}]
+IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+WEATHER = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}]
+
+
+@pytest.fixture
+def api(mock_api: respx.MockRouter) -> respx.Route:
+    return mock_api.post(CHAT_URL).respond(200, json=completion_body())
+
+
+@pytest.fixture
+def stream_api(mock_api: respx.MockRouter) -> respx.Route:
+    body = sse(chunk("Hi", role="assistant"), chunk(finish_reason="stop"), "[DONE]")
+    return mock_api.post(CHAT_URL).respond(200, content=body, headers={"content-type": "text/event-stream"})
+
+
+def client(**options: Any) -> GrokClient:
+    return GrokClient(endpoint=ENDPOINT, api_key=KEY, environ={}, **options)
+
+
+def aclient(**options: Any) -> AsyncGrokClient:
+    # httpx's own async client: respx intercepts it (the default one runs on aiohttp).
+    return AsyncGrokClient(
+        endpoint=ENDPOINT, api_key=KEY, environ={}, http_client=httpx.AsyncClient(), **options
+    )
+
+
+@pytest.fixture
+def caught() -> Iterator[list[warnings.WarningMessage]]:
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        yield seen
+
+
+def grok_warnings(seen: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in seen if issubclass(w.category, GrokAzureWarning)]
+
+
+# -- stated facts: refused, nothing sent ---------------------------------------------------------------------
+
+REFUSED = [
+    # (deployment, parameters, offending parameter, allowed)
+    ("grok-4.6", {"presence_penalty": 0.5}, "presence_penalty", None),
+    ("grok-4.6", {"logprobs": True}, "logprobs", None),
+    ("grok-4.7", {"reasoning_effort": "minimal"}, "reasoning_effort", ("low", "medium", "high", "xhigh")),
+    ("grok-4", {"max_tokens": 9000}, "max_tokens", ("1..8192",)),
+    ("grok-4", {"max_completion_tokens": 8193}, "max_completion_tokens", ("1..8192",)),
+]
+
+
+@pytest.mark.parametrize(("deployment", "params", "param", "allowed"), REFUSED)
+def test_a_stated_rejection_is_refused_before_sending(
+    api: respx.Route, deployment: str, params: dict[str, Any], param: str, allowed: tuple[str, ...] | None
+) -> None:
+    with client() as c, pytest.raises(UnsupportedParameterError) as info:
+        c.chat.completions.create(model=deployment, messages=MESSAGES, **params)
+    error = info.value
+    assert error.param == param
+    assert error.model == load_catalog().require(deployment).id
+    assert error.allowed == allowed
+    assert f"Deployment {deployment!r}" in str(error)
+    assert "Nothing was sent" in str(error)
+    assert isinstance(error, RequestValidationError)
+    assert api.call_count == 0
+
+
+@pytest.mark.parametrize(("deployment", "params", "param", "allowed"), REFUSED)
+async def test_the_async_client_refuses_the_same_requests(
+    api: respx.Route, deployment: str, params: dict[str, Any], param: str, allowed: tuple[str, ...] | None
+) -> None:
+    async with aclient() as c:
+        with pytest.raises(UnsupportedParameterError) as info:
+            await c.chat.completions.create(model=deployment, messages=MESSAGES, **params)
+    assert (info.value.param, info.value.allowed) == (param, allowed)
+    assert api.call_count == 0
+
+
+def test_streamed_requests_are_refused_before_sending(stream_api: respx.Route) -> None:
+    with client() as c:
+        with pytest.raises(UnsupportedParameterError):
+            c.chat.completions.create(model="grok-4.6", messages=MESSAGES, presence_penalty=1.0, stream=True)
+        with pytest.raises(UnsupportedParameterError):
+            # Refused when stream() is called, before the `with` block sends anything.
+            c.chat.completions.stream(model="grok-4.6", messages=MESSAGES, presence_penalty=1.0)
+    assert stream_api.call_count == 0
+
+
+async def test_async_streamed_requests_are_refused_before_sending(stream_api: respx.Route) -> None:
+    async with aclient() as c:
+        with pytest.raises(UnsupportedParameterError):
+            await c.chat.completions.create(model="grok-4.6", messages=MESSAGES, logprobs=True, stream=True)
+        with pytest.raises(UnsupportedParameterError):
+            c.chat.completions.stream(model="grok-4.6", messages=MESSAGES, logprobs=True)
+    assert stream_api.call_count == 0
+
+
+def test_accepted_values_are_sent(api: respx.Route, caught: list[warnings.WarningMessage]) -> None:
+    with client() as c:
+        c.chat.completions.create(model="grok-4.7", messages=MESSAGES, reasoning_effort="low")
+        c.chat.completions.create(model="grok-4", messages=MESSAGES, max_tokens=8192)
+        c.chat.completions.create(
+            model="grok-4.7", messages=[{"role": "user", "content": [{"type": "text", "text": "Hi"}, IMAGE]}]
+        )
+        c.chat.completions.create(model="grok-4-1-fast-non-reasoning", messages=MESSAGES, tools=WEATHER)
+    assert api.call_count == 4
+    assert grok_warnings(caught) == []
+
+
+def test_images_to_a_text_only_model_are_refused(api: respx.Route) -> None:
+    messages = [{"role": "user", "content": [{"type": "text", "text": "What is this?"}, IMAGE]}]
+    with client() as c, pytest.raises(UnsupportedParameterError) as info:
+        c.chat.completions.create(model="grok-4", messages=messages)
+    assert info.value.param == "messages"
+    assert info.value.allowed == ("text",)
+    assert "text only" in str(info.value)
+    assert api.call_count == 0
+
+
+def test_tools_and_response_formats_a_model_states_it_lacks_are_refused(api: respx.Route) -> None:
+    plain = ModelSpec(id="grok-plain", function_calling=False, json_schema=False, json_object=False)
+    catalog = load_catalog().with_models(plain)
+    schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
+    with client(catalog=catalog) as c:
+        with pytest.raises(UnsupportedParameterError) as tools:
+            c.chat.completions.create(model="grok-plain", messages=MESSAGES, tools=WEATHER)
+        with pytest.raises(UnsupportedParameterError) as json_schema:
+            c.chat.completions.create(model="grok-plain", messages=MESSAGES, response_format=schema)
+        with pytest.raises(UnsupportedParameterError) as json_object:
+            c.chat.completions.create(
+                model="grok-plain", messages=MESSAGES, response_format={"type": "json_object"}
+            )
+    assert tools.value.param == "tools"
+    assert json_schema.value.param == json_object.value.param == "response_format"
+    assert api.call_count == 0
+
+
+def test_an_unknown_json_schema_support_is_sent_without_a_warning(
+    api: respx.Route, caught: list[warnings.WarningMessage]
+) -> None:
+    # The catalog has json_schema: null (unknown) for every model: unknown is no rejection.
+    schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
+    with client() as c:
+        c.chat.completions.create(model="grok-4.7", messages=MESSAGES, response_format=schema)
+    assert api.call_count == 1
+    assert grok_warnings(caught) == []
+
+
+def test_a_mapped_deployment_is_checked_against_its_model(api: respx.Route) -> None:
+    with client(deployment_models={"prod": "grok-4"}) as c, pytest.raises(UnsupportedParameterError) as info:
+        c.chat.completions.create(model="prod", messages=MESSAGES, max_tokens=9000)
+    assert "Deployment 'prod'" in str(info.value)
+    assert info.value.model == "grok-4"
+    assert api.call_count == 0
+
+
+# -- retired models -----------------------------------------------------------------------------------------
+
+
+def test_a_retired_model_is_refused_with_its_replacement(api: respx.Route) -> None:
+    with client(deployment_models={"old": "grok-3-mini"}) as c, pytest.raises(ModelRetiredError) as info:
+        c.chat.completions.create(model="old", messages=MESSAGES)
+    error = info.value
+    assert (error.model, error.replacement) == ("grok-3-mini", "grok-4-1-fast-reasoning")
+    assert error.retired_on == datetime.date(2026, 5, 1)
+    assert "grok-4-1-fast-reasoning" in str(error)
+    assert "retired" in str(error)
+    assert api.call_count == 0
+
+
+async def test_the_async_client_refuses_a_retired_model_when_streaming(stream_api: respx.Route) -> None:
+    async with aclient() as c:
+        with pytest.raises(ModelRetiredError, match="grok-4-1-fast-non-reasoning"):
+            await c.chat.completions.create(model="grok-4-fast-non-reasoning", messages=MESSAGES, stream=True)
+    assert stream_api.call_count == 0
+
+
+def test_a_passed_retirement_date_only_warns(api: respx.Route, caught: list[warnings.WarningMessage]) -> None:
+    # A scheduled date is not a retirement: dates slip, so the SDK warns and sends.
+    catalog = load_catalog().with_models(ModelSpec(id="grok-old", retired_on=datetime.date(2020, 1, 1)))
+    with client(catalog=catalog) as c:
+        c.chat.completions.create(model="grok-old", messages=MESSAGES)
+    assert api.call_count == 1
+    (message,) = grok_warnings(caught)
+    assert "scheduled to retire on 2020-01-01" in message
+
+
+# -- the context window -------------------------------------------------------------------------------------
+
+
+def test_a_prompt_that_plainly_cannot_fit_is_refused(api: respx.Route) -> None:
+    long = [{"role": "user", "content": "x" * (4 * 200_000)}]
+    with client() as c, pytest.raises(PromptTooLongError) as info:
+        c.chat.completions.create(model="grok-4-1-fast-non-reasoning", messages=long)
+    error = info.value
+    assert isinstance(error, ContextLengthExceededError)
+    assert (error.status_code, error.code, error.param) == (400, "context_length_exceeded", "messages")
+    assert error.context_window == 128_000
+    assert 200_000 <= error.estimated_tokens < 200_100
+    assert error.model == "grok-4-1-fast-non-reasoning"
+    assert api.call_count == 0
+
+
+def test_the_requested_output_counts_against_the_window(api: respx.Route) -> None:
+    prompt = [{"role": "user", "content": "x" * (4 * 100_000)}]
+    with client() as c:
+        c.chat.completions.create(model="grok-4-1-fast-non-reasoning", messages=prompt, max_tokens=1000)
+        with pytest.raises(PromptTooLongError, match="max_tokens=100,000"):
+            c.chat.completions.create(
+                model="grok-4-1-fast-non-reasoning", messages=prompt, max_tokens=100_000
+            )
+    assert api.call_count == 1
+
+
+def test_a_prompt_near_the_window_is_sent_because_the_estimate_may_be_high(api: respx.Route) -> None:
+    # About 140,000 tokens by the estimate for a 128,000 window: within the estimate's margin, so the service
+    # decides (its answer is a ContextLengthExceededError too).
+    near = [{"role": "user", "content": "x" * (4 * 140_000)}]
+    with client() as c:
+        c.chat.completions.create(model="grok-4-1-fast-non-reasoning", messages=near)
+    assert api.call_count == 1
+
+
+async def test_the_async_client_refuses_a_prompt_that_cannot_fit(stream_api: respx.Route) -> None:
+    long = [{"role": "user", "content": "x" * (4 * 400_000)}]
+    async with aclient() as c:
+        with pytest.raises(PromptTooLongError):
+            c.chat.completions.stream(model="grok-4", messages=long)
+    assert stream_api.call_count == 0
+
+
+# -- inferred facts: a warning, once per client; the request is sent ----------------------------------------
+
+
+def test_an_unconfirmed_rejection_warns_once_per_client_and_sends(
+    api: respx.Route, caught: list[warnings.WarningMessage]
+) -> None:
+    with client() as c:
+        c.chat.completions.create(model="grok-4", messages=MESSAGES, stop=["END"])
+        c.chat.completions.create(model="grok-4", messages=MESSAGES, stop=["END"])
+    with client() as other:
+        other.chat.completions.create(model="grok-4", messages=MESSAGES, stop=["END"])
+    assert api.call_count == 3
+    assert api.calls[0].request.content.count(b'"stop"') == 1
+    messages = grok_warnings(caught)
+    assert len(messages) == 2  # one per client
+    assert "grok-4 does not accept stop" in messages[0]
+    assert "no Azure source confirms it" in messages[0]
+    assert "Sent anyway" in messages[0]
+
+
+def test_the_warning_points_at_the_callers_line(
+    api: respx.Route, caught: list[warnings.WarningMessage]
+) -> None:
+    with client() as c:
+        c.chat.completions.create(model="grok-4", messages=MESSAGES, frequency_penalty=0.5)
+    (warning,) = [w for w in caught if issubclass(w.category, GrokAzureWarning)]
+    assert warning.filename == __file__
+
+
+def test_unconfirmed_effort_values_warn_and_send(
+    api: respx.Route, caught: list[warnings.WarningMessage]
+) -> None:
+    guess = ModelSpec(
+        id="grok-guess", reasons=True, effort_values=("low", "high"), unconfirmed=["effort_values"]
+    )
+    with client(catalog=load_catalog().with_models(guess)) as c:
+        c.chat.completions.create(model="grok-guess", messages=MESSAGES, reasoning_effort="medium")
+    assert api.call_count == 1
+    (message,) = grok_warnings(caught)
+    assert "accepts reasoning_effort 'low', 'high'" in message
+
+
+def test_an_unconfirmed_text_only_model_gets_images_with_a_warning(
+    api: respx.Route, caught: list[warnings.WarningMessage]
+) -> None:
+    guess = ModelSpec(id="grok-guess", input_modalities={"text"}, unconfirmed=["input_modalities"])
+    with client(catalog=load_catalog().with_models(guess)) as c:
+        c.chat.completions.create(model="grok-guess", messages=[{"role": "user", "content": [IMAGE]}])
+    assert api.call_count == 1
+    assert "takes text only" in grok_warnings(caught)[0]
+
+
+def test_one_warning_across_threads(api: respx.Route, caught: list[warnings.WarningMessage]) -> None:
+    errors: list[BaseException] = []
+    with client() as c:
+
+        def call() -> None:
+            try:
+                c.chat.completions.create(model="grok-4", messages=MESSAGES, presence_penalty=0.1)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=call) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert api.call_count == 8
+    assert len(grok_warnings(caught)) == 1
+
+
+# -- unknown deployments, validate=False --------------------------------------------------------------------
+
+
+def test_an_unknown_deployment_passes_with_one_warning(
+    api: respx.Route, caught: list[warnings.WarningMessage]
+) -> None:
+    with client() as c:
+        c.chat.completions.create(model="my-chat", messages=MESSAGES, max_tokens=10**6)
+        c.chat.completions.create(model="my-chat", messages=MESSAGES)
+    assert api.call_count == 2
+    (message,) = grok_warnings(caught)
+    assert "'my-chat' is not mapped to a catalog model" in message
+    assert "deployment_models=" in message
+
+
+async def test_the_async_client_warns_about_an_unknown_deployment_once(
+    api: respx.Route, caught: list[warnings.WarningMessage]
+) -> None:
+    async with aclient() as c:
+        await c.chat.completions.create(model="my-chat", messages=MESSAGES)
+        await c.chat.completions.create(model="my-chat", messages=MESSAGES)
+    assert api.call_count == 2
+    assert len(grok_warnings(caught)) == 1
+
+
+@pytest.mark.parametrize(
+    ("deployment", "params"),
+    [
+        ("grok-4.6", {"presence_penalty": 0.5}),
+        ("grok-4", {"max_tokens": 9000, "stop": ["END"]}),
+        ("grok-3-mini", {}),
+        ("grok-4", {"messages": [{"role": "user", "content": "x" * (4 * 400_000)}]}),
+        ("unmapped", {}),
+    ],
+)
+def test_validate_false_sends_everything_without_warnings(
+    api: respx.Route, caught: list[warnings.WarningMessage], deployment: str, params: dict[str, Any]
+) -> None:
+    params.setdefault("messages", MESSAGES)
+    with client(validate=False) as c:
+        c.chat.completions.create(model=deployment, **params)
+    assert api.call_count == 1
+    assert grok_warnings(caught) == []
+
+
+def test_with_options_turns_validation_off_for_the_copy_only(api: respx.Route) -> None:
+    with client() as c:
+        c.with_options(validate=False).chat.completions.create(
+            model="grok-4", messages=MESSAGES, max_tokens=9000
+        )
+        with pytest.raises(UnsupportedParameterError):
+            c.chat.completions.create(model="grok-4", messages=MESSAGES, max_tokens=9000)
+    assert api.call_count == 1
+
+
+@pytest.mark.parametrize("value", [1, "yes", None])
+def test_validate_must_be_a_bool(value: object) -> None:
+    from grok_azure import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="validate"):
+        client(validate=value)
+
+
+def test_validate_false_still_costs_the_completion(api: respx.Route) -> None:
+    with client(validate=False, deployment_models={"prod": "grok-4.6"}) as c:
+        completion = c.chat.completions.create(model="prod", messages=MESSAGES, presence_penalty=0.5)
+    assert completion.cost is not None
+    assert completion.cost.price == load_catalog().require("grok-4.6").price
+
+
+def test_a_pool_checks_the_model_of_each_deployment_it_may_reach(mock_api: respx.MockRouter) -> None:
+    from grok_azure import Deployment
+
+    east = mock_api.post("https://east.services.ai.azure.com/openai/v1/chat/completions").respond(
+        200, json=completion_body()
+    )
+    west = mock_api.post("https://west.services.ai.azure.com/openai/v1/chat/completions").respond(
+        200, json=completion_body()
+    )
+    pool = [
+        Deployment(endpoint="https://east.services.ai.azure.com", api_key=KEY, deployment="east-grok"),
+        Deployment(endpoint="https://west.services.ai.azure.com", api_key=KEY, deployment="grok-4"),
+    ]
+    with GrokClient(deployments=pool, environ={}, deployment_models={"east-grok": "grok-4.7"}) as c:
+        # grok-4 (west) caps output at 8,192: the call could fail over there, so it is refused.
+        with pytest.raises(UnsupportedParameterError) as info:
+            c.chat.completions.create(model="ignored", messages=MESSAGES, max_tokens=9000)
+        assert "Deployment 'grok-4'" in str(info.value)
+        completion = c.chat.completions.create(model="ignored", messages=MESSAGES, max_tokens=8000)
+    assert east.call_count + west.call_count == 1
+    assert completion.cost is not None
+    served = "grok-4.7" if east.called else "grok-4"
+    assert completion.cost.price == load_catalog().require(served).price
