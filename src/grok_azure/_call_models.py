@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from ._catalog import ModelSpec
+from ._cost import worst_case_cost
 from ._errors import ConfigurationError
 from ._model_checks import check_request
 from ._model_directory import DEPLOYMENTS_ENV, DeployedModel, ModelDirectory
@@ -151,7 +152,8 @@ class Meter:
         Raises:
             BudgetExceededError: the call may cost more than what is left.
         """
-        deployment, spec = self._first
+        # Failover may take the call to any of its deployments: hold the dearest one's worst case.
+        deployment, spec = max(self._routes.values(), key=lambda route: _worst(route[1], self._body))
         self._reservation = self._tracker.reserve(deployment, spec, self._body)
 
     def settle(self, usage: CompletionUsage | None, response: httpx.Response) -> Cost | None:
@@ -173,3 +175,9 @@ class Meter:
         """Give back the reservation of a call that failed or was abandoned (nothing once it was recorded)."""
         if self._reservation is not None:
             self._reservation.release()
+
+
+def _worst(spec: ModelSpec | None, body: Mapping[str, Any]) -> float:
+    """A route's worst-case cost for ranking; unknown counts as highest (it cannot be bounded)."""
+    cost = worst_case_cost(spec, body)
+    return float("inf") if cost is None else cost

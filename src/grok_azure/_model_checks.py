@@ -130,10 +130,27 @@ def findings(
         yield context
 
 
+# A parameter sent at the value that means "off" asks nothing of the model: Azure refused grok-4.6's penalties and
+# logprobs only at non-default values ([P4] in the catalog's references), and generic callers send these zeros.
+_NEUTRAL: dict[str, tuple[object, ...]] = {
+    "presence_penalty": (0,),
+    "frequency_penalty": (0,),
+    "logprobs": (False,),
+}
+
+
+def _neutral(param: str, value: object) -> bool:
+    """Whether ``value`` is ``param``'s neutral value (None counts as left out)."""
+    if value is None:
+        return True
+    neutral = _NEUTRAL.get(param)
+    return neutral is not None and type(value) in (int, float, bool) and value in neutral
+
+
 def _parameters(spec: ModelSpec, body: Mapping[str, Any]) -> Iterator[Finding]:
     model = spec.id
     for param in sorted(body):
-        if param in _STRUCTURAL:
+        if param in _STRUCTURAL or _neutral(param, body[param]):
             continue
         verdict = spec.rejection(param)
         if verdict is not None:

@@ -82,7 +82,8 @@ def parse_deployments_env(text: str) -> dict[str, str]:
         if not sep or not name or not model:
             raise ConfigurationError(
                 f"{DEPLOYMENTS_ENV}: expected NAME=MODEL entries separated by commas "
-                f"(e.g. prod-chat=grok-4-1-fast-non-reasoning,thinker=grok-4); got {entry.strip()!r}"
+                f"(e.g. prod-chat=grok-4-1-fast-non-reasoning,thinker=grok-4); one entry is not of that form "
+                "(its text is not shown: a misplaced secret must not reach a log)"
             )
         if name in mapping:
             raise ConfigurationError(f"{DEPLOYMENTS_ENV}: deployment {name!r} is given twice")

@@ -58,7 +58,7 @@ class ModelSelection:
         ConfigurationError: an unknown need or preference, or a ``min_context`` that is not a positive int.
     """
 
-    needs: Collection[str] = field(default_factory=frozenset)  # stored as a frozenset
+    needs: Collection[Need] = field(default_factory=frozenset)  # stored as a frozenset
     min_context: int | None = None
     prefer: Preference = "cost"
 

@@ -234,6 +234,12 @@ class UsageTracker:
             return Reservation(self, deployment, spec, None)
         estimate = worst_case_cost(spec, body)  # outside the lock: it walks the whole body
         if estimate is None:
+            # This call's cost cannot be bounded; it is let through (with a warning) only while the budget is not
+            # already used up, so an overspend is followed by a refusal whatever the next call costs.
+            with self._lock:
+                spent = self._spent()
+                if spent + self._reserved > budget + _BUDGET_SLACK:
+                    raise self._over_budget(deployment, budget, spent, 0.0)
             self._warn_unbounded(deployment, spec)
             return Reservation(self, deployment, spec, None)
         with self._lock:

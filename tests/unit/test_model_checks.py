@@ -425,3 +425,24 @@ def test_a_pool_checks_the_model_of_each_deployment_it_may_reach(mock_api: respx
     assert completion.cost is not None
     served = "grok-4.7" if east.called else "grok-4"
     assert completion.cost.price == load_catalog().require(served).price
+
+
+@pytest.mark.parametrize("params", [{"presence_penalty": 0}, {"frequency_penalty": 0.0}, {"logprobs": False}])
+def test_a_parameter_at_its_neutral_value_is_sent_to_a_model_that_rejects_other_values(
+    params: dict[str, Any], api: respx.Route
+) -> None:
+    # Azure answered grok-4.6 400 only for non-default penalties and logprobs; generic callers send these zeros.
+    with client() as c:
+        assert c.chat.completions.create(model="grok-4.6", messages=MESSAGES, **params).text
+    assert api.call_count == 1
+
+
+def test_a_malformed_deployments_variable_is_refused_without_echoing_it() -> None:
+    from grok_azure import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as caught:
+        GrokClient(
+            endpoint=ENDPOINT, api_key=KEY, environ={"GROK_AZURE_DEPLOYMENTS": "sk-SECRET-pasted-here"}
+        )
+    assert "sk-SECRET" not in str(caught.value)
+    assert "GROK_AZURE_DEPLOYMENTS" in str(caught.value)

@@ -223,3 +223,44 @@ async def test_async_budget_refuses_before_sending(mock_api: respx.MockRouter) -
         with pytest.raises(BudgetExceededError):
             await client.chat.completions.create(model="prod", messages=[{"role": "user", "content": "hi"}])
     assert route.call_count == 0
+
+
+def test_a_used_up_budget_refuses_even_a_call_whose_cost_cannot_be_bounded(
+    mock_api: respx.MockRouter,
+) -> None:
+    # grok-4.7 states no output limit: without max_tokens its worst case is unknown. It is let through while the
+    # budget lasts, and once the budget is spent the next such call is refused before anything is sent.
+    route = mock_api.post(CHAT_URL).respond(200, json=completion_body())
+    tracker = UsageTracker(budget=1e-7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GrokAzureWarning)
+        with GrokClient(endpoint=ENDPOINT, api_key=KEY, usage=tracker) as client:
+            client.chat.completions.create(model="grok-4.7", messages=[{"role": "user", "content": "hi"}])
+            assert tracker.spent > 1e-7
+            with pytest.raises(BudgetExceededError):
+                client.chat.completions.create(model="grok-4.7", messages=[{"role": "user", "content": "hi"}])
+    assert route.call_count == 1
+
+
+def test_a_failover_pool_holds_the_worst_case_of_its_dearest_deployment(mock_api: respx.MockRouter) -> None:
+    from grok_azure import Deployment
+
+    cheap, dear = "https://cheap.services.ai.azure.com", "https://dear.services.ai.azure.com"
+    mock_api.post(f"{cheap}/openai/v1/chat/completions").respond(200, json=completion_body())
+    mock_api.post(f"{dear}/openai/v1/chat/completions").respond(200, json=completion_body())
+    pool = [
+        Deployment(cheap, api_key=KEY, deployment="fast", name="cheap"),
+        Deployment(dear, api_key=KEY, deployment="big", name="dear"),
+    ]
+    models = {"fast": "grok-4-1-fast-reasoning", "big": "grok-4"}
+    body = {"model": "fast", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 100}
+    dearest = worst_case_cost(load_catalog().require("grok-4"), body)
+    assert dearest is not None
+    tracker = UsageTracker(budget=dearest * 0.99)  # room for the cheap one's worst case, not the dear one's
+    with (
+        GrokClient(deployments=pool, deployment_models=models, usage=tracker) as client,
+        pytest.raises(BudgetExceededError) as caught,
+    ):
+        create(client)
+    assert caught.value.estimate == pytest.approx(dearest, rel=0.05)
+    assert len(mock_api.calls) == 0

@@ -215,7 +215,10 @@ class _Checker:
         for name in sorted(self.spec.rejected_parameters):
             if name == "reasoning_effort":
                 continue  # checked with its values, by reasoning_effort()
-            if body.get(name) is not None and self.rejects(name):
+            value = body.get(name)
+            if value is None or (self.spec.knows_rejects(name) is True and _neutral(name, value)):
+                continue  # a stated rejection (grok-4.6, [P4]) was seen only for non-default values
+            if self.rejects(name):
                 raise self.not_supported(
                     f"Model {self.spec.id} does not support parameter {name}.",
                     name,
@@ -400,3 +403,16 @@ class _Checker:
                 "invalid_type",
             )
         return kind, schema
+
+
+# Azure refused grok-4.6's penalties and logprobs only at non-default values ([P4] in the catalog's references).
+_NEUTRAL: dict[str, tuple[object, ...]] = {
+    "presence_penalty": (0,),
+    "frequency_penalty": (0,),
+    "logprobs": (False,),
+}
+
+
+def _neutral(name: str, value: object) -> bool:
+    neutral = _NEUTRAL.get(name)
+    return neutral is not None and type(value) in (int, float, bool) and value in neutral

@@ -16,6 +16,7 @@ from .._selection import ModelSelection, Preference
 
 if TYPE_CHECKING:
     from .._call_models import ModelPolicy
+    from .._selection import Need
 
 __all__ = ["Models"]
 
@@ -54,7 +55,7 @@ class Models:
     def select(
         self,
         *,
-        needs: Iterable[str] = (),
+        needs: Iterable[Need] = (),
         min_context: int | None = None,
         prefer: Preference = "cost",
     ) -> DeployedModel:
