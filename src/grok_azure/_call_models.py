@@ -152,8 +152,11 @@ class Meter:
         Raises:
             BudgetExceededError: the call may cost more than what is left.
         """
-        # Failover may take the call to any of its deployments: hold the dearest one's worst case.
-        deployment, spec = max(self._routes.values(), key=lambda route: _worst(route[1], self._body))
+        route = self._first
+        if len(self._routes) > 1 and self._tracker.budget is not None:
+            # Failover may take the call to any of its deployments: hold the dearest one's worst case.
+            route = max(self._routes.values(), key=lambda each: _worst(each[1], self._body))
+        deployment, spec = route
         self._reservation = self._tracker.reserve(deployment, spec, self._body)
 
     def settle(self, usage: CompletionUsage | None, response: httpx.Response) -> Cost | None:
