@@ -128,9 +128,8 @@ def _iter_chunks(
                     failure = exc
                     break
                 if first is not None and decoder.delivered:
-                    first = (
-                        first()
-                    )  # the first chunk is out: from here on, the stall rule (and stream_deadline)
+                    # The first chunk is out: from here on, the stall rule (and stream_deadline) apply.
+                    first = first()
             failure = _final_failure(decoder, deadline, current, failure)
             # Raised here, not in an except block, so that the original (which holds the request and its
             # credentials) is not chained as __context__.
