@@ -407,9 +407,14 @@ def _read_body(
     """Read a whole body within the limits; the error that stopped it, or None."""
     try:
         reader = BodyReader(response, call.max_body_bytes, deadline)
-    except GrokError as exc:  # a declared Content-Length over the limit: drop the connection unread
+        # A body the transport already holds (the aiohttp transport hands over a small one that came with the
+        # headers as read) is counted here: no I/O, so no command for the executor.
+        in_memory = reader.feed_read_body()
+    except GrokError as exc:  # a body (declared or held) over the limit: drop the connection unread
         error = exc
     else:
+        if in_memory:
+            return None
         outcome = yield ReadBody(response, reader)
         if outcome is None:
             return None

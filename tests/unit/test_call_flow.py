@@ -8,6 +8,7 @@ its retry-count header, every ``Sleep`` and its seconds, the single ``Refresh`` 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -149,7 +150,10 @@ def status(code: int, headers: Mapping[str, str] | None = None) -> Answer:
             }
         else:
             content = {"error": {"code": str(code), "message": f"status {code}"}}
-        return httpx.Response(code, json=content, headers=headers, request=request)
+        # Unread, as a transport hands over a body still to come: the loop then reads it with ReadBody.
+        body = httpx.ByteStream(json.dumps(content).encode())
+        merged = {"content-type": "application/json", **(headers or {})}
+        return httpx.Response(code, stream=body, headers=merged, request=request)
 
     return answer
 
@@ -195,7 +199,8 @@ def drive(
                 reply = answers_left.pop(0)(request)
             elif isinstance(command, ReadBody):
                 run.steps.append(("read", command.response.status_code))
-                reply = None  # the fake responses are already read
+                command.response.read()
+                reply = None
             elif isinstance(command, Close):
                 run.steps.append(("close",))
                 reply = None
@@ -540,3 +545,11 @@ def test_a_woken_waker_ends_a_sleep_at_once_sync_and_async() -> None:
         await asyncio.wait_for(async_waker.asleep(30), timeout=10)
 
     asyncio.run(run())
+
+
+def test_a_body_the_transport_already_read_needs_no_read_command() -> None:
+    def in_memory(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"error": {"code": "503", "message": "busy"}}, request=request)
+
+    run = drive(build().call, [in_memory, status(200)])
+    assert [step[0] for step in run.steps] == ["headers", "send", "sleep", "headers", "send", "read", "done"]

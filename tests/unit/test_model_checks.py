@@ -446,3 +446,30 @@ def test_a_malformed_deployments_variable_is_refused_without_echoing_it() -> Non
         )
     assert "sk-SECRET" not in str(caught.value)
     assert "GROK_AZURE_DEPLOYMENTS" in str(caught.value)
+
+
+def test_the_quick_bound_that_skips_the_estimate_is_never_below_it() -> None:
+    # The context check skips the estimate's walk when a plain-text prompt fits by its length alone; that is only
+    # sound if the bound is never below the estimate, whatever the characters.
+    import random
+    import string
+
+    from grok_azure._cost import estimate_prompt_tokens
+    from grok_azure._model_checks import _plain_text_bound
+
+    rng = random.Random(7)
+    alphabet = string.printable + "éü中文字😀"
+    for _ in range(500):
+        messages = [
+            {"role": "user", "content": "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))}
+            for _ in range(rng.randint(0, 5))
+        ]
+        body = {"model": "m", "messages": messages}
+        bound = _plain_text_bound(body)
+        assert bound is not None
+        assert bound >= estimate_prompt_tokens(body)
+    assert (
+        _plain_text_bound({"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]})
+        is None
+    )
+    assert _plain_text_bound({"messages": [], "tools": []}) is None
