@@ -26,9 +26,12 @@ def main() -> None:
         print("\n")
         usage = completion.usage
         if usage is not None:
+            # output_tokens and reasoning_tokens are right under either way of counting (Azure's Grok replies
+            # report reasoning beside completion_tokens, OpenAI's inside it); cost is None for an unknown model.
+            cost = f", ${completion.cost.total:.6f}" if completion.cost is not None else ""
             print(
-                f"usage: {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens "
-                f"({usage.reasoning_tokens} of them reasoning), model {completion.model}"
+                f"usage: {usage.prompt_tokens} prompt + {usage.output_tokens} answer + {usage.reasoning_tokens} "
+                f"reasoning tokens, model {completion.model}{cost}"
             )
 
 
