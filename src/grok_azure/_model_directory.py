@@ -14,13 +14,13 @@ A mapping to a model the catalog does not know is refused when the client is bui
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from ._catalog import CATALOG_ENV, Catalog, ModelSpec, UnknownModelError, load_catalog, packaged_catalog
 from ._errors import ConfigurationError
+from ._json_file import JSONFileError, decode_strict, read_at_most
 
 __all__ = [
     "DEPLOYMENTS_ENV",
@@ -100,25 +100,17 @@ def read_deployments_file(path: str) -> dict[str, str]:
     """
     where = f"{DEPLOYMENTS_FILE_ENV}={path!r}"
     try:
-        with open(path, "rb") as file:
-            raw = file.read(_MAX_FILE_BYTES + 1)
+        raw = read_at_most(path, _MAX_FILE_BYTES)
     except OSError as exc:
         raise ConfigurationError(f"{where}: cannot read the file ({exc.strerror or exc})") from None
-    if len(raw) > _MAX_FILE_BYTES:
+    if raw is None:
         raise ConfigurationError(f"{where}: the file is over 1 MiB; expected a small JSON object")
-
-    def no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        seen: dict[str, object] = {}
-        for key, value in pairs:
-            if key in seen:
-                raise ConfigurationError(f"{where}: deployment {key!r} is given twice")
-            seen[key] = value
-        return seen
-
     try:
-        document = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigurationError(f"{where}: not valid JSON ({exc})") from None
+        document = decode_strict(raw)
+    except JSONFileError as exc:
+        if exc.duplicate is not None:
+            raise ConfigurationError(f"{where}: deployment {exc.duplicate!r} is given twice") from None
+        raise ConfigurationError(f"{where}: {exc.reason}") from None
     if not isinstance(document, dict):
         raise ConfigurationError(f'{where}: expected a JSON object like {{"prod-chat": "grok-4"}}')
     for name, model in document.items():

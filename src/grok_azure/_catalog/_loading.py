@@ -8,15 +8,15 @@ file named by ``GROK_AZURE_CATALOG`` merged over it; otherwise the packaged cata
 from __future__ import annotations
 
 import functools
-import json
 import os
 import stat
 import threading
 from collections.abc import Mapping
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
+from .._json_file import JSONFileError, decode_strict, read_at_most
 from ._errors import CatalogError, validation_error
 from ._model import Catalog
 from ._spec import ModelSpec, _Date
@@ -121,11 +121,10 @@ def _merged_file(path: str, where: str) -> Catalog:
 @functools.lru_cache(maxsize=8)
 def _merged_file_cached(path: str, where: str, mtime_ns: int, size: int) -> Catalog:
     try:
-        with open(path, "rb") as file:
-            data = file.read(_MAX_FILE_BYTES + 1)
+        data = read_at_most(path, _MAX_FILE_BYTES)
     except OSError as exc:
         raise CatalogError(f"catalog file {where}: cannot be read: {exc.strerror or exc}") from None
-    if len(data) > _MAX_FILE_BYTES:
+    if data is None:
         raise CatalogError(f"catalog file {where}: larger than {_MAX_FILE_BYTES} bytes")
     parsed = _validate(_decode(data, where), where)
     packaged = packaged_catalog()
@@ -142,32 +141,8 @@ def _validate(document: object, where: str) -> _Document:
         raise validation_error(where, exc, document) from None
 
 
-class _RefusedJSON(ValueError):
-    """Valid JSON the catalog refuses: a key given twice, NaN or Infinity."""
-
-
 def _decode(data: bytes, where: str) -> object:
     try:
-        return json.loads(data, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise CatalogError(
-            f"{where}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except UnicodeDecodeError:
-        raise CatalogError(f"{where}: not valid JSON: not UTF-8 text") from None
-    except _RefusedJSON as exc:
-        raise CatalogError(f"{where}: {exc}") from None
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # json keeps the last of two equal keys: a typo'd override would silently lose the first value.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _RefusedJSON(f"key {key!r} appears twice in one object")
-        result[key] = value
-    return result
-
-
-def _no_constant(name: str) -> NoReturn:
-    raise _RefusedJSON(f"{name} is not a JSON number")
+        return decode_strict(data)
+    except JSONFileError as exc:
+        raise CatalogError(f"{where}: {exc.reason}") from None
