@@ -34,6 +34,8 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from ._secrets import RedactingHeaders, is_secret_name
+
 __all__ = ["AiohttpTransport"]
 
 # Bytes per piece of a response body: as httpx-aiohttp reads, so one piece inflates to at most ~16 MiB.
@@ -41,6 +43,7 @@ CHUNK_SIZE = 16 * 1024
 _HTTP_11 = {"http_version": b"HTTP/1.1"}
 # A call's deadline shortens its timeouts, so they vary; most calls use the configured ones.
 _CACHED_TIMEOUTS = 64
+_CACHED_URLS = 64
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -72,6 +75,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         self._timeouts: dict[tuple[Any, Any, Any], aiohttp.ClientTimeout] = {}
+        self._urls: dict[int, tuple[httpx.URL, URL]] = {}
         self._proxy: str | None = None
         self._proxy_headers: list[tuple[str, str]] = []
         if proxy is not None:
@@ -117,6 +121,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         return timeout
 
+    def _url(self, url: httpx.URL) -> URL:
+        """``url`` for aiohttp, sent as httpx encoded it. A client sends to one URL per deployment, whose
+        ``httpx.URL`` the SDK reuses (see ``_wire._target``): those are converted once, not on every request."""
+        known = self._urls.get(id(url))
+        if known is not None and known[0] is url:
+            return known[1]
+        converted = URL(str(url), encoded=True)
+        if url.userinfo or any(map(is_secret_name, url.params)):
+            return converted  # not kept: it holds a credential
+        if len(self._urls) >= _CACHED_URLS:
+            self._urls.clear()
+        self._urls[id(url)] = (url, converted)  # holding ``url`` keeps its id from being reused
+        return converted
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; the response comes back with its body streaming (:class:`_Body`) or already read."""
         session = self._session or self._open()
@@ -124,17 +142,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             content: bytes | None = request.content
         except httpx.RequestNotRead:
             content = await request.aread()
-        headers = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw]
+        headers = _as_aiohttp_headers(request.headers.raw)
         proxy_headers = None
         if self._proxy is not None:
             if request.url.scheme == "http":
-                headers += self._proxy_headers  # the proxy forwards this request itself: they go with it
+                # The proxy forwards this request itself: they go with it.
+                headers = [*_pairs(headers), *self._proxy_headers]
             else:
                 proxy_headers = self._proxy_headers  # they go with the CONNECT that opens the tunnel
         try:
             response = await session._request(
                 request.method,
-                URL(str(request.url), encoded=True),  # httpx encoded it; aiohttp must send it as is
+                self._url(request.url),
                 headers=headers,
                 data=content or None,
                 allow_redirects=False,
@@ -152,14 +171,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if body is None:
             return httpx.Response(
                 response.status,
-                headers=response.raw_headers,
+                headers=_response_headers(response),
                 stream=_Body(response, request),
                 request=request,
                 extensions=extensions,
             )
         done = httpx.Response(
             response.status,
-            headers=response.raw_headers,
+            headers=_response_headers(response),
             stream=httpx.ByteStream(body),
             request=request,
             extensions=extensions,
@@ -214,6 +233,28 @@ class _Body(httpx.AsyncByteStream):
             # The timer armed by the last piece still counts the old timeout: re-arm it with the new one (from
             # now), or a stall right after the first chunk would end at the deadline after all.
             connection.protocol.start_timeout()
+
+
+def _as_aiohttp_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str] | list[tuple[str, str]]:
+    """The request's headers for aiohttp: a dict of strings when no name repeats, else a list of pairs.
+
+    The dict is the cheaper for the garbage collector: it holds only strings, so it is not tracked, where a list
+    of pairs adds a dozen objects that the collector walks while the request waits for its answer.
+    """
+    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in raw}
+    if len(headers) == len(raw):
+        return headers
+    return [(key.decode("latin-1"), value.decode("latin-1")) for key, value in raw]
+
+
+def _pairs(headers: dict[str, str] | list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(headers.items()) if isinstance(headers, dict) else headers
+
+
+def _response_headers(response: aiohttp.ClientResponse) -> httpx.Headers:
+    """The response's headers as httpx keeps them, encoded already: aiohttp's raw bytes, not re-checked one by
+    one as ``httpx.Headers`` does with what it is given."""
+    return RedactingHeaders.of_encoded([(name, name.lower(), value) for name, value in response.raw_headers])
 
 
 def _whole_body(response: aiohttp.ClientResponse) -> bytes | None:

@@ -24,8 +24,9 @@ freeing what it holds. Every attempt sends the same body and ``x-ms-client-reque
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Collection, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -36,7 +37,15 @@ from ._endpoint import Endpoint
 from ._errors import APIConnectionError, APITimeoutError, GrokError
 from ._retry import Outcome, RetryPolicy, retry_decision
 from ._streaming._events import json_instead_of_events, json_stream_error
-from ._wire import READ_TIMEOUT, RETRY_COUNT_HEADER, SERVED_BY, BodyReader, PreparedRequest, error_for_status
+from ._wire import (
+    READ_TIMEOUT,
+    RETRY_COUNT_HEADER,
+    SERVED_BY,
+    STREAM_ANSWERED,
+    BodyReader,
+    PreparedRequest,
+    error_for_status,
+)
 
 __all__ = [
     "ONE_TARGET",
@@ -194,13 +203,28 @@ class Call:
     max_body_bytes: int
     closed_error: Callable[..., GrokError | None]
     stopped: GrokError | None = None
-    waker: Waker = field(default_factory=Waker)
+    waker: Waker | None = None
 
     def stop(self, error: GrokError) -> None:
         """Stop the call from elsewhere (its stream was closed): no further attempt; a retry wait ends now and the
         call raises ``error``."""
         self.stopped = error
-        self.waker.wake()
+        waker = self.waker
+        if waker is not None:
+            waker.wake()
+
+    def sleep_waker(self) -> Waker:
+        """The waker of a retry wait, made on the first one (most calls never wait).
+
+        Set before ``stopped`` is read: a :meth:`stop` from another thread either sees it and wakes it, or set
+        ``stopped`` before this reads it, and then it is woken here.
+        """
+        waker = self.waker
+        if waker is None:
+            waker = self.waker = Waker()
+            if self.stopped is not None:
+                waker.wake()
+        return waker
 
     def halted(self, *, retrying: bool = False) -> GrokError | None:
         """Why the call may not send another attempt (stopped, or the client closed), or None."""
@@ -265,8 +289,10 @@ def call_flow(call: Call) -> CallFlow:
     """
     deadline = call.deadline
     prepared = call.prepared
-    tried: set[int] = set()
-    refreshed: set[int] = set()
+    # A tuple and None until needed, rather than two sets: objects a call holds while in flight cost the garbage
+    # collector's time, and most calls make one attempt.
+    tried: tuple[int, ...] = ()
+    refreshed: tuple[int, ...] = ()
     sent = 0
     wait = 0.0
     last: GrokError | None = None
@@ -283,7 +309,7 @@ def call_flow(call: Call) -> CallFlow:
             if sent:
                 _notify(call.policy, sent, last, wait)
             if wait > 0:
-                _raise_interrupt((yield Sleep(wait, call.waker)))
+                _raise_interrupt((yield Sleep(wait, call.sleep_waker())))
                 closed = call.halted(retrying=True)  # closed or stopped during the wait: send nothing more
                 if closed is not None:
                     raise closed
@@ -301,7 +327,8 @@ def call_flow(call: Call) -> CallFlow:
         del headers
         result = yield Send(built, target)
         sent += 1
-        tried.add(index)
+        if index not in tried:
+            tried += (index,)
         if isinstance(result, BaseException):
             if not isinstance(result, GrokError):
                 raise result  # KeyboardInterrupt, a cancelled task: not a failed attempt
@@ -310,9 +337,11 @@ def call_flow(call: Call) -> CallFlow:
         else:
             response: httpx.Response = result
             status = response.status_code
-            call.pool.record_response(index, status, response.headers)
+            streamed = call.stream and 200 <= status < 300 and not json_instead_of_events(response)
+            if not streamed:
+                call.pool.record_response(index, status, response.headers)
             if status == 401 and index not in refreshed:
-                refreshed.add(index)
+                refreshed += (index,)
                 renewed = yield Refresh(target, built.headers, response.headers)
                 if isinstance(renewed, BaseException) or renewed:
                     # Read the (small, bounded) 401 body rather than close it unread: that would drop the
@@ -326,10 +355,16 @@ def call_flow(call: Call) -> CallFlow:
                 response.extensions[SERVED_BY] = target.name
             # A streamed 2xx whose body is JSON (a gateway's error) is no stream: read it and report it as
             # create() would (not retried, like a non-streamed 2xx with an error body).
-            if call.stream and 200 <= status < 300 and not json_instead_of_events(response):
+            if streamed:
                 response.extensions[READ_TIMEOUT] = (
                     request.timeout.read
                 )  # the body's, unshortened (see _stream)
+                if call.pool is not ONE_TARGET:
+                    # Its headers prove nothing yet: the deployment's health hears of this answer when the first
+                    # chunk arrives (or the stream ends cleanly), and of a failure before that as a failure.
+                    response.extensions[STREAM_ANSWERED] = functools.partial(
+                        call.pool.record_response, index, status, response.headers
+                    )
                 failed = yield Done(response)
                 if failed is None:
                     return
@@ -360,7 +395,9 @@ def call_flow(call: Call) -> CallFlow:
         last, wait = verdict.error, verdict.wait
 
 
-def _choose(call: Call, tried: set[int], previous: int, wait: float, deadline: Deadline) -> tuple[int, float]:
+def _choose(
+    call: Call, tried: tuple[int, ...], previous: int, wait: float, deadline: Deadline
+) -> tuple[int, float]:
     """The deployment for the next attempt and how long to wait before it.
 
     Args:

@@ -8,8 +8,8 @@ a failure: give the reservation back (:meth:`Meter.release`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -28,6 +28,17 @@ from .types.completion_usage import CompletionUsage
 __all__ = ["AUTO", "Meter", "ModelPolicy"]
 
 AUTO = "auto"
+_MAX_ROUTES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Routes:
+    """The deployments a call to one model may reach: ``served_by`` label -> (deployment name sent, its model or
+    None); ``first`` and ``others`` are the distinct ones, each checked once."""
+
+    by_label: Mapping[str | None, tuple[str, ModelSpec | None]]
+    first: tuple[str, ModelSpec | None]
+    others: tuple[tuple[str, ModelSpec | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +60,13 @@ class ModelPolicy:
     tracker: UsageTracker
     auto: ModelSelection | None
     warned: OnceRegistry
+    routes: dict[tuple[str, tuple[str | None, ...], tuple[str | None, ...]], _Routes] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
-    def admit(self, body: dict[str, Any], fixed: Sequence[str | None], labels: Sequence[str | None]) -> Meter:
+    def admit(
+        self, body: dict[str, Any], fixed: tuple[str | None, ...], labels: tuple[str | None, ...]
+    ) -> Meter:
         """Make ``body`` ready to send, or raise; the call's :class:`Meter`.
 
         ``body["model"]`` is replaced by the chosen deployment when it is ``"auto"``.
@@ -68,17 +84,33 @@ class ModelPolicy:
         """
         if body["model"] == AUTO and (self.auto is not None or self.directory.resolve(AUTO) is None):
             body["model"] = self._choose(body)
-        routes: dict[str | None, tuple[str, ModelSpec | None]] = {}
-        checked: set[str] = set()
-        for target_name, label in zip(fixed, labels, strict=True):
-            deployment = target_name or body["model"]
-            known = self.directory.resolve(deployment)
-            spec = None if known is None else known.spec
-            routes[label] = (deployment, spec)
-            if self.validate and deployment not in checked:
-                checked.add(deployment)
+        key = (body["model"], fixed, labels)
+        routes = self.routes.get(key)
+        if routes is None:
+            routes = self._routes(*key)
+        if self.validate:
+            deployment, spec = routes.first
+            self._check(deployment, spec, body)
+            for deployment, spec in routes.others:
                 self._check(deployment, spec, body)
-        return Meter(self.tracker, routes, body)
+        return Meter(self.tracker, routes.by_label, body)
+
+    def _routes(self, model: str, fixed: tuple[str | None, ...], labels: tuple[str | None, ...]) -> _Routes:
+        """Where a call to ``model`` may go, kept for the next call (the directory never changes)."""
+        by_label: dict[str | None, tuple[str, ModelSpec | None]] = {}
+        for target_name, label in zip(fixed, labels, strict=True):
+            deployment = target_name or model
+            known = self.directory.resolve(deployment)
+            by_label[label] = (deployment, None if known is None else known.spec)
+        distinct: dict[str, ModelSpec | None] = {}
+        for deployment, spec in by_label.values():
+            distinct.setdefault(deployment, spec)
+        unique = list(distinct.items())
+        routes = _Routes(by_label, unique[0], tuple(unique[1:]))
+        if len(self.routes) >= _MAX_ROUTES:  # a caller may send to ever new deployment names: keep it bounded
+            self.routes.clear()
+        self.routes[(model, fixed, labels)] = routes
+        return routes
 
     def _choose(self, body: Mapping[str, Any]) -> str:
         if self.auto is None:

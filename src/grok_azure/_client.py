@@ -13,7 +13,7 @@ import re
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
@@ -201,6 +201,9 @@ class _BaseClient(Generic[_Cred, _Http]):
         else:
             self._use_deployments(deployments, endpoint, api_key, route, credential, make_auth)
         _refuse_dated_v1_versions(self._targets, api_version)
+        # Per target, the deployment name it sends instead of the call's model and its served_by label (admit's
+        # arguments, the same for every call).
+        self._routing = (tuple(t.model for t in self._targets), tuple(t.name for t in self._targets))
         self._model_policy = _model_policy(
             ModelDirectory(
                 catalog,
@@ -276,23 +279,10 @@ class _BaseClient(Generic[_Cred, _Http]):
             )
         extra_headers = params.get("extra_headers")
         extra_query = params.get("extra_query")
-        targets = self._targets
-        meter = self._model_policy.admit(body, [t.model for t in targets], [t.name for t in targets])
-        request_id = str(uuid.uuid4())  # one id for every attempt, on every deployment
-
-        def prepare(index: int) -> PreparedRequest:
-            target = self._targets[index]
-            return prepare_chat_request(
-                target.endpoint,
-                body if target.model is None else {**body, "model": target.model},
-                api_version=target.api_version or self.api_version,
-                timeout=attempt_timeout,
-                default_headers=self.default_headers,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                request_id=request_id,
-            )
-
+        meter = self._model_policy.admit(body, *self._routing)
+        prepare = _Preparer(
+            self, body, attempt_timeout, extra_headers, extra_query, str(uuid.uuid4())
+        )  # one request id for every attempt, on every deployment
         call = Call(
             targets=self._targets,
             pool=self._pool,
@@ -575,7 +565,13 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
         """Perform the call loop's commands with httpx's async API (see :meth:`GrokClient._execute`)."""
         command = flow.send(reply)
         while type(command) is not Done:
-            command = flow.send(await _asettled(self._perform, command))
+            # What _settled does for the sync client, written out: a helper coroutine would be one more frame
+            # (and two more objects for the garbage collector to walk) for every request in flight.
+            try:
+                result = await self._perform(command)
+            except BaseException as exc:  # cancellation too: the loop frees what it holds, then raises it
+                result = exc
+            command = flow.send(result)
         return command.response
 
     async def _transmit(self, request: httpx.Request) -> httpx.Response | GrokError:
@@ -667,6 +663,47 @@ def _model_policy(
     return ModelPolicy(directory, validate, tracker, auto_model, OnceRegistry())
 
 
+class _Preparer:
+    """Builds a call's request (without credentials) for a target index: ``Call.prepare``.
+
+    A class, not a closure: a closure over these six values would hold seven more objects for every call in
+    flight, which the garbage collector walks while the call waits.
+    """
+
+    __slots__ = ("_body", "_client", "_extra_headers", "_extra_query", "_request_id", "_timeout")
+
+    def __init__(
+        self,
+        client: _BaseClient[Any, Any],
+        body: dict[str, Any],
+        timeout: httpx.Timeout,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+        request_id: str,
+    ) -> None:
+        self._client = client
+        self._body = body
+        self._timeout = timeout
+        self._extra_headers = extra_headers
+        self._extra_query = extra_query
+        self._request_id = request_id
+
+    def __call__(self, index: int) -> PreparedRequest:
+        client = self._client
+        target = client._targets[index]
+        body = self._body
+        return prepare_chat_request(
+            target.endpoint,
+            body if target.model is None else {**body, "model": target.model},
+            api_version=target.api_version or client.api_version,
+            timeout=self._timeout,
+            default_headers=client.default_headers,
+            extra_headers=self._extra_headers,
+            extra_query=self._extra_query,
+            request_id=self._request_id,
+        )
+
+
 def _check_max_retries(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigurationError(f"max_retries must be an int >= 0; got {value!r}")
@@ -689,12 +726,4 @@ def _settled(perform: Callable[[Any], Any], command: Any) -> Any:
     try:
         return perform(command)
     except BaseException as exc:  # an interrupt too: the loop frees what it holds, then raises it
-        return exc
-
-
-async def _asettled(perform: Callable[[Any], Awaitable[Any]], command: Any) -> Any:
-    """:func:`_settled` for the async client (``perform`` returns an awaitable); cancellation included."""
-    try:
-        return await perform(command)
-    except BaseException as exc:
         return exc

@@ -270,6 +270,14 @@ def redacted_url(url: httpx.URL, secrets: list[str] | None = None) -> httpx.URL:
 class RedactingHeaders(httpx.Headers):
     """``httpx.Headers`` whose ``repr`` hides the values of secret names (httpx hides only Authorization)."""
 
+    @classmethod
+    def of_encoded(cls, fields: list[tuple[bytes, bytes, bytes]]) -> RedactingHeaders:
+        """Headers holding ``fields`` as they are: ``(name, lower-case name, value)``, already encoded, as
+        ``httpx.Headers`` keeps them (a test checks that this stays so: tests/unit/test_wire_headers.py)."""
+        headers = cls()
+        headers._list = fields
+        return headers
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({dict(hide_secret_values(self))!r})"
 
@@ -327,6 +335,14 @@ class RedactingRequest(httpx.Request):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        headers = kwargs.get("headers")
+        if isinstance(headers, RedactingHeaders) and kwargs.get("stream") is not None:
+            # Headers built for this request (see _wire.PreparedRequest.build) are taken as they are: httpx adds
+            # none to a request given its stream, and copying them would re-encode every one.
+            del kwargs["headers"]
+            super().__init__(*args, **kwargs)
+            self.headers = headers
+            return
         super().__init__(*args, **kwargs)
         # Same layout, no new slots: swapping the class changes only the repr.
         self.headers.__class__ = RedactingHeaders

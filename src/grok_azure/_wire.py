@@ -31,7 +31,7 @@ from ._errors import (
     ResponseDecodeError,
     ResponseTooLargeError,
 )
-from ._secrets import RedactingRequest, hide_secret_values, is_secret_name, sanitized_cause
+from ._secrets import RedactingHeaders, RedactingRequest, hide_secret_values, is_secret_name, sanitized_cause
 from ._validate import check_header_mapping, check_timeout
 from ._version import __version__
 from .types.chat_completion import ChatCompletion
@@ -64,6 +64,9 @@ RETRY_COUNT_HEADER = "x-grok-azure-retry-count"
 SERVED_BY = "grok_azure.served_by"
 # A streamed response's configured read timeout (the attempt's was shortened to the deadline): see _stream._relaxed.
 READ_TIMEOUT = "grok_azure.read_timeout"
+# A streamed success response's report to its deployment's health, made once the stream shows it is an answer: its
+# first chunk, or a clean end (see _stream._answered).
+STREAM_ANSWERED = "grok_azure.stream_answered"
 
 USER_AGENT = f"grok-azure/{__version__} Python/{platform.python_version()} httpx/{httpx.__version__}"
 
@@ -139,25 +142,91 @@ class PreparedRequest:
             del auth_headers  # keep the credential out of this frame's locals, which a traceback may render
             raise RequestValidationError(f"The credential's {problem}", param="credential")
         url, host = _target(self.url, self.params)
-        headers = {**self.headers, RETRY_COUNT_HEADER: str(retry_count), **auth_headers}
         content = self.content or b""
-        # The headers httpx would add itself, added here so that it need not build the header list twice (its
-        # own request preparation re-reads and copies every header): Host first, then Content-Length.
-        names = {name.lower() for name in headers}
-        items = list(headers.items())
-        if "host" not in names:
-            items.insert(0, ("Host", host))
-        if "content-length" not in names and "transfer-encoding" not in names:
-            items.append(("Content-Length", str(len(content))))
         request = RedactingRequest(  # its repr hides credentials, for tracebacks rendered with capture_locals
             self.method,
             url,
-            headers=items,
+            headers=self._headers(auth_headers, retry_count, host, len(content)),
             stream=httpx.ByteStream(content),
             extensions={"timeout": (timeout or self.timeout).as_dict()},
         )
         request.read()  # the body is bytes already: ``request.content`` works, as for ``Request(content=...)``
         return request
+
+    def _headers(
+        self, auth_headers: Mapping[str, str], retry_count: int, host: str, length: int
+    ) -> RedactingHeaders:
+        """The attempt's headers, with the two httpx would add itself: Host first, Content-Length last.
+
+        Added here so that httpx need not build the header list twice (its own request preparation re-reads and
+        copies every header). The fields are encoded here too, most of them once per process (see
+        :func:`_field`): besides the work, that keeps the in-flight request from holding a dozen new tuples,
+        which the garbage collector would otherwise walk while the call waits for its answer.
+        """
+        mine = self.headers
+        names = {name.lower() for name in mine}
+        if (
+            RETRY_COUNT_HEADER in mine
+            or not names.isdisjoint(_FRAMING_NAMES)
+            or any(name in mine or name.lower() in _FRAMING_NAMES for name in auth_headers)
+        ):
+            return self._merged_headers(auth_headers, retry_count, host, length)
+        fields = [_field("Host", host)]
+        fields += [_field(name, value) for name, value in mine.items()]
+        fields.append(_retry_field(retry_count))
+        # A credential's value is never kept: its fields are made afresh, and go when the request does.
+        fields += [
+            (name.encode("ascii"), name.lower().encode("ascii"), value.encode("ascii"))
+            for name, value in auth_headers.items()
+        ]
+        fields.append(_field("Content-Length", str(length)))
+        return RedactingHeaders.of_encoded(fields)
+
+    def _merged_headers(
+        self, auth_headers: Mapping[str, str], retry_count: int, host: str, length: int
+    ) -> RedactingHeaders:
+        """:meth:`_headers` when a header of the caller's takes the place of one the SDK would send."""
+        headers = {**self.headers, RETRY_COUNT_HEADER: str(retry_count), **auth_headers}
+        names = {name.lower() for name in headers}
+        items = list(headers.items())
+        if "host" not in names:
+            items.insert(0, ("Host", host))
+        if "content-length" not in names and "transfer-encoding" not in names:
+            items.append(("Content-Length", str(length)))
+        return RedactingHeaders(items)
+
+
+_FRAMING_NAMES = frozenset({"host", "content-length", "transfer-encoding"})
+# Encoded header fields ``(name, lower-case name, value)``, as httpx keeps them, shared by every request that sends
+# the same header: content type, accept, user agent, host and length repeat on nearly every call. Never a field
+# with a secret name, nor the request id (new on every call).
+_FIELDS: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
+_MAX_FIELDS = 256  # emptied when it outgrows this (a caller's header with a new value on every call, say)
+_UNSHARED_NAMES = frozenset({"x-ms-client-request-id"})
+
+
+def _field(name: str, value: str) -> tuple[bytes, bytes, bytes]:
+    found = _FIELDS.get((name, value))
+    if found is not None:
+        return found
+    raw = name.encode("ascii")
+    lower = raw.lower()
+    found = (raw, lower, value.encode("ascii"))
+    if lower.decode() not in _UNSHARED_NAMES and not is_secret_name(name):
+        if len(_FIELDS) >= _MAX_FIELDS:
+            _FIELDS.clear()
+        _FIELDS[(name, value)] = found
+    return found
+
+
+_RETRY_NAME = RETRY_COUNT_HEADER.encode("ascii")
+_RETRY_FIELDS = tuple((_RETRY_NAME, _RETRY_NAME, str(n).encode("ascii")) for n in range(16))
+
+
+def _retry_field(retry_count: int) -> tuple[bytes, bytes, bytes]:
+    if retry_count < len(_RETRY_FIELDS):
+        return _RETRY_FIELDS[retry_count]
+    return (_RETRY_NAME, _RETRY_NAME, str(retry_count).encode("ascii"))
 
 
 _TARGETS: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[httpx.URL, str]] = {}

@@ -188,6 +188,44 @@ async def test_a_complete_response_has_elapsed_and_its_headers() -> None:
             assert stream.response.http_version == "HTTP/1.1"
 
 
+async def test_response_headers_keep_their_case_order_and_repeats() -> None:
+    def answer(request: SeenRequest) -> list[bytes]:
+        head = _stream_head(len(STREAM)).replace(
+            b"\r\n\r\n", b"\r\nX-Dup: a\r\nx-dup: b\r\nX-Ms-Region: East US\r\n\r\n"
+        )
+        return [head + STREAM]
+
+    with LoopbackServer(answer) as server:
+        async with (
+            _client(server) as client,
+            client.chat.completions.stream(model="grok-4", messages=MESSAGES) as stream,
+        ):
+            assert (await stream.get_final_completion()).text == "Hello"
+    headers = stream.response.headers
+    assert headers.get_list("x-dup") == ["a", "b"]
+    assert headers["x-ms-region"] == "East US"
+    assert (b"X-Ms-Region", b"East US") in headers.raw  # the server's spelling, as httpx keeps it
+
+
+async def test_the_same_url_with_and_without_a_secret_query() -> None:
+    # The transport converts each client URL once; a URL holding a credential is converted every time, never kept.
+    with LoopbackServer(_completion) as server:
+        async with _client(server) as client:
+            for query in ({"api-version": "preview"}, {"sig": "SECRET-sig"}, {"api-version": "preview"}):
+                await client.chat.completions.create(model="grok-4", messages=MESSAGES, extra_query=query)
+            transport = client._direct
+            assert isinstance(transport, AiohttpTransport)
+            kept = [str(url) for url, _ in transport._urls.values()]
+        targets = [seen.target for seen in server.requests]
+    assert targets == [
+        "/openai/v1/chat/completions?api-version=preview",
+        "/openai/v1/chat/completions?sig=SECRET-sig",
+        "/openai/v1/chat/completions?api-version=preview",
+    ]
+    assert kept
+    assert not [url for url in kept if "SECRET" in url]
+
+
 async def test_cookies_a_server_sets_are_never_sent_back() -> None:
     def answer(request: SeenRequest) -> list[bytes]:
         return json_response(request, completion_body(), headers={"set-cookie": "session=abc123; Path=/"})

@@ -250,3 +250,69 @@ def test_a_pool_is_shared_by_the_clients_given_it(mock_api: respx.MockRouter) ->
     assert run("sync") + run("async") == ["west", "west"]
     assert run("stream") == ["west"]
     assert east.call_count == 2  # the sync call and the async one each met one failure; the third avoided it
+
+
+class _DropsBeforeFirstEvent(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A streamed 200 whose connection drops before any event arrives."""
+
+    def __iter__(self) -> Any:
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+        yield b""  # pragma: no cover - makes this a generator
+
+    async def __aiter__(self) -> Any:
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+        yield b""  # pragma: no cover
+
+
+def dropped_stream(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_DropsBeforeFirstEvent())
+
+
+def stream_calls(kind: str, pool: DeploymentPool, n: int) -> list[str]:
+    """``n`` streamed calls in a row, read with the inline loop users write; each one's ``served_by``."""
+    served_by: list[str] = []
+    if kind == "async":
+
+        async def main() -> None:
+            async with AsyncGrokClient(
+                deployments=pool, retry=fast(), http_client=httpx.AsyncClient()
+            ) as client:
+                for _ in range(n):
+                    stream = await client.chat.completions.create(
+                        model="grok-4", messages=MESSAGES, stream=True
+                    )
+                    text = ""
+                    async for part in stream:
+                        text += part.choices[0].delta.content or ""
+                    assert text == "Hello"
+                    served_by.append(str(stream.served_by))
+
+        asyncio.run(main())
+        return served_by
+    with GrokClient(deployments=pool, retry=fast()) as client:
+        for _ in range(n):
+            stream = client.chat.completions.create(model="grok-4", messages=MESSAGES, stream=True)
+            text = ""
+            for part in stream:
+                text += part.choices[0].delta.content or ""
+            assert text == "Hello"
+            served_by.append(str(stream.served_by))
+    return served_by
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_healthy_deployment_whose_streams_start_dropping_before_the_first_event_is_rested(
+    kind: str, mock_api: respx.MockRouter
+) -> None:
+    # A streamed 200 proves nothing until a chunk arrives: a drop before that is one failure, not a success and a
+    # failure (which would keep the failures under half of the recent outcomes, and the deployment in use forever).
+    clock = FakeClock()
+    pool = pool_of(clock)
+    east = mock_api.post(EAST_URL).mock(side_effect=served)
+    west = mock_api.post(WEST_URL).mock(side_effect=served)
+    assert stream_calls(kind, pool, 10) == ["east"] * 10
+    east.side_effect = dropped_stream
+    assert stream_calls(kind, pool, 20) == ["west"] * 20  # each resent to west before any chunk was read
+    # Rested once its drops matched its 10 earlier successes; the 10 calls after that went to west at once.
+    assert east.call_count == 10 + 10
+    assert west.call_count == 20

@@ -78,3 +78,62 @@ async def test_query_parameters_with_several_values_are_sent(mock_api: respx.Moc
             model="grok-4", messages=MESSAGES, extra_query={"tag": ["a", "b"]}
         )
     assert _sent(route).url.params.get_list("tag") == ["a", "b"]
+
+
+# --- the encoded header fields -------------------------------------------------------------------------------
+
+
+def test_httpx_keeps_headers_as_the_fast_path_builds_them() -> None:
+    # The SDK builds httpx.Headers from already encoded (name, lower-case name, value) fields; if httpx ever keeps
+    # them otherwise, this fails before any request goes out malformed.
+    assert httpx.Headers([("X-Name", "v")])._list == [(b"X-Name", b"x-name", b"v")]
+
+
+def _headers_sent(extra_headers: dict[str, str] | None = None, **client: object) -> list[tuple[bytes, bytes]]:
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post(CHAT_URL).respond(200, json=completion_body())
+        with GrokClient(endpoint=ENDPOINT, api_key=KEY, **client) as grok:  # type: ignore[arg-type]
+            grok.chat.completions.create(model="grok-4", messages=MESSAGES, extra_headers=extra_headers)
+    return list(_sent(route).headers.raw)
+
+
+def test_the_fields_sent_are_what_httpx_would_make_of_the_same_headers() -> None:
+    sent = _headers_sent({"X-Trace": "abc", "x-other": "1"}, default_headers={"X-Team": "blue"})
+    names = [name for name, _ in sent]
+    assert names[0] == b"Host"
+    assert names[-1] == b"Content-Length"
+    request_id = dict(httpx.Headers(sent))["x-ms-client-request-id"]
+    expected = httpx.Headers(
+        [
+            ("Host", "res.services.ai.azure.com"),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+            ("user-agent", dict(httpx.Headers(sent))["user-agent"]),
+            ("x-ms-client-request-id", request_id),
+            ("X-Team", "blue"),
+            ("X-Trace", "abc"),
+            ("x-other", "1"),
+            ("x-grok-azure-retry-count", "0"),
+            ("api-key", KEY),
+            ("Content-Length", dict(httpx.Headers(sent))["content-length"]),
+        ]
+    )
+    assert sent == expected.raw
+
+
+def test_a_header_of_the_callers_named_like_the_credentials_is_sent_as_before() -> None:
+    # The credential's header replaces the caller's of the same name, where the caller's stood.
+    sent = _headers_sent({"api-key": "not-the-key", "X-After": "1"})
+    assert [value for name, value in sent if name.lower() == b"api-key"] == [KEY.encode()]
+    names = [name.lower() for name, _ in sent]
+    assert names.index(b"api-key") < names.index(b"x-after")
+
+
+def test_no_field_with_a_secret_or_the_request_id_is_kept_between_calls() -> None:
+    from grok_azure._wire import _FIELDS
+
+    _headers_sent({"x-api-token": "tok-SECRET", "X-Plain": "kept"})
+    kept = {name.lower() for name, _ in _FIELDS}
+    assert "x-plain" in kept  # the cache is in use
+    assert not kept & {"x-api-token", "api-key", "x-ms-client-request-id"}
+    assert all(b"SECRET" not in field[2] and KEY.encode() not in field[2] for field in _FIELDS.values())

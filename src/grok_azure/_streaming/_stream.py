@@ -33,7 +33,7 @@ from typing_extensions import Self
 from .._deadline import Deadline
 from .._errors import GrokError
 from .._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
-from .._wire import READ_TIMEOUT, SERVED_BY
+from .._wire import READ_TIMEOUT, SERVED_BY, STREAM_ANSWERED
 from ..types.chat_completion import ChatCompletion
 from ..types.chat_completion_chunk import ChatCompletionChunk
 from ..types.completion_usage import CompletionUsage
@@ -103,6 +103,7 @@ def _iter_chunks(
 ) -> Generator[Any, None, None]:
     failure: GrokError | None = None
     disarm = first = None
+    answered = False
     try:
         yield None  # primed by Stream.__init__: from here on, the finally clause runs however the stream ends
         decoder.start_clock()
@@ -130,6 +131,8 @@ def _iter_chunks(
                 if first is not None and decoder.delivered:
                     # The first chunk is out: from here on, the stall rule (and stream_deadline) apply.
                     first = first()
+                if not answered and decoder.delivered:
+                    answered = _answered(response)
             failure = _final_failure(decoder, deadline, current, failure)
             # Raised here, not in an except block, so that the original (which holds the request and its
             # credentials) is not chained as __context__.
@@ -144,6 +147,8 @@ def _iter_chunks(
             decoder.resend(current.response.request)
             failure = None
         decoder.end()
+        if not answered:
+            _answered(current.response)  # an empty stream that ended cleanly answered too
         _settle(current, decoder)
     finally:
         if disarm is not None:
@@ -161,6 +166,7 @@ async def _aiter_chunks(
     failure: GrokError | None = None
     reader: AsyncGenerator[bytes, None] | None = None
     disarm = first = None
+    answered = False
     try:
         yield None  # primed by AsyncStream.__init__ (see _start)
         decoder.start_clock()
@@ -189,6 +195,8 @@ async def _aiter_chunks(
                     break
                 if first is not None and decoder.delivered:
                     first = first()
+                if not answered and decoder.delivered:
+                    answered = _answered(response)
             failure = _final_failure(decoder, deadline, current, failure)
             if failure is None:
                 break
@@ -199,6 +207,8 @@ async def _aiter_chunks(
             decoder.resend(current.response.request)
             failure = None
         decoder.end()
+        if not answered:
+            _answered(current.response)  # an empty stream that ended cleanly answered too
         _settle(current, decoder)
     finally:
         if disarm is not None:
@@ -208,6 +218,14 @@ async def _aiter_chunks(
         decoder.stopped()
         _unmeter(current)
         await _aclose_quietly(reader, current.response)
+
+
+def _answered(response: httpx.Response) -> bool:
+    """Tell the deployment's health that ``response`` is an answer (see ``_call_flow``); True."""
+    report = response.extensions.pop(STREAM_ANSWERED, None)
+    if report is not None:
+        report()
+    return True
 
 
 def _arm(deadline: Deadline | None, current: _Current) -> Callable[[], None] | None:
