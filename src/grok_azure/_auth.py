@@ -83,6 +83,9 @@ class KeyAuth:
         self._key = key
         self.header_name = header_name
 
+    # Its headers come without I/O, so the call loop reads them itself (see _call_flow): no GetHeaders command.
+    needs_io = False
+
     def headers(self) -> dict[str, str]:
         """The auth headers for a request."""
         key = self._key if isinstance(self._key, str) else self._key.key

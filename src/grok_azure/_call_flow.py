@@ -7,7 +7,7 @@ bounded body read, the status check, the retry or failover, the wait, and the de
 
 Commands and what the executor sends back:
 
-- :class:`GetHeaders` -> the auth headers of ``target`` (a dict).
+- :class:`GetHeaders` -> the auth headers of ``target`` (a dict); not asked for a key, which the loop reads itself.
 - :class:`Refresh` -> whether the credential got a new token after a 401 (bool).
 - :class:`Send` -> the streamed ``httpx.Response``, or the :class:`GrokError` the send failed with.
 - :class:`ReadBody` -> None once the body is read into ``response`` and the response closed, or the error.
@@ -317,9 +317,12 @@ def call_flow(call: Call) -> CallFlow:
         request = prepared.get(index)
         if request is None:
             request = prepared[index] = call.prepare(index)
-        headers = yield GetHeaders(target)
-        if isinstance(headers, BaseException):
-            raise headers
+        if getattr(target.auth, "needs_io", True):
+            headers = yield GetHeaders(target)
+            if isinstance(headers, BaseException):
+                raise headers
+        else:  # a key: read here, without a round trip through the executor (an await, for the async client)
+            headers = target.auth.headers()
         timeout = deadline.attempt_timeout(request.timeout)
         if call.stream_deadline is not None:  # no single read of the stream may outlast its whole budget
             timeout = call.stream_deadline.attempt_timeout(timeout)

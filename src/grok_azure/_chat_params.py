@@ -22,7 +22,7 @@ from ._errors import RequestValidationError
 from ._validate import check_header_mapping, check_json_body, check_query_mapping, check_timeout
 from .types.chat_params import ChatParams, MessageLike
 
-__all__ = ["REQUEST_OPTION_KEYS", "ChatParams", "MessageInput", "build_chat_body"]
+__all__ = ["REQUEST_OPTION_KEYS", "ChatParams", "MessageInput", "build_chat_body", "build_chat_request"]
 
 MessageInput = MessageLike  # dicts, typed message objects, response messages, azure.ai.inference messages
 
@@ -73,6 +73,13 @@ def build_chat_body(
     *, model: str, messages: Iterable[MessageInput], stream: bool, params: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Validate and convert the caller's arguments into the JSON body of a chat completion request."""
+    return build_chat_request(model=model, messages=messages, stream=stream, params=params)[0]
+
+
+def build_chat_request(
+    *, model: str, messages: Iterable[MessageInput], stream: bool, params: Mapping[str, Any]
+) -> tuple[dict[str, Any], bytes]:
+    """:func:`build_chat_body`, and the body's encoding as the request sends it (see ``check_json_body``)."""
     unknown = sorted(set(params) - _KNOWN_KEYS)
     if unknown:
         raise RequestValidationError(
@@ -99,12 +106,12 @@ def build_chat_body(
         _merge_extra_body(body, extra_body)
     # Checked here so that bad input fails before anything is sent, as a RequestValidationError naming it, not
     # as a TypeError or UnicodeEncodeError from json.dumps, or as a request carrying NaN or a CR.
-    check_json_body(body, extra_body)
+    encoded = check_json_body(body, extra_body)
     if params.get("timeout") is not None:
         check_timeout(params["timeout"])
     check_header_mapping(params.get("extra_headers"), "extra_headers")
     check_query_mapping(params.get("extra_query"))
-    return body
+    return body, encoded
 
 
 def _convert_param(name: str, value: Any) -> Any:

@@ -261,8 +261,12 @@ class _BaseClient(Generic[_Cred, _Http]):
         """The :class:`DeploymentPool` given as ``deployments=`` (its health state), or None."""
         return self._pool if isinstance(self._pool, DeploymentPool) else None
 
-    def _start(self, body: dict[str, Any], stream: bool, params: Mapping[str, Any]) -> tuple[Call, Meter]:
+    def _start(
+        self, body: dict[str, Any], stream: bool, params: Mapping[str, Any], encoded: bytes | None = None
+    ) -> tuple[Call, Meter]:
         """Everything one call needs (see :class:`Call`) and its usage :class:`Meter`.
+
+        ``encoded`` is ``body`` as JSON, when the caller has it (sent as it is unless the body changes here).
 
         Validates the request options, resolves ``model="auto"`` and checks the body against the deployment's model
         (``validate``), all before anything is sent; the caller reserves the budget (``Meter.reserve``) right
@@ -279,9 +283,12 @@ class _BaseClient(Generic[_Cred, _Http]):
             )
         extra_headers = params.get("extra_headers")
         extra_query = params.get("extra_query")
+        model = body["model"]
         meter = self._model_policy.admit(body, *self._routing)
+        if body["model"] != model:  # model="auto" was resolved: the encoding is out of date
+            encoded = None
         prepare = _Preparer(
-            self, body, attempt_timeout, extra_headers, extra_query, str(uuid.uuid4())
+            self, body, attempt_timeout, extra_headers, extra_query, str(uuid.uuid4()), encoded
         )  # one request id for every attempt, on every deployment
         call = Call(
             targets=self._targets,
@@ -670,7 +677,7 @@ class _Preparer:
     flight, which the garbage collector walks while the call waits.
     """
 
-    __slots__ = ("_body", "_client", "_extra_headers", "_extra_query", "_request_id", "_timeout")
+    __slots__ = ("_body", "_client", "_encoded", "_extra_headers", "_extra_query", "_request_id", "_timeout")
 
     def __init__(
         self,
@@ -680,8 +687,10 @@ class _Preparer:
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
         request_id: str,
+        encoded: bytes | None,
     ) -> None:
         self._client = client
+        self._encoded = encoded
         self._body = body
         self._timeout = timeout
         self._extra_headers = extra_headers
@@ -692,15 +701,17 @@ class _Preparer:
         client = self._client
         target = client._targets[index]
         body = self._body
+        same = target.model is None
         return prepare_chat_request(
             target.endpoint,
-            body if target.model is None else {**body, "model": target.model},
+            body if same else {**body, "model": target.model},
             api_version=target.api_version or client.api_version,
             timeout=self._timeout,
             default_headers=client.default_headers,
             extra_headers=self._extra_headers,
             extra_query=self._extra_query,
             request_id=self._request_id,
+            encoded=self._encoded if same else None,
         )
 
 

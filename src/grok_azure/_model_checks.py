@@ -80,7 +80,7 @@ def sends_images(body: Mapping[str, Any]) -> bool:
     if not isinstance(messages, list):
         return False
     for message in messages:
-        content = message.get("content") if isinstance(message, Mapping) else None
+        content = message.get("content") if type(message) is dict or isinstance(message, Mapping) else None
         if isinstance(content, list) and any(
             isinstance(part, Mapping) and part.get("type") in _IMAGE_PARTS for part in content
         ):

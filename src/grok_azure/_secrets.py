@@ -274,8 +274,11 @@ class RedactingHeaders(httpx.Headers):
     def of_encoded(cls, fields: list[tuple[bytes, bytes, bytes]]) -> RedactingHeaders:
         """Headers holding ``fields`` as they are: ``(name, lower-case name, value)``, already encoded, as
         ``httpx.Headers`` keeps them (a test checks that this stays so: tests/unit/test_wire_headers.py)."""
-        headers = cls()
+        headers = cls.__new__(
+            cls
+        )  # not __init__: it checks its argument against two abstract classes, slowly
         headers._list = fields
+        headers._encoding = None  # as __init__ leaves it: worked out from the fields when first asked
         return headers
 
     def __repr__(self) -> str:
@@ -322,7 +325,7 @@ def hide_request_options(params: Mapping[str, Any]) -> None:
         return
     for name in ("extra_headers", "extra_query"):
         value = params.get(name)
-        if isinstance(value, Mapping) and not isinstance(value, RedactingDict):
+        if value is not None and isinstance(value, Mapping) and not isinstance(value, RedactingDict):
             params[name] = RedactingDict(value)
 
 
@@ -342,6 +345,9 @@ class RedactingRequest(httpx.Request):
             del kwargs["headers"]
             super().__init__(*args, **kwargs)
             self.headers = headers
+            if len(args) > 1 and isinstance(args[1], httpx.URL):
+                # The URL given, not httpx's copy of it: a client's URL is one object the transport can recognise.
+                self.url = args[1]
             return
         super().__init__(*args, **kwargs)
         # Same layout, no new slots: swapping the class changes only the repr.

@@ -7,6 +7,7 @@ values), and none keeps one in a local while it raises.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -37,25 +38,37 @@ _TIMEOUT_FIELDS = ("connect", "read", "write", "pool")
 # --- the JSON body --------------------------------------------------------------------------------------
 
 
-def check_json_body(body: Mapping[str, Any], extra_keys: Mapping[str, Any] | None = None) -> None:
-    """Raise :class:`RequestValidationError` unless ``body`` encodes as strict JSON (what the service parses).
+def check_json_body(body: Mapping[str, Any], extra_keys: Mapping[str, Any] | None = None) -> bytes:
+    """``body`` encoded as strict JSON in UTF-8 (what the service parses), or :class:`RequestValidationError`.
 
     Rejected: NaN and infinities (``json.dumps`` would write the non-JSON ``NaN``), strings with lone
     surrogates (not encodable as UTF-8), values of other types (sets, bytes, objects...), non-dict mappings,
-    keys that are not strings or numbers, and nesting deeper than ``MAX_JSON_DEPTH``.
+    keys that are not strings, numbers or None, and nesting deeper than ``MAX_JSON_DEPTH``.
 
     Args:
         body: The request body.
         extra_keys: The caller's ``extra_body``; a problem under one of its keys is named ``extra_body.<key>``.
+
+    Returns:
+        The encoding, which the request sends as it is (the body is encoded once, not checked and then encoded).
     """
-    # The fast walk keeps no paths; only a body with a problem pays for naming it.
-    if _json_ok(body):
-        return
+    try:
+        encoded: bytes | None = _STRICT_JSON.encode(body).encode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # a UnicodeEncodeError (a lone surrogate) is a ValueError
+        encoded = None
+    # Nesting deeper than MAX_JSON_DEPTH takes that many brackets, so only a long body can; only a body with a
+    # problem pays for naming it (the walk that finds it keeps paths).
+    if encoded is not None and (len(encoded) < 2 * MAX_JSON_DEPTH or _json_ok(body)):
+        return encoded
     path, problem = _find_problem(body)
     top = path.split(".", 1)[0].split("[", 1)[0]
     if extra_keys is not None and top in extra_keys:
         path = f"extra_body.{path}"
     raise RequestValidationError(f"{path} {problem}", param=path)
+
+
+# The request's encoding: compact, UTF-8 as is, and strict (no NaN or infinity).
+_STRICT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _json_ok(value: object) -> bool:
@@ -102,7 +115,7 @@ def _json_key(key: object) -> bool:
         return _SURROGATE_RE.search(key) is None
     if isinstance(key, float):
         return math.isfinite(key)
-    return isinstance(key, int)
+    return key is None or isinstance(key, int)
 
 
 def _find_problem(body: Mapping[str, Any]) -> tuple[str, str]:

@@ -284,11 +284,13 @@ def prepare_chat_request(
     extra_headers: Mapping[str, str] | None = None,
     extra_query: Mapping[str, str] | None = None,
     request_id: str | None = None,
+    encoded: bytes | None = None,
 ) -> PreparedRequest:
     """Build the POST for ``/chat/completions`` on the endpoint's route.
 
     ``request_id`` is the ``x-ms-client-request-id`` (default: a new UUID); a call sends the same one on every
-    attempt, so the service's logs tie its retries together.
+    attempt, so the service's logs tie its retries together. ``encoded`` is ``body`` already encoded (by the check
+    that it is strict JSON), or None to encode it here.
     """
     headers: dict[str, str] = {
         "content-type": "application/json",
@@ -314,7 +316,7 @@ def prepare_chat_request(
         url=endpoint.chat_completions_url,
         params=params,
         headers=headers,
-        content=encode_json(body),
+        content=encode_json(body) if encoded is None else encoded,
         timeout=timeout,
     )
 

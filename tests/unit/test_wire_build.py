@@ -86,7 +86,11 @@ async def test_query_parameters_with_several_values_are_sent(mock_api: respx.Moc
 def test_httpx_keeps_headers_as_the_fast_path_builds_them() -> None:
     # The SDK builds httpx.Headers from already encoded (name, lower-case name, value) fields; if httpx ever keeps
     # them otherwise, this fails before any request goes out malformed.
-    assert httpx.Headers([("X-Name", "v")])._list == [(b"X-Name", b"x-name", b"v")]
+    # It makes them without __init__, so every attribute __init__ sets must be one the SDK sets too.
+    assert vars(httpx.Headers([("X-Name", "v")])) == {
+        "_list": [(b"X-Name", b"x-name", b"v")],
+        "_encoding": None,
+    }
 
 
 def _headers_sent(extra_headers: dict[str, str] | None = None, **client: object) -> list[tuple[bytes, bytes]]:
