@@ -310,3 +310,116 @@ __all__ = [
     "estimate_prompt_tokens",
     "load_catalog",
 ]
+
+# --- tools and the tool runner (issue 9) ---
+if TYPE_CHECKING:
+    from ._tools import (
+        Tool,
+        ToolCallError,
+        ToolCallsRefusedError,
+        ToolDefinitionError,
+        ToolRoundsExceededError,
+        tool,
+    )
+    from ._tools._stream import AsyncToolRunStream, ToolRunStream
+    from .types.tool_run import (
+        ToolCallRecord,
+        ToolResultEvent,
+        ToolRound,
+        ToolRunDoneEvent,
+        ToolRunEvent,
+        ToolRunResult,
+    )
+
+_LAZY.update(
+    {
+        "AsyncToolRunStream": "._tools._stream",
+        "Tool": "._tools",
+        "ToolCallError": "._tools",
+        "ToolCallsRefusedError": "._tools",
+        "ToolCallRecord": ".types.tool_run",
+        "ToolDefinitionError": "._tools",
+        "ToolResultEvent": ".types.tool_run",
+        "ToolRound": ".types.tool_run",
+        "ToolRoundsExceededError": "._tools",
+        "ToolRunDoneEvent": ".types.tool_run",
+        "ToolRunEvent": ".types.tool_run",
+        "ToolRunResult": ".types.tool_run",
+        "ToolRunStream": "._tools._stream",
+        "tool": "._tools",
+    }
+)
+__all__ += [
+    "AsyncToolRunStream",
+    "Tool",
+    "ToolCallError",
+    "ToolCallRecord",
+    "ToolCallsRefusedError",
+    "ToolDefinitionError",
+    "ToolResultEvent",
+    "ToolRound",
+    "ToolRoundsExceededError",
+    "ToolRunDoneEvent",
+    "ToolRunEvent",
+    "ToolRunResult",
+    "ToolRunStream",
+    "tool",
+]
+
+# --- structured outputs (chat.completions.parse, stream(response_format=Model)) -------------------------------------
+if TYPE_CHECKING:
+    from ._errors import (
+        ContentFilterFinishReasonError,
+        LengthFinishReasonError,
+        OutputValidationError,
+        StructuredOutputError,
+    )
+    from ._structured._partial import ContentParsedEvent, ContentPartialEvent, StructuredStreamEvent
+    from ._structured._stream import (
+        AsyncStructuredChatCompletionStream,
+        AsyncStructuredStreamManager,
+        StructuredChatCompletionStream,
+        StructuredStreamManager,
+    )
+    from .types.parsed_chat_completion import (
+        ParsedChatCompletion,
+        ParsedChatCompletionMessage,
+        ParsedChoice,
+        StructuredAttempt,
+    )
+
+_STRUCTURED_EXPORTS = {
+    "ContentFilterFinishReasonError": "._errors",
+    "LengthFinishReasonError": "._errors",
+    "OutputValidationError": "._errors",
+    "StructuredOutputError": "._errors",
+    "ContentParsedEvent": "._structured._partial",
+    "ContentPartialEvent": "._structured._partial",
+    "StructuredStreamEvent": "._structured._partial",
+    "AsyncStructuredChatCompletionStream": "._structured._stream",
+    "AsyncStructuredStreamManager": "._structured._stream",
+    "StructuredChatCompletionStream": "._structured._stream",
+    "StructuredStreamManager": "._structured._stream",
+    "ParsedChatCompletion": ".types.parsed_chat_completion",
+    "ParsedChatCompletionMessage": ".types.parsed_chat_completion",
+    "ParsedChoice": ".types.parsed_chat_completion",
+    "StructuredAttempt": ".types.parsed_chat_completion",
+}
+_LAZY.update(_STRUCTURED_EXPORTS)
+__all__ += [
+    "AsyncStructuredChatCompletionStream",
+    "AsyncStructuredStreamManager",
+    "ContentFilterFinishReasonError",
+    "ContentParsedEvent",
+    "ContentPartialEvent",
+    "LengthFinishReasonError",
+    "OutputValidationError",
+    "ParsedChatCompletion",
+    "ParsedChatCompletionMessage",
+    "ParsedChoice",
+    "StructuredAttempt",
+    "StructuredChatCompletionStream",
+    "StructuredOutputError",
+    "StructuredStreamEvent",
+    "StructuredStreamManager",
+]

@@ -416,3 +416,70 @@ class ResponseTooLargeError(APIError):
         self.limit_name = limit_name
         self.limit = limit
         super().__init__(message, request=request)
+
+
+# --- structured outputs (chat.completions.parse / stream(response_format=Model)) ----------------------------------
+
+
+class StructuredOutputError(GrokError):
+    """A structured reply could not be turned into the requested type; ``completion`` is the reply as received.
+
+    The request itself succeeded (and was paid for: ``completion.usage``, ``completion.cost``). ``choice_index``
+    is the choice concerned; ``attempts`` the earlier attempts of a ``parse(max_repairs=...)`` call that were
+    rejected (see :class:`~grok_azure.types.StructuredAttempt`), whose usage was paid for too.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        completion: ChatCompletion,
+        choice_index: int = 0,
+        attempts: list[Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.completion = completion
+        self.choice_index = choice_index
+        self.attempts: list[Any] = list(attempts or ())
+
+
+class LengthFinishReasonError(StructuredOutputError):
+    """The reply was cut by the token limit (``finish_reason="length"``) before its JSON was complete.
+
+    Raise ``max_tokens`` / ``max_completion_tokens``, or ask for less.
+    """
+
+
+class ContentFilterFinishReasonError(StructuredOutputError):
+    """The content filter cut the reply (``finish_reason="content_filter"``); see the choice's
+    ``content_filter_results`` in ``completion``."""
+
+
+class OutputValidationError(StructuredOutputError):
+    """The reply is not valid JSON for the requested type (after every repair allowed by ``max_repairs``).
+
+    ``errors`` are pydantic's error dicts (``loc``, ``msg``, ``type``, ``input``; no URLs) for the last reply and
+    ``content`` that reply's text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        completion: ChatCompletion,
+        errors: list[dict[str, Any]],
+        choice_index: int = 0,
+        attempts: list[Any] | None = None,
+    ) -> None:
+        super().__init__(message, completion=completion, choice_index=choice_index, attempts=attempts)
+        self.errors = errors
+        self.content = completion.choices[choice_index].message.content if completion.choices else None
+
+
+__all__ += [
+    "ContentFilterFinishReasonError",
+    "LengthFinishReasonError",
+    "OutputValidationError",
+    "StructuredOutputError",
+]

@@ -33,6 +33,13 @@ def test_every_example_is_covered() -> None:
 
 
 EXPECTED: dict[str, list[str]] = {
+    "agent_tools.py": [
+        'get_weather({"city": "Paris"}) -> {"city":"Paris","celsius":18.5,"sky":"clear"}',
+        'distance_km({"origin": "Paris", "destination": "Oslo"}) -> 1840',
+        'answer: Tool results: {"city":"Paris","celsius":18.5,"sky":"clear"}; 1840',
+        "round 1: distance_km -> 1840",
+        "2 rounds, 5 messages in the transcript",
+    ],
     "quickstart.py": ["Echo: In two sentences, what is Azure AI Foundry?", "usage: ", "model grok-4.7"],
     "streaming_events.py": [
         "[reasoning]\nThe user asks about the weather in Paris",
@@ -60,6 +67,11 @@ EXPECTED: dict[str, list[str]] = {
         "ok: Echo: Tell me a short story",
         "NotFoundError: DeploymentNotFound",
         "RequestValidationError: temperature is invalid",
+    ],
+    "extract_structured.py": [
+        "parsed: Invoice example from example, 1 item(s)",
+        "attempts: 1, tokens: ",
+        "partial update(s), then Invoice",
     ],
 }
 

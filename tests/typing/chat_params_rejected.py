@@ -5,8 +5,8 @@ becomes unused and tests/unit/test_typing.py fails naming that line; an error wi
 Every line differs from a call in chat_params_accepted.py by the one wrong argument, so it is that argument that
 is rejected. One call per line: mypy reports an argument on its own line in a multi-line call.
 
-``create`` is overloaded, so mypy reports a wrong keyword there as ``call-overload``; ``stream`` is not
-(``arg-type``). A wrong dict inside a list is ``list-item`` in both; a wrong literal inside a value that mypy
+``create`` and ``stream`` (structured ``response_format=Model`` or not) are overloaded, so mypy reports a wrong
+keyword there as ``call-overload``. A wrong dict inside a list is ``list-item`` in both; a wrong literal inside a value that mypy
 infers in context gets its own code (``dict-item``, ``list-item``).
 """
 
@@ -31,9 +31,9 @@ def issue_examples_sync_create(client: GrokClient) -> None:
 
 
 def issue_examples_sync_stream(client: GrokClient) -> None:
-    client.chat.completions.stream(model="m", messages=MESSAGES, tools=TOOLS, tool_choice=42)  # type: ignore[arg-type]
-    client.chat.completions.stream(model="m", messages=MESSAGES, response_format=3.14)  # type: ignore[arg-type]
-    client.chat.completions.stream(model="m", messages=MESSAGES, reasoning_effort="hgih")  # type: ignore[arg-type]
+    client.chat.completions.stream(model="m", messages=MESSAGES, tools=TOOLS, tool_choice=42)  # type: ignore[call-overload]
+    client.chat.completions.stream(model="m", messages=MESSAGES, response_format=3.14)  # type: ignore[call-overload]
+    client.chat.completions.stream(model="m", messages=MESSAGES, reasoning_effort="hgih")  # type: ignore[call-overload]
     client.chat.completions.stream(model="m", messages=[{"role": "usr", "content": "Hi"}])  # type: ignore[list-item]
     client.chat.completions.stream(model="m", messages=MESSAGES, tools=[{"name": "f"}])  # type: ignore[list-item]
 
@@ -49,9 +49,9 @@ async def issue_examples_async_create(client: AsyncGrokClient) -> None:
 
 
 def issue_examples_async_stream(client: AsyncGrokClient) -> None:
-    client.chat.completions.stream(model="m", messages=MESSAGES, tools=TOOLS, tool_choice=42)  # type: ignore[arg-type]
-    client.chat.completions.stream(model="m", messages=MESSAGES, response_format=3.14)  # type: ignore[arg-type]
-    client.chat.completions.stream(model="m", messages=MESSAGES, reasoning_effort="hgih")  # type: ignore[arg-type]
+    client.chat.completions.stream(model="m", messages=MESSAGES, tools=TOOLS, tool_choice=42)  # type: ignore[call-overload]
+    client.chat.completions.stream(model="m", messages=MESSAGES, response_format=3.14)  # type: ignore[call-overload]
+    client.chat.completions.stream(model="m", messages=MESSAGES, reasoning_effort="hgih")  # type: ignore[call-overload]
     client.chat.completions.stream(model="m", messages=[{"role": "usr", "content": "Hi"}])  # type: ignore[list-item]
     client.chat.completions.stream(model="m", messages=MESSAGES, tools=[{"name": "f"}])  # type: ignore[list-item]
 

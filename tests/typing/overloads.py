@@ -50,3 +50,93 @@ async def async_calls(client: AsyncGrokClient) -> None:
 def rejected(client: GrokClient) -> None:
     client.chat.completions.create(model="m", messages=MESSAGES, temprature=1)  # type: ignore[call-overload]
     client.chat.completions.create(model="m", messages=MESSAGES, max_tokens="many")  # type: ignore[call-overload]
+
+
+def structured_calls(client: GrokClient) -> None:
+    from pydantic import BaseModel, TypeAdapter
+
+    from grok_azure import ParsedChatCompletion, StructuredChatCompletionStream, StructuredStreamManager
+
+    class City(BaseModel):
+        name: str
+
+    parsed = client.chat.completions.parse(model="m", messages=MESSAGES, response_format=City, max_tokens=50)
+    assert_type(parsed, ParsedChatCompletion[City])
+    assert_type(parsed.choices[0].message.parsed, City | None)
+    assert_type(parsed.parsed, City | None)
+    listed = client.chat.completions.parse(
+        model="m", messages=MESSAGES, response_format=TypeAdapter(list[City])
+    )
+    assert_type(listed.parsed, list[City] | None)
+    manager = client.chat.completions.stream(model="m", messages=MESSAGES, response_format=City)
+    assert_type(manager, StructuredStreamManager[City])
+    with manager as stream:
+        assert_type(stream, StructuredChatCompletionStream[City])
+        assert_type(stream.get_final_completion(), ParsedChatCompletion[City])
+
+
+async def async_structured_calls(client: AsyncGrokClient) -> None:
+    from pydantic import BaseModel
+
+    from grok_azure import AsyncStructuredStreamManager, ParsedChatCompletion
+
+    class City(BaseModel):
+        name: str
+
+    parsed = await client.chat.completions.parse(model="m", messages=MESSAGES, response_format=City)
+    assert_type(parsed, ParsedChatCompletion[City])
+    assert_type(parsed.choices[0].message.parsed, City | None)
+    manager = client.chat.completions.stream(model="m", messages=MESSAGES, response_format=City, strict=False)
+    assert_type(manager, AsyncStructuredStreamManager[City])
+    async with manager as stream:
+        assert_type(await stream.get_final_completion(), ParsedChatCompletion[City])
+
+
+def tool_runs(client: GrokClient, flag: bool) -> None:
+    from grok_azure import Tool, ToolCallRecord, ToolRunEvent, ToolRunResult, ToolRunStream, tool
+
+    @tool
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @tool(name="mul", strict=True)
+    def mul(a: int, b: int) -> int:
+        return a * b
+
+    typed: Tool[..., int] = add  # a Tool keeps the function's return type
+    assert_type(typed.to_param()["function"]["name"], str)
+    assert_type(add(1, 2), int)  # still callable with its own signature
+    assert_type(mul(2, 3), int)
+    result = client.chat.completions.run_tools(
+        model="m", messages=MESSAGES, tools=[add, mul], temperature=0.1
+    )
+    assert_type(result, ToolRunResult)
+    assert_type(result.tool_calls, list[ToolCallRecord])
+    assert_type(result.messages, list[MessageParam])
+    run = client.chat.completions.run_tools(model="m", messages=MESSAGES, tools=[add], stream=True)
+    assert_type(run, ToolRunStream)
+    with run:
+        for event in run:
+            assert_type(event, ToolRunEvent)
+        assert_type(run.get_final_result(), ToolRunResult)
+    assert_type(
+        client.chat.completions.run_tools(model="m", messages=MESSAGES, tools=[add], stream=flag),
+        ToolRunResult | ToolRunStream,
+    )
+    add("x", 2)  # type: ignore[arg-type]
+
+
+async def async_tool_runs(client: AsyncGrokClient) -> None:
+    from grok_azure import AsyncToolRunStream, ToolRunResult, tool
+
+    @tool
+    async def fetch(url: str) -> str:
+        return url
+
+    assert_type(await fetch("u"), str)
+    result = await client.chat.completions.run_tools(model="m", messages=MESSAGES, tools=[fetch])
+    assert_type(result, ToolRunResult)
+    run = await client.chat.completions.run_tools(model="m", messages=MESSAGES, tools=[fetch], stream=True)
+    assert_type(run, AsyncToolRunStream)
+    async with run:
+        assert_type(await run.get_final_result(), ToolRunResult)

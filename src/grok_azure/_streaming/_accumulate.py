@@ -127,8 +127,11 @@ class ChunkAccumulator:
         if call.type:
             tool.type = call.type
         if call.function is not None:
-            if call.function.name:
-                tool.name += call.function.name
+            name = call.function.name
+            # Grok sends a call's name once; some gateways repeat it in every fragment, and a name split over
+            # fragments would arrive in pieces: a repeat of the whole name so far is not appended again.
+            if name and name != tool.name:
+                tool.name += name
             if call.function.arguments:
                 tool.arguments.append(call.function.arguments)
 

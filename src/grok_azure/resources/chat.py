@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import httpx
+from pydantic import TypeAdapter
 from typing_extensions import Unpack
 
 from .._call_flow import Call, CallFlow, call_flow
 from .._call_models import Meter
-from .._chat_params import ChatParams, MessageInput, build_chat_body
+from .._chat_params import ChatParams, MessageInput, build_chat_request
+from .._errors import RequestValidationError
 from .._secrets import hide_request_options
 from .._streaming._stream import (
     AsyncChatCompletionStreamManager,
@@ -19,12 +21,19 @@ from .._streaming._stream import (
     ChatCompletionStreamManager,
     Stream,
 )
+from .._structured._parse import Fallback, ParsedT, StructuredRequest, is_structured_format
+from .._structured._stream import AsyncStructuredStreamManager, StructuredStreamManager, structured_stream
 from .._wire import decode_completion
 from ..types.chat_completion import ChatCompletion
 from ..types.chat_completion_chunk import ChatCompletionChunk
+from ..types.parsed_chat_completion import ParsedChatCompletion
 
 if TYPE_CHECKING:
     from .._client import AsyncGrokClient, GrokClient, _BaseClient
+    from .._tools._runner import OnToolError
+    from .._tools._stream import AsyncToolRunStream, ToolRunStream
+    from .._tools._tool import ToolInput
+    from ..types.tool_run import ToolRunResult
 
 __all__ = ["AsyncChat", "AsyncCompletions", "Chat", "Completions"]
 
@@ -40,8 +49,14 @@ def _start(
 ) -> tuple[Call, Meter]:
     """The one path from arguments to a call, for both clients and every method."""
     hide_request_options(params)  # first: the caller's extra_headers/extra_query may hold credentials
-    body = build_chat_body(model=model, messages=messages, stream=stream, params=params)
-    return client._start(body, stream, params)
+    if is_structured_format(params.get("response_format")):  # a class would otherwise be sent as garbage
+        raise RequestValidationError(
+            "response_format is a type: use client.chat.completions.parse(...) (or stream(...)) to parse replies "
+            "into it; create() takes format dicts only.",
+            param="response_format",
+        )
+    body, encoded = build_chat_request(model=model, messages=messages, stream=stream, params=params)
+    return client._start(body, stream, params, encoded)
 
 
 def _open_stream(
@@ -68,7 +83,8 @@ def _metered_flow(call: Call, meter: Meter) -> CallFlow:
 
     The hold is taken when the flow starts, so a stream manager that is never entered holds nothing; a call that
     raises (or whose flow is abandoned) gives it back. A success leaves it to be recorded (:func:`_completion`, or
-    the stream when it completes).
+    the stream when it completes): hold a reference to the flow until then, or its collection releases the hold
+    before the usage is recorded.
     """
     meter.reserve()
     try:
@@ -163,11 +179,36 @@ class Completions:
             return _open_stream(Stream, self._client, call, flow, response, meter)
         return _completion(response, meter)
 
+    @overload
+    def stream(  # type: ignore[misc]  # response_format narrowed to a type; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        response_format: type[ParsedT] | TypeAdapter[ParsedT],
+        strict: bool | None = None,
+        fallback: Fallback | None = None,
+        **params: Unpack[ChatParams],
+    ) -> StructuredStreamManager[ParsedT]: ...
+
+    @overload
     def stream(
         self, *, model: str, messages: Iterable[MessageInput], **params: Unpack[ChatParams]
-    ) -> ChatCompletionStreamManager:
-        """Stream with helpers: ``with client.chat.completions.stream(...) as stream: for text in stream.text_stream``."""
-        call, meter = _start(self._client, model, messages, True, _with_usage(params))
+    ) -> ChatCompletionStreamManager: ...
+
+    def stream(
+        self, *, model: str, messages: Iterable[MessageInput], **params: Any
+    ) -> ChatCompletionStreamManager | StructuredStreamManager[Any]:
+        """Stream with helpers: ``with client.chat.completions.stream(...) as stream: for text in stream.text_stream``.
+
+        With ``response_format=MyModel`` (a pydantic model or type; ``strict`` and ``fallback`` as in
+        :meth:`parse`), the stream also yields ``ContentPartialEvent`` (the JSON so far) and ``ContentParsedEvent``,
+        and ``get_final_completion()`` returns a :class:`~grok_azure.ParsedChatCompletion`.
+        """
+        if is_structured_format(params.get("response_format")):
+            hide_request_options(params)
+            return structured_stream(StructuredStreamManager, self.stream, model, messages, params)
+        call, meter = _start(self._client, model, messages, True, _with_usage(cast("ChatParams", params)))
 
         def open_stream() -> Stream[ChatCompletionChunk]:
             # The deadlines start when the `with` block does, not when the manager was made; so does the hold on
@@ -178,6 +219,150 @@ class Completions:
             return _open_stream(Stream, self._client, call, flow, response, meter)
 
         return ChatCompletionStreamManager(open_stream)
+
+    def parse(  # type: ignore[misc]  # response_format narrowed to a type; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        response_format: type[ParsedT] | TypeAdapter[ParsedT],
+        strict: bool | None = None,
+        fallback: Fallback | None = None,
+        max_repairs: int = 0,
+        **params: Unpack[ChatParams],
+    ) -> ParsedChatCompletion[ParsedT]:
+        """Ask for JSON matching ``response_format`` and return the reply validated into it.
+
+        Args:
+            model: your Foundry deployment name.
+            messages: as for :meth:`create`.
+            response_format: a pydantic ``BaseModel`` subclass, a ``TypeAdapter``, or a type pydantic validates
+                (``list[Item]``...). Sent as a ``json_schema`` response format built from it.
+            strict: None (default): ``strict: true`` when the schema fits strict mode, else ``strict: false``;
+                True: always strict (a schema that cannot be is a ``RequestValidationError``); False: the schema
+                as pydantic writes it, not strict. Strict mode for Grok on Azure is unconfirmed.
+            fallback: ``"json_object"``: when the catalog says the deployment's model does not support
+                ``json_schema``, send ``json_object`` with the schema in a system message instead of raising.
+            max_repairs: when a reply does not validate, ask again up to this many times with the reply and its
+                validation errors appended (each a normal call: retries, deadline and budget per call). Default 0.
+            **params: the other :class:`~grok_azure.types.ChatParams` (``max_tokens``, ``temperature``, request
+                options...), as for :meth:`create`.
+
+        Returns:
+            A :class:`~grok_azure.ParsedChatCompletion`: ``choices[i].message.parsed`` is the validated value
+            (None when the model refused: see ``message.refusal``); ``usage`` and ``cost`` are the last call's,
+            ``attempts`` the rejected ones.
+
+        Raises:
+            LengthFinishReasonError: the reply was cut by the token limit.
+            ContentFilterFinishReasonError: the content filter cut the reply.
+            OutputValidationError: the reply (after ``max_repairs`` repairs) does not validate.
+            UnsupportedParameterError: the catalog says the model does not support ``json_schema`` and no
+                ``fallback`` was given.
+            RequestValidationError: before anything is sent, when an argument is malformed.
+        """
+        hide_request_options(params)
+        session = StructuredRequest[ParsedT](
+            response_format, strict=strict, fallback=fallback, max_repairs=max_repairs, n=params.get("n")
+        ).session(messages)
+        while True:
+            call, meter = session.request.send(
+                lambda m, p: _start(self._client, model, m, False, p), session.messages, params
+            )
+            flow = _metered_flow(call, meter)  # held until the completion is recorded (see _metered_flow)
+            completion = _completion(self._client._execute(flow), meter)
+            parsed = session.receive(completion)
+            if parsed is not None:
+                return parsed
+
+    # --- run_tools (tool runner; all decisions in grok_azure._tools) ---
+    @overload
+    def run_tools(  # type: ignore[misc]  # tools: the runner's own Tool objects; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        tools: Iterable[ToolInput],
+        max_rounds: int = 10,
+        max_tool_calls_per_round: int = 64,
+        on_tool_error: OnToolError = "report",
+        stream: Literal[False] = False,
+        **params: Unpack[ChatParams],
+    ) -> ToolRunResult: ...
+
+    @overload
+    def run_tools(  # type: ignore[misc]  # tools: the runner's own Tool objects; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        tools: Iterable[ToolInput],
+        max_rounds: int = 10,
+        max_tool_calls_per_round: int = 64,
+        on_tool_error: OnToolError = "report",
+        stream: Literal[True],
+        **params: Unpack[ChatParams],
+    ) -> ToolRunStream: ...
+
+    @overload
+    def run_tools(  # type: ignore[misc]  # tools: the runner's own Tool objects; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        tools: Iterable[ToolInput],
+        max_rounds: int = 10,
+        max_tool_calls_per_round: int = 64,
+        on_tool_error: OnToolError = "report",
+        stream: bool,
+        **params: Unpack[ChatParams],
+    ) -> ToolRunResult | ToolRunStream: ...
+
+    def run_tools(  # type: ignore[misc]  # tools: the runner's own Tool objects; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        tools: Iterable[ToolInput],
+        max_rounds: int = 10,
+        max_tool_calls_per_round: int = 64,
+        on_tool_error: OnToolError = "report",
+        stream: bool = False,
+        **params: Unpack[ChatParams],
+    ) -> ToolRunResult | ToolRunStream:
+        """Call the model, run the tools it asks for, send their results back, and repeat until it answers.
+
+        Args:
+            model: your Foundry deployment name.
+            messages: the conversation so far (as for :meth:`create`).
+            tools: :func:`~grok_azure.tool` objects, or typed functions / pydantic models (made tools as they
+                are). Async tools need :class:`~grok_azure.AsyncGrokClient`.
+            max_rounds: the most model calls; when the model still asks for tools in the last one,
+                :class:`~grok_azure.ToolRoundsExceededError` is raised (with the transcript) instead of
+                running them.
+            max_tool_calls_per_round: the most tool calls one model turn may ask for (default 64); a turn asking
+                for more raises :class:`~grok_azure.ToolCallsRefusedError` (with the transcript) before any runs.
+            on_tool_error: ``"report"`` (default) sends invalid arguments or a tool's exception back to the model
+                as the tool's result (its type and message, no traceback); ``"raise"`` raises
+                :class:`~grok_azure.ToolCallError`. A tool name that was not offered is always reported.
+            stream: ``True`` returns a :class:`ToolRunStream` of events (each round's stream events, each tool
+                result, then the result); ``False`` the :class:`~grok_azure.types.tool_run.ToolRunResult`.
+            **params: the optional arguments of :meth:`create` but ``tools`` and ``n``, sent with each round
+                (``tool_choice`` with the first only); request options bound each model call.
+
+        Raises:
+            RequestValidationError: before anything is sent, for a malformed argument (an async tool here).
+            ToolRoundsExceededError: the model still asked for tools after ``max_rounds`` calls.
+            ToolCallError: with ``on_tool_error="raise"``, a call failed.
+            ToolCallsRefusedError: a turn asked for more than ``max_tool_calls_per_round`` calls, or for two
+                calls with one id; none of them ran.
+        """
+        from .._tools._entry import run_tools  # here: tools load pydantic's model builder only when used
+
+        hide_request_options(params)  # first: extra_headers/extra_query may hold credentials
+        arguments = {"model": model, "messages": messages, "tools": tools, "max_rounds": max_rounds}
+        arguments["max_tool_calls_per_round"] = max_tool_calls_per_round
+        return run_tools(self, stream, on_tool_error=on_tool_error, params=params, **arguments)
 
 
 class AsyncCompletions:
@@ -225,11 +410,34 @@ class AsyncCompletions:
             return _open_stream(AsyncStream, self._client, call, flow, response, meter)
         return _completion(response, meter)
 
+    @overload
+    def stream(  # type: ignore[misc]  # response_format narrowed to a type; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        response_format: type[ParsedT] | TypeAdapter[ParsedT],
+        strict: bool | None = None,
+        fallback: Fallback | None = None,
+        **params: Unpack[ChatParams],
+    ) -> AsyncStructuredStreamManager[ParsedT]: ...
+
+    @overload
     def stream(
         self, *, model: str, messages: Iterable[MessageInput], **params: Unpack[ChatParams]
-    ) -> AsyncChatCompletionStreamManager:
-        """``async with client.chat.completions.stream(...) as stream: async for text in stream.text_stream``."""
-        call, meter = _start(self._client, model, messages, True, _with_usage(params))
+    ) -> AsyncChatCompletionStreamManager: ...
+
+    def stream(
+        self, *, model: str, messages: Iterable[MessageInput], **params: Any
+    ) -> AsyncChatCompletionStreamManager | AsyncStructuredStreamManager[Any]:
+        """``async with client.chat.completions.stream(...) as stream: async for text in stream.text_stream``.
+
+        ``response_format=MyModel`` streams a structured reply (see :meth:`Completions.stream`).
+        """
+        if is_structured_format(params.get("response_format")):
+            hide_request_options(params)
+            return structured_stream(AsyncStructuredStreamManager, self.stream, model, messages, params)
+        call, meter = _start(self._client, model, messages, True, _with_usage(cast("ChatParams", params)))
 
         async def open_stream() -> AsyncStream[ChatCompletionChunk]:
             # The deadlines start when the `async with` block does, not when the manager was made.
@@ -239,6 +447,98 @@ class AsyncCompletions:
             return _open_stream(AsyncStream, self._client, call, flow, response, meter)
 
         return AsyncChatCompletionStreamManager(open_stream)
+
+    async def parse(  # type: ignore[misc]  # response_format narrowed to a type; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        response_format: type[ParsedT] | TypeAdapter[ParsedT],
+        strict: bool | None = None,
+        fallback: Fallback | None = None,
+        max_repairs: int = 0,
+        **params: Unpack[ChatParams],
+    ) -> ParsedChatCompletion[ParsedT]:
+        """Ask for JSON matching ``response_format`` and return the reply validated into it (see
+        :meth:`Completions.parse`)."""
+        hide_request_options(params)
+        session = StructuredRequest[ParsedT](
+            response_format, strict=strict, fallback=fallback, max_repairs=max_repairs, n=params.get("n")
+        ).session(messages)
+        while True:
+            call, meter = session.request.send(
+                lambda m, p: _start(self._client, model, m, False, p), session.messages, params
+            )
+            flow = _metered_flow(call, meter)  # held until the completion is recorded (see _metered_flow)
+            completion = _completion(await self._client._execute(flow), meter)
+            parsed = session.receive(completion)
+            if parsed is not None:
+                return parsed
+
+    # --- run_tools (tool runner; all decisions in grok_azure._tools) ---
+    @overload
+    async def run_tools(  # type: ignore[misc]  # tools: the runner's own Tool objects; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        tools: Iterable[ToolInput],
+        max_rounds: int = 10,
+        max_tool_calls_per_round: int = 64,
+        on_tool_error: OnToolError = "report",
+        stream: Literal[False] = False,
+        **params: Unpack[ChatParams],
+    ) -> ToolRunResult: ...
+
+    @overload
+    async def run_tools(  # type: ignore[misc]  # tools: the runner's own Tool objects; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        tools: Iterable[ToolInput],
+        max_rounds: int = 10,
+        max_tool_calls_per_round: int = 64,
+        on_tool_error: OnToolError = "report",
+        stream: Literal[True],
+        **params: Unpack[ChatParams],
+    ) -> AsyncToolRunStream: ...
+
+    @overload
+    async def run_tools(  # type: ignore[misc]  # tools: the runner's own Tool objects; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        tools: Iterable[ToolInput],
+        max_rounds: int = 10,
+        max_tool_calls_per_round: int = 64,
+        on_tool_error: OnToolError = "report",
+        stream: bool,
+        **params: Unpack[ChatParams],
+    ) -> ToolRunResult | AsyncToolRunStream: ...
+
+    async def run_tools(  # type: ignore[misc]  # tools: the runner's own Tool objects; ChatParams stays the one list
+        self,
+        *,
+        model: str,
+        messages: Iterable[MessageInput],
+        tools: Iterable[ToolInput],
+        max_rounds: int = 10,
+        max_tool_calls_per_round: int = 64,
+        on_tool_error: OnToolError = "report",
+        stream: bool = False,
+        **params: Unpack[ChatParams],
+    ) -> ToolRunResult | AsyncToolRunStream:
+        """:meth:`Completions.run_tools` for the async client: the tool calls of one round run concurrently
+        (async tools awaited together; a sync tool runs on the event loop's thread when its turn comes).
+        ``stream=True`` returns an :class:`AsyncToolRunStream` (``async with`` / ``async for``)."""
+        from .._tools._entry import arun_tools
+
+        hide_request_options(params)
+        arguments = {"model": model, "messages": messages, "tools": tools, "max_rounds": max_rounds}
+        arguments["max_tool_calls_per_round"] = max_tool_calls_per_round
+        return await arun_tools(self, stream, on_tool_error=on_tool_error, params=params, **arguments)
 
 
 class Chat:
