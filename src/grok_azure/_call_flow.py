@@ -189,6 +189,7 @@ class Call:
         stopped: set by :meth:`stop`: the error the call ends with instead of another attempt.
         waker: ends a retry wait early when the call is stopped.
         on_failure: maps an exception raised by the transport to a GrokError (see ``_BaseClient._failure``).
+        hold: the call's usage meter, held by :func:`call_flow` while the call runs (None: nothing held).
     """
 
     targets: Sequence[Target]
@@ -204,6 +205,7 @@ class Call:
     closed_error: Callable[..., GrokError | None]
     stopped: GrokError | None = None
     waker: Waker | None = None
+    hold: Hold | None = None
 
     def stop(self, error: GrokError) -> None:
         """Stop the call from elsewhere (its stream was closed): no further attempt; a retry wait ends now and the
@@ -240,6 +242,14 @@ class Call:
 
 
 CallFlow = Generator[Command, Any, None]
+
+
+class Hold(Protocol):
+    """What the loop needs of a call's usage meter (``_call_models.Meter``)."""
+
+    def reserve(self) -> None: ...
+
+    def release(self) -> None: ...
 
 
 class TargetPool(Protocol):
@@ -286,116 +296,133 @@ def call_flow(call: Call) -> CallFlow:
     before any chunk reached the caller, the stream sends its error back into the flow (``flow.send(error)``),
     which treats it as a failed attempt: it retries (ending with a new :class:`Done`) or raises. A stream that
     delivered a chunk is never resent (see docs/retries.md).
+
+    With ``call.hold`` (the call's usage meter), the budget is held from the flow's start (just before the first
+    send, so a stream manager never entered holds nothing) and given back if the call fails or the flow is
+    abandoned; a success leaves it to be recorded (the completion's decoder, or the stream when it completes):
+    keep a reference to the flow until then.
     """
-    deadline = call.deadline
-    prepared = call.prepared
-    # A tuple and None until needed, rather than two sets: objects a call holds while in flight cost the garbage
-    # collector's time, and most calls make one attempt.
-    tried: tuple[int, ...] = ()
-    refreshed: tuple[int, ...] = ()
-    sent = 0
-    wait = 0.0
-    last: GrokError | None = None
-    again: int | None = None  # after a token refresh: the same deployment, at once
-    index = -1  # the deployment of the last attempt (none yet)
-    while True:
-        closed = call.halted(retrying=sent > 0)
-        if closed is not None:
-            raise closed
-        if again is not None:
-            index, again = again, None
-        else:
-            index, wait = _choose(call, tried, index, wait, deadline)
-            if sent:
-                _notify(call.policy, sent, last, wait)
-            if wait > 0:
-                _raise_interrupt((yield Sleep(wait, call.sleep_waker())))
-                closed = call.halted(retrying=True)  # closed or stopped during the wait: send nothing more
-                if closed is not None:
-                    raise closed
-        target = call.targets[index]
-        request = prepared.get(index)
-        if request is None:
-            request = prepared[index] = call.prepare(index)
-        if getattr(target.auth, "needs_io", True):
-            headers = yield GetHeaders(target)
-            if isinstance(headers, BaseException):
-                raise headers
-        else:  # a key: read here, without a round trip through the executor (an await, for the async client)
-            headers = target.auth.headers()
-        timeout = deadline.attempt_timeout(request.timeout)
-        if call.stream_deadline is not None:  # no single read of the stream may outlast its whole budget
-            timeout = call.stream_deadline.attempt_timeout(timeout)
-        built = request.build(headers, sent, timeout)
-        del headers
-        result = yield Send(built, target)
-        sent += 1
-        if index not in tried:
-            tried += (index,)
-        if isinstance(result, BaseException):
-            if not isinstance(result, GrokError):
-                raise result  # KeyboardInterrupt, a cancelled task: not a failed attempt
-            call.pool.record_failure(index)
-            outcome = Outcome(_past_deadline(result, deadline, "waiting for the response", built))
-        else:
-            response: httpx.Response = result
-            status = response.status_code
-            streamed = call.stream and 200 <= status < 300 and not json_instead_of_events(response)
-            if not streamed:
-                call.pool.record_response(index, status, response.headers)
-            if status == 401 and index not in refreshed:
-                refreshed += (index,)
-                renewed = yield Refresh(target, built.headers, response.headers)
-                if isinstance(renewed, BaseException) or renewed:
-                    # Read the (small, bounded) 401 body rather than close it unread: that would drop the
-                    # connection, and the resend would pay a new TLS handshake.
-                    yield from _read_body(call, response, deadline)
-                    if isinstance(renewed, BaseException):
-                        raise renewed
-                    again = index  # the same target with the new token (counted in the retry-count header)
-                    continue
-            if target.name is not None:
-                response.extensions[SERVED_BY] = target.name
-            # A streamed 2xx whose body is JSON (a gateway's error) is no stream: read it and report it as
-            # create() would (not retried, like a non-streamed 2xx with an error body).
-            if streamed:
-                response.extensions[READ_TIMEOUT] = (
-                    request.timeout.read
-                )  # the body's, unshortened (see _stream)
-                if call.pool is not ONE_TARGET:
-                    # Its headers prove nothing yet: the deployment's health hears of this answer when the first
-                    # chunk arrives (or the stream ends cleanly), and of a failure before that as a failure.
-                    response.extensions[STREAM_ANSWERED] = functools.partial(
-                        call.pool.record_response, index, status, response.headers
-                    )
-                failed = yield Done(response)
-                if failed is None:
-                    return
-                # The stream failed before its first chunk reached the caller (the stream sends the failure back
-                # here, see _streaming/_stream.py): an attempt that failed before any answer, like any call's.
-                outcome = _stream_failed(call, index, failed, deadline, built)
+    hold = call.hold
+    if hold is not None:
+        hold.reserve()  # may refuse the call (a budget) before anything is sent
+    try:
+        deadline = call.deadline
+        prepared = call.prepared
+        # A tuple and None until needed, rather than two sets: objects a call holds while in flight cost the garbage
+        # collector's time, and most calls make one attempt.
+        tried: tuple[int, ...] = ()
+        refreshed: tuple[int, ...] = ()
+        sent = 0
+        wait = 0.0
+        last: GrokError | None = None
+        again: int | None = None  # after a token refresh: the same deployment, at once
+        index = -1  # the deployment of the last attempt (none yet)
+        while True:
+            closed = call.halted(retrying=sent > 0)
+            if closed is not None:
+                raise closed
+            if again is not None:
+                index, again = again, None
             else:
-                failure = yield from _read_body(call, response, deadline)
-                if failure is None:
-                    failure = error_for_status(response)
-                    if failure is None:
-                        if call.stream:
-                            raise json_stream_error(response)
-                        yield Done(response)
+                index, wait = _choose(call, tried, index, wait, deadline)
+                if sent:
+                    _notify(call.policy, sent, last, wait)
+                if wait > 0:
+                    _raise_interrupt((yield Sleep(wait, call.sleep_waker())))
+                    closed = call.halted(
+                        retrying=True
+                    )  # closed or stopped during the wait: send nothing more
+                    if closed is not None:
+                        raise closed
+            target = call.targets[index]
+            request = prepared.get(index)
+            if request is None:
+                request = prepared[index] = call.prepare(index)
+            if getattr(target.auth, "needs_io", True):
+                headers = yield GetHeaders(target)
+                if isinstance(headers, BaseException):
+                    raise headers
+            else:  # a key: read here, without a round trip through the executor (an await, for the async client)
+                headers = target.auth.headers()
+            timeout = deadline.attempt_timeout(request.timeout)
+            if call.stream_deadline is not None:  # no single read of the stream may outlast its whole budget
+                timeout = call.stream_deadline.attempt_timeout(timeout)
+            built = request.build(headers, sent, timeout)
+            del headers
+            result = yield Send(built, target)
+            sent += 1
+            if index not in tried:
+                tried += (index,)
+            if isinstance(result, BaseException):
+                if not isinstance(result, GrokError):
+                    raise result  # KeyboardInterrupt, a cancelled task: not a failed attempt
+                call.pool.record_failure(index)
+                outcome = Outcome(_past_deadline(result, deadline, "waiting for the response", built))
+            else:
+                response: httpx.Response = result
+                status = response.status_code
+                streamed = call.stream and 200 <= status < 300 and not json_instead_of_events(response)
+                if not streamed:
+                    call.pool.record_response(index, status, response.headers)
+                if status == 401 and index not in refreshed:
+                    refreshed += (index,)
+                    renewed = yield Refresh(target, built.headers, response.headers)
+                    if isinstance(renewed, BaseException) or renewed:
+                        # Read the (small, bounded) 401 body rather than close it unread: that would drop the
+                        # connection, and the resend would pay a new TLS handshake.
+                        yield from _read_body(call, response, deadline)
+                        if isinstance(renewed, BaseException):
+                            raise renewed
+                        again = (
+                            index  # the same target with the new token (counted in the retry-count header)
+                        )
+                        continue
+                if target.name is not None:
+                    response.extensions[SERVED_BY] = target.name
+                # A streamed 2xx whose body is JSON (a gateway's error) is no stream: read it and report it as
+                # create() would (not retried, like a non-streamed 2xx with an error body).
+                if streamed:
+                    response.extensions[READ_TIMEOUT] = (
+                        request.timeout.read
+                    )  # the body's, unshortened (see _stream)
+                    if call.pool is not ONE_TARGET:
+                        # Its headers prove nothing yet: the deployment's health hears of this answer when the first
+                        # chunk arrives (or the stream ends cleanly), and of a failure before that as a failure.
+                        response.extensions[STREAM_ANSWERED] = functools.partial(
+                            call.pool.record_response, index, status, response.headers
+                        )
+                    failed = yield Done(response)
+                    if failed is None:
                         return
-                    outcome = Outcome(failure, status, response.headers)
+                    # The stream failed before its first chunk reached the caller (the stream sends the failure back
+                    # here, see _streaming/_stream.py): an attempt that failed before any answer, like any call's.
+                    outcome = _stream_failed(call, index, failed, deadline, built)
                 else:
-                    # Reading the body failed (too large, dropped, the deadline): the service did the work; final.
-                    outcome = Outcome(failure, before_first_byte=False)
-        left = deadline.remaining()
-        if call.stream_deadline is not None:
-            left = min(left, call.stream_deadline.remaining())
-        verdict = retry_decision(
-            call.policy, outcome, sent, left, call.max_retries, elsewhere=len(tried) < len(call.targets)
-        )
-        if not verdict.retry:
-            raise verdict.error
-        last, wait = verdict.error, verdict.wait
+                    failure = yield from _read_body(call, response, deadline)
+                    if failure is None:
+                        failure = error_for_status(response)
+                        if failure is None:
+                            if call.stream:
+                                raise json_stream_error(response)
+                            yield Done(response)
+                            return
+                        outcome = Outcome(failure, status, response.headers)
+                    else:
+                        # Reading the body failed (too large, dropped, the deadline): the service did the work; final.
+                        outcome = Outcome(failure, before_first_byte=False)
+            left = deadline.remaining()
+            if call.stream_deadline is not None:
+                left = min(left, call.stream_deadline.remaining())
+            verdict = retry_decision(
+                call.policy, outcome, sent, left, call.max_retries, elsewhere=len(tried) < len(call.targets)
+            )
+            if not verdict.retry:
+                raise verdict.error
+            last, wait = verdict.error, verdict.wait
+    except BaseException:
+        if hold is not None:
+            hold.release()
+        raise
 
 
 def _choose(

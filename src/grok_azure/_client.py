@@ -12,7 +12,6 @@ import os
 import re
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -63,6 +62,7 @@ from ._wire import (
     PreparedRequest,
     check_headers,
     coerce_timeout,
+    new_request_id,
     prepare_chat_request,
     send_failure,
 )
@@ -288,7 +288,7 @@ class _BaseClient(Generic[_Cred, _Http]):
         if body["model"] != model:  # model="auto" was resolved: the encoding is out of date
             encoded = None
         prepare = _Preparer(
-            self, body, attempt_timeout, extra_headers, extra_query, str(uuid.uuid4()), encoded
+            self, body, attempt_timeout, extra_headers, extra_query, new_request_id(), encoded
         )  # one request id for every attempt, on every deployment
         call = Call(
             targets=self._targets,
@@ -304,6 +304,7 @@ class _BaseClient(Generic[_Cred, _Http]):
             else Deadline(stream_seconds, budget="stream_deadline"),
             max_body_bytes=self.response_limits.max_body_bytes,
             closed_error=self._closed_error,
+            hold=meter,
         )
         return call, meter
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import platform
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -274,6 +274,16 @@ def encode_json(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def new_request_id() -> str:
+    """A random (version 4) UUID for ``x-ms-client-request-id``: ``str(uuid.uuid4())``, in half the time (no UUID
+    object on the way)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def prepare_chat_request(
     endpoint: Endpoint,
     body: Mapping[str, Any],
@@ -296,7 +306,7 @@ def prepare_chat_request(
         "content-type": "application/json",
         "accept": "text/event-stream" if body.get("stream") else "application/json",
         "user-agent": USER_AGENT,
-        "x-ms-client-request-id": request_id or str(uuid.uuid4()),
+        "x-ms-client-request-id": request_id or new_request_id(),
     }
     params: dict[str, str] = {}
     if endpoint.route == "model_inference":

@@ -141,3 +141,18 @@ def test_no_field_with_a_secret_or_the_request_id_is_kept_between_calls() -> Non
     assert "x-plain" in kept  # the cache is in use
     assert not kept & {"x-api-token", "api-key", "x-ms-client-request-id"}
     assert all(b"SECRET" not in field[2] and KEY.encode() not in field[2] for field in _FIELDS.values())
+
+
+def test_request_ids_are_distinct_version_4_uuids(mock_api: respx.MockRouter) -> None:
+    import uuid
+
+    route = mock_api.post(CHAT_URL).respond(200, json=completion_body())
+    with GrokClient(endpoint=ENDPOINT, api_key=KEY) as client:
+        for _ in range(50):
+            client.chat.completions.create(model="grok-4", messages=MESSAGES)
+    ids = [call.request.headers["x-ms-client-request-id"] for call in route.calls]
+    parsed = [uuid.UUID(value) for value in ids]
+    assert [str(u) for u in parsed] == ids  # canonical lower-case form
+    assert {u.version for u in parsed} == {4}
+    assert {u.variant for u in parsed} == {uuid.RFC_4122}
+    assert len(set(ids)) == 50

@@ -78,22 +78,6 @@ def _open_stream(
     )
 
 
-def _metered_flow(call: Call, meter: Meter) -> CallFlow:
-    """The call loop, with the budget held from just before the first send and freed if the call fails.
-
-    The hold is taken when the flow starts, so a stream manager that is never entered holds nothing; a call that
-    raises (or whose flow is abandoned) gives it back. A success leaves it to be recorded (:func:`_completion`, or
-    the stream when it completes): hold a reference to the flow until then, or its collection releases the hold
-    before the usage is recorded.
-    """
-    meter.reserve()
-    try:
-        yield from call_flow(call)
-    except BaseException:
-        meter.release()
-        raise
-
-
 def _completion(response: httpx.Response, meter: Meter) -> ChatCompletion:
     """The decoded completion, its usage recorded and its cost set; the hold released if decoding fails."""
     try:
@@ -173,7 +157,7 @@ class Completions:
             RequestValidationError: before anything is sent, when an argument is malformed.
         """
         call, meter = _start(self._client, model, messages, stream, params)
-        flow = _metered_flow(call, meter)
+        flow = call_flow(call)
         response = self._client._execute(flow)
         if stream:
             return _open_stream(Stream, self._client, call, flow, response, meter)
@@ -212,9 +196,9 @@ class Completions:
 
         def open_stream() -> Stream[ChatCompletionChunk]:
             # The deadlines start when the `with` block does, not when the manager was made; so does the hold on
-            # the budget (see _metered_flow).
+            # the budget (see call_flow).
             call.restart()
-            flow = _metered_flow(call, meter)
+            flow = call_flow(call)
             response = self._client._execute(flow)
             return _open_stream(Stream, self._client, call, flow, response, meter)
 
@@ -269,7 +253,7 @@ class Completions:
             call, meter = session.request.send(
                 lambda m, p: _start(self._client, model, m, False, p), session.messages, params
             )
-            flow = _metered_flow(call, meter)  # held until the completion is recorded (see _metered_flow)
+            flow = call_flow(call)  # held until the completion is recorded (see call_flow)
             completion = _completion(self._client._execute(flow), meter)
             parsed = session.receive(completion)
             if parsed is not None:
@@ -404,7 +388,7 @@ class AsyncCompletions:
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion; with ``stream=True``, an :class:`AsyncStream` of chunks."""
         call, meter = _start(self._client, model, messages, stream, params)
-        flow = _metered_flow(call, meter)
+        flow = call_flow(call)
         response = await self._client._execute(flow)
         if stream:
             return _open_stream(AsyncStream, self._client, call, flow, response, meter)
@@ -442,7 +426,7 @@ class AsyncCompletions:
         async def open_stream() -> AsyncStream[ChatCompletionChunk]:
             # The deadlines start when the `async with` block does, not when the manager was made.
             call.restart()
-            flow = _metered_flow(call, meter)
+            flow = call_flow(call)
             response = await self._client._execute(flow)
             return _open_stream(AsyncStream, self._client, call, flow, response, meter)
 
@@ -469,7 +453,7 @@ class AsyncCompletions:
             call, meter = session.request.send(
                 lambda m, p: _start(self._client, model, m, False, p), session.messages, params
             )
-            flow = _metered_flow(call, meter)  # held until the completion is recorded (see _metered_flow)
+            flow = call_flow(call)  # held until the completion is recorded (see call_flow)
             completion = _completion(await self._client._execute(flow), meter)
             parsed = session.receive(completion)
             if parsed is not None:
