@@ -303,7 +303,7 @@ class _BaseClient(Generic[_Cred, _Http]):
             if stream_seconds is None
             else Deadline(stream_seconds, budget="stream_deadline"),
             max_body_bytes=self.response_limits.max_body_bytes,
-            closed_error=self._closed_error,
+            closed_error=self._closed_check,
             hold=meter,
         )
         return call, meter
@@ -350,6 +350,8 @@ class _BaseClient(Generic[_Cred, _Http]):
 
     def _bind_resources(self) -> None:
         raise NotImplementedError
+
+    _closed_check: Callable[..., ClientClosedError | None]  # self._closed_error, bound once (_bind_resources)
 
     # The names of the few operations that differ between the clients (sync and async spellings).
     _HEADERS: str
@@ -491,6 +493,8 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
 
     def _bind_resources(self) -> None:
         self.chat = Chat(self)
+        # One bound method for every call's Call, not a new one per call (each is an object a call holds).
+        self._closed_check = self._closed_error
 
     def _execute(self, flow: CallFlow, reply: GrokError | None = None) -> httpx.Response:
         """Perform the call loop's commands with httpx's sync API (every decision is the flow's).
@@ -568,6 +572,8 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
 
     def _bind_resources(self) -> None:
         self.chat = AsyncChat(self)
+        # One bound method for every call's Call, not a new one per call (each is an object a call holds).
+        self._closed_check = self._closed_error
 
     async def _execute(self, flow: CallFlow, reply: GrokError | None = None) -> httpx.Response:
         """Perform the call loop's commands with httpx's async API (see :meth:`GrokClient._execute`)."""

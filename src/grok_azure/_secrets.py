@@ -273,7 +273,7 @@ class RedactingHeaders(httpx.Headers):
     @classmethod
     def of_encoded(cls, fields: list[tuple[bytes, bytes, bytes]]) -> RedactingHeaders:
         """Headers holding ``fields`` as they are: ``(name, lower-case name, value)``, already encoded, as
-        ``httpx.Headers`` keeps them (a test checks that this stays so: tests/unit/test_wire_headers.py)."""
+        ``httpx.Headers`` keeps them (a test checks that this stays so: tests/unit/test_wire_build.py)."""
         headers = cls.__new__(
             cls
         )  # not __init__: it checks its argument against two abstract classes, slowly

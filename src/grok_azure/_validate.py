@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -109,6 +110,14 @@ def _encodes(text: str) -> bool:
     return True
 
 
+def _int_encodes(value: int) -> bool:
+    try:
+        int.__repr__(value)
+    except ValueError:  # beyond sys.get_int_max_str_digits()
+        return False
+    return True
+
+
 def _json_key(key: object) -> bool:
     """Whether a dict key encodes as strict JSON (json.dumps writes int and float keys as strings)."""
     if isinstance(key, str):
@@ -144,6 +153,8 @@ def _find_problem(body: Mapping[str, Any]) -> tuple[str, str]:
         elif isinstance(item, float):
             if not math.isfinite(item):
                 return path, f"must be a finite number; got {item!r} (JSON has no NaN or infinity)"
+        elif isinstance(item, int) and not _int_encodes(item):
+            return path, f"is an integer too long to encode (more than {sys.get_int_max_str_digits()} digits)"
         elif item is not None and not isinstance(item, (int, bool)):
             return path, f"cannot be sent as JSON: {type(item).__name__} is not a JSON type"
     return "body", "cannot be sent as JSON"  # pragma: no cover - only called when _json_ok found a problem

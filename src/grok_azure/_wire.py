@@ -104,6 +104,17 @@ def check_headers(headers: Mapping[str, str] | None, *, param: str) -> None:
     problem = next(filter(None, (header_problem(k, v) for k, v in (headers or {}).items())), None)
     if problem is not None:
         raise RequestValidationError(f"{param}: {problem}", param=param)
+    framing = next((name for name in headers or {} if name.lower() in _BODY_FRAMING), None)
+    if framing is not None:
+        # A length of the caller's would frame the body wrongly (aiohttp sends the whole body under it, and the
+        # rest of it is read as the next request on that connection).
+        raise RequestValidationError(
+            f"{param}: {framing!r} frames the request body, which the SDK does itself: leave it out",
+            param=param,
+        )
+
+
+_BODY_FRAMING = frozenset({"content-length", "transfer-encoding"})
 
 
 @dataclass(frozen=True)
@@ -166,53 +177,63 @@ class PreparedRequest:
         mine = self.headers
         names = {name.lower() for name in mine}
         if (
-            RETRY_COUNT_HEADER in mine
-            or not names.isdisjoint(_FRAMING_NAMES)
-            or any(name in mine or name.lower() in _FRAMING_NAMES for name in auth_headers)
+            RETRY_COUNT_HEADER in names
+            or "host" in names
+            or any(name.lower() in names or name.lower() in _FRAMING_NAMES for name in auth_headers)
         ):
             return self._merged_headers(auth_headers, retry_count, host, length)
         fields = [_field("Host", host)]
+        # Only the SDK's fixed fields are shared between requests (see _field): the caller's headers and the
+        # credential's are encoded afresh, and go when the request does.
         fields += [_field(name, value) for name, value in mine.items()]
         fields.append(_retry_field(retry_count))
-        # A credential's value is never kept: its fields are made afresh, and go when the request does.
-        fields += [
-            (name.encode("ascii"), name.lower().encode("ascii"), value.encode("ascii"))
-            for name, value in auth_headers.items()
-        ]
-        fields.append(_field("Content-Length", str(length)))
+        fields += [_encoded(name, value) for name, value in auth_headers.items()]
+        fields.append(_encoded("Content-Length", str(length)))
         return RedactingHeaders.of_encoded(fields)
 
     def _merged_headers(
         self, auth_headers: Mapping[str, str], retry_count: int, host: str, length: int
     ) -> RedactingHeaders:
-        """:meth:`_headers` when a header of the caller's takes the place of one the SDK would send."""
-        headers = {**self.headers, RETRY_COUNT_HEADER: str(retry_count), **auth_headers}
-        names = {name.lower() for name in headers}
-        items = list(headers.items())
-        if "host" not in names:
+        """:meth:`_headers` when a header of the caller's has the name of one the SDK sends (in any case): a
+        ``Host`` of the caller's is sent instead of the SDK's; the retry count and the credential's headers are
+        sent instead of the caller's, where the caller's stood."""
+        own = {RETRY_COUNT_HEADER: str(retry_count), **auth_headers}
+        by_name = {name.lower(): (name, value) for name, value in own.items()}
+        own_names = set(by_name)
+        items: list[tuple[str, str]] = []
+        for name, value in self.headers.items():
+            replaced = by_name.pop(name.lower(), None)
+            if replaced is not None:
+                items.append(replaced)
+            elif name.lower() not in own_names:
+                items.append((name, value))
+        items += by_name.values()
+        if not any(name.lower() == "host" for name, _ in items):
             items.insert(0, ("Host", host))
-        if "content-length" not in names and "transfer-encoding" not in names:
-            items.append(("Content-Length", str(length)))
+        items.append(("Content-Length", str(length)))
         return RedactingHeaders(items)
 
 
 _FRAMING_NAMES = frozenset({"host", "content-length", "transfer-encoding"})
 # Encoded header fields ``(name, lower-case name, value)``, as httpx keeps them, shared by every request that sends
-# the same header: content type, accept, user agent, host and length repeat on nearly every call. Never a field
-# with a secret name, nor the request id (new on every call).
+# the same one. Only the SDK's own fixed headers: a caller's header may carry a credential under any name.
 _FIELDS: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
-_MAX_FIELDS = 256  # emptied when it outgrows this (a caller's header with a new value on every call, say)
-_UNSHARED_NAMES = frozenset({"x-ms-client-request-id"})
+_MAX_FIELDS = 64  # emptied when it outgrows this (one client sends to one host or a few)
+_SHARED_NAMES = frozenset({"host", "content-type", "accept", "user-agent", "extra-parameters"})
+
+
+def _encoded(name: str, value: str) -> tuple[bytes, bytes, bytes]:
+    raw = name.encode("ascii")
+    return (raw, raw.lower(), value.encode("ascii"))
 
 
 def _field(name: str, value: str) -> tuple[bytes, bytes, bytes]:
+    """:func:`_encoded`, kept for the next request when it is one of the SDK's fixed headers."""
     found = _FIELDS.get((name, value))
     if found is not None:
         return found
-    raw = name.encode("ascii")
-    lower = raw.lower()
-    found = (raw, lower, value.encode("ascii"))
-    if lower.decode() not in _UNSHARED_NAMES and not is_secret_name(name):
+    found = _encoded(name, value)
+    if name.lower() in _SHARED_NAMES:
         if len(_FIELDS) >= _MAX_FIELDS:
             _FIELDS.clear()
         _FIELDS[(name, value)] = found
