@@ -398,7 +398,11 @@ def call_flow(call: Call) -> CallFlow:
                     # here, see _streaming/_stream.py): an attempt that failed before any answer, like any call's.
                     outcome = _stream_failed(call, index, failed, deadline, built)
                 else:
-                    failure = yield from _read_body(call, response, deadline)
+                    failure = (
+                        None
+                        if _read_already(call, response, deadline)
+                        else (yield from _read_body(call, response, deadline))
+                    )
                     if failure is None:
                         failure = error_for_status(response)
                         if failure is None:
@@ -466,6 +470,18 @@ def _stream_failed(
     if isinstance(failed, APIConnectionError):
         call.pool.record_failure(index)
     return Outcome(_past_deadline(failed, deadline, "before the stream's first chunk", request))
+
+
+def _read_already(call: Call, response: httpx.Response, deadline: Deadline) -> bool:
+    """Whether the transport already read the whole body, within the limits (the common small answer): then no
+    reader is needed. Anything else (not read, too large, past the deadline) goes through :func:`_read_body`."""
+    if not response.is_closed:
+        return False
+    try:
+        size = len(response.content)
+    except httpx.ResponseNotRead:
+        return False
+    return size <= call.max_body_bytes and not deadline.expired()
 
 
 def _read_body(
