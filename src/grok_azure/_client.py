@@ -44,7 +44,7 @@ from ._call_flow import (
 )
 from ._call_models import Meter, ModelPolicy
 from ._constants import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
-from ._deadline import Deadline, check_budget
+from ._deadline import UNBOUNDED, Deadline, check_budget
 from ._deployments import Deployment, DeploymentPool
 from ._endpoint import Endpoint, resolve_endpoint
 from ._errors import ClientClosedError, ConfigurationError, GrokError, RequestValidationError
@@ -298,7 +298,7 @@ class _BaseClient(Generic[_Cred, _Http]):
             stream=stream,
             policy=self.retry,
             max_retries=self.max_retries,
-            deadline=Deadline(seconds),
+            deadline=UNBOUNDED if seconds is None else Deadline(seconds),
             stream_deadline=None
             if stream_seconds is None
             else Deadline(stream_seconds, budget="stream_deadline"),

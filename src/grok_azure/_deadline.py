@@ -16,7 +16,7 @@ import httpx
 
 from ._errors import APITimeoutError, RequestValidationError
 
-__all__ = ["MIN_ATTEMPT_SECONDS", "Deadline", "check_budget"]
+__all__ = ["MIN_ATTEMPT_SECONDS", "UNBOUNDED", "Deadline", "check_budget"]
 
 # An attempt with less than this left could not even connect; the call ends instead of starting it.
 MIN_ATTEMPT_SECONDS = 0.01
@@ -104,3 +104,8 @@ class Deadline:
         return APITimeoutError(
             f"The call's {self.budget}={self.seconds:g} s ran out {during}", request=request
         )
+
+
+# The budget of every call without a deadline: an unbounded Deadline has no state to keep (restarting it changes
+# nothing), so calls share this one instead of each holding its own.
+UNBOUNDED = Deadline(None)
