@@ -34,7 +34,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
-from ._secrets import RedactingHeaders, is_secret_name
+from ._secrets import RedactingHeaders, holds_credential
 
 __all__ = ["AiohttpTransport"]
 
@@ -128,8 +128,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if known is not None and known[0] is url:
             return known[1]
         converted = URL(str(url), encoded=True)
-        if url.userinfo or any(map(is_secret_name, url.params)):
-            return converted  # not kept: it holds a credential
+        if holds_credential(url):
+            return converted  # not kept
         if len(self._urls) >= _CACHED_URLS:
             self._urls.clear()
         self._urls[id(url)] = (url, converted)  # holding ``url`` keeps its id from being reused

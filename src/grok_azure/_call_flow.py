@@ -45,6 +45,7 @@ from ._wire import (
     BodyReader,
     PreparedRequest,
     error_for_status,
+    held_body,
 )
 
 __all__ = [
@@ -475,13 +476,8 @@ def _stream_failed(
 def _read_already(call: Call, response: httpx.Response, deadline: Deadline) -> bool:
     """Whether the transport already read the whole body, within the limits (the common small answer): then no
     reader is needed. Anything else (not read, too large, past the deadline) goes through :func:`_read_body`."""
-    if not response.is_closed:
-        return False
-    try:
-        size = len(response.content)
-    except httpx.ResponseNotRead:
-        return False
-    return size <= call.max_body_bytes and not deadline.expired()
+    body = held_body(response)
+    return body is not None and len(body) <= call.max_body_bytes and not deadline.expired()
 
 
 def _read_body(

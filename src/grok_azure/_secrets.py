@@ -314,6 +314,11 @@ class QuietMapping(Mapping[str, str]):
         return f"<{len(self._mapping)} variables, values hidden>"
 
 
+def holds_credential(url: httpx.URL) -> bool:
+    """Whether ``url`` carries a credential (user info, or a query parameter with a secret name): never kept."""
+    return bool(url.userinfo) or any(map(is_secret_name, url.params))
+
+
 def hide_request_options(params: Mapping[str, Any]) -> None:
     """Swap the caller's ``extra_headers`` and ``extra_query`` in ``params`` (in place) for :class:`RedactingDict` s.
 

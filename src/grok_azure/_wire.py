@@ -31,7 +31,13 @@ from ._errors import (
     ResponseDecodeError,
     ResponseTooLargeError,
 )
-from ._secrets import RedactingHeaders, RedactingRequest, hide_secret_values, is_secret_name, sanitized_cause
+from ._secrets import (
+    RedactingHeaders,
+    RedactingRequest,
+    hide_secret_values,
+    holds_credential,
+    sanitized_cause,
+)
 from ._validate import check_header_mapping, check_timeout
 from ._version import __version__
 from .types.chat_completion import ChatCompletion
@@ -186,7 +192,7 @@ class PreparedRequest:
         # Only the SDK's fixed fields are shared between requests (see _field): the caller's headers and the
         # credential's are encoded afresh, and go when the request does.
         fields += [_field(name, value) for name, value in mine.items()]
-        fields.append(_retry_field(retry_count))
+        fields.append(_field(RETRY_COUNT_HEADER, str(retry_count)))
         fields += [_encoded(name, value) for name, value in auth_headers.items()]
         fields.append(_encoded("Content-Length", str(length)))
         return RedactingHeaders.of_encoded(fields)
@@ -219,7 +225,9 @@ _FRAMING_NAMES = frozenset({"host", "content-length", "transfer-encoding"})
 # the same one. Only the SDK's own fixed headers: a caller's header may carry a credential under any name.
 _FIELDS: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
 _MAX_FIELDS = 64  # emptied when it outgrows this (one client sends to one host or a few)
-_SHARED_NAMES = frozenset({"host", "content-type", "accept", "user-agent", "extra-parameters"})
+_SHARED_NAMES = frozenset(
+    {"host", "content-type", "accept", "user-agent", "extra-parameters", RETRY_COUNT_HEADER}
+)
 
 
 def _encoded(name: str, value: str) -> tuple[bytes, bytes, bytes]:
@@ -238,16 +246,6 @@ def _field(name: str, value: str) -> tuple[bytes, bytes, bytes]:
             _FIELDS.clear()
         _FIELDS[(name, value)] = found
     return found
-
-
-_RETRY_NAME = RETRY_COUNT_HEADER.encode("ascii")
-_RETRY_FIELDS = tuple((_RETRY_NAME, _RETRY_NAME, str(n).encode("ascii")) for n in range(16))
-
-
-def _retry_field(retry_count: int) -> tuple[bytes, bytes, bytes]:
-    if retry_count < len(_RETRY_FIELDS):
-        return _RETRY_FIELDS[retry_count]
-    return (_RETRY_NAME, _RETRY_NAME, str(retry_count).encode("ascii"))
 
 
 _TARGETS: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[httpx.URL, str]] = {}
@@ -271,7 +269,7 @@ def _target(url: str, params: Mapping[str, str]) -> tuple[httpx.URL, str]:
         return found
     parsed = httpx.URL(url, params=params) if params else httpx.URL(url)
     found = (parsed, parsed.netloc.decode("ascii"))
-    if key is not None and "@" not in url and "?" not in url and not any(map(is_secret_name, params)):
+    if key is not None and not holds_credential(parsed):
         if len(_TARGETS) >= _MAX_TARGETS:
             _TARGETS.clear()
         _TARGETS[key] = found
@@ -368,6 +366,16 @@ def error_for_status(response: httpx.Response) -> APIStatusError | None:
     return status_error_from_response(response)
 
 
+def held_body(response: httpx.Response) -> bytes | None:
+    """The body of a response the transport already read whole (a closed one that holds it), or None."""
+    if not response.is_closed:
+        return None
+    try:
+        return response.content
+    except httpx.ResponseNotRead:
+        return None
+
+
 class BodyReader:
     """Collects a non-streamed body (success or error) within ``max_body_bytes``; no I/O.
 
@@ -411,12 +419,8 @@ class BodyReader:
         Lets the call loop skip a read that would do no I/O (the SDK's aiohttp transport hands over a small body
         that arrived with the headers as already read). Raises like :meth:`feed`.
         """
-        response = self._response
-        if not response.is_closed:
-            return False
-        try:
-            content = response.content
-        except httpx.ResponseNotRead:
+        content = held_body(self._response)
+        if content is None:
             return False
         self.feed(content)
         self.finish()
