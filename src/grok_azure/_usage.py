@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._cost import (
-    BYTES_PER_TOKEN,
-    IMAGE_TOKENS,
-    MESSAGE_OVERHEAD_TOKENS,
     Cost,
     _Tokens,
     cost_of,
@@ -32,9 +29,6 @@ if TYPE_CHECKING:
     from ._catalog import ModelSpec, Price
 
 __all__ = [
-    "BYTES_PER_TOKEN",
-    "IMAGE_TOKENS",
-    "MESSAGE_OVERHEAD_TOKENS",
     "Cost",
     "Reservation",
     "UsageSummary",

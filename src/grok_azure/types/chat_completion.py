@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 from pydantic import Field
@@ -163,3 +164,12 @@ class ChatCompletion(GrokModel):
             result.content_filter_results is not None and result.content_filter_results.filtered
             for result in self.prompt_filter_results or []
         )
+
+
+def total_cost(completions: Iterable[ChatCompletion]) -> float | None:
+    """The USD cost of several completions (a tool run's rounds, a parse's attempts); None when there are none or
+    any one's cost is unknown."""
+    costs = [completion.cost for completion in completions]
+    if not costs or any(cost is None for cost in costs):
+        return None
+    return sum(cost.total for cost in costs if cost is not None)

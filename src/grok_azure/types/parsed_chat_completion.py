@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import Field
 
-from .chat_completion import ChatCompletion, ChatCompletionMessage, Choice
+from .chat_completion import ChatCompletion, ChatCompletionMessage, Choice, total_cost
 
 __all__ = ["ParsedChatCompletion", "ParsedChatCompletionMessage", "ParsedChoice", "StructuredAttempt"]
 
@@ -72,12 +72,7 @@ class ParsedChatCompletion(ChatCompletion, Generic[ParsedT]):
     @property
     def total_cost_all_attempts(self) -> float | None:
         """USD cost of this call and every earlier attempt; None if any of them has no known cost."""
-        total = 0.0
-        for completion in self._all_calls():
-            if completion.cost is None:
-                return None
-            total += completion.cost.total
-        return total
+        return total_cost(self._all_calls())
 
     def _all_calls(self) -> list[ChatCompletion]:
         return [*(attempt.completion for attempt in self.attempts), self]

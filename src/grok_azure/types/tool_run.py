@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from .._streaming._events import StreamEvent
-from .chat_completion import ChatCompletion
-from .chat_params import (
-    MessageParam,
-)
+from .chat_completion import ChatCompletion, total_cost
+from .chat_params import MessageParam
 from .completion_usage import CompletionUsage
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "ToolCallRecord",
@@ -109,10 +104,7 @@ class ToolRunResult:
     @property
     def total_cost(self) -> float | None:
         """The USD cost of every round (see ``ChatCompletion.cost``); None if any round's cost is unknown."""
-        costs = [round_.completion.cost for round_ in self.rounds]
-        if not costs or any(cost is None for cost in costs):
-            return None
-        return sum(cost.total for cost in costs if cost is not None)
+        return total_cost(round_.completion for round_ in self.rounds)
 
 
 @dataclass(frozen=True, slots=True)
