@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="window over which --rpm/--tpm are enforced: 1 or 10 (default: 1)",
     )
+    emu.add_argument(
+        "-q", "--quiet", action="store_true", help="do not log each request on stderr (logged by default)"
+    )
     emu.set_defaults(handler=_run_emulator)
 
     chat = command(
@@ -238,6 +241,30 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _request_log_to(err: TextIO, enabled: bool) -> Iterator[None]:
+    """Print the emulator's request log (logger ``grok_azure.emulator``) on ``err`` while serving.
+
+    Not propagated meanwhile: a handler ``GROK_AZURE_LOG`` put on ``grok_azure`` would print each line twice.
+    """
+    if not enabled:
+        yield
+        return
+    log = logging.getLogger("grok_azure.emulator")
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    level, propagate = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        log.propagate = propagate
+
+
 def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         # The emulator needs the optional `emulator` extra (starlette, uvicorn): imported only to run it.
@@ -263,8 +290,9 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         rpm=args.rpm,
         tpm=args.tpm,
         quota_window=args.quota_window,
+        log_requests=not args.quiet,
     )
-    with _sigterm_interrupts():
+    with _sigterm_interrupts(), _request_log_to(err, enabled=not args.quiet):
         try:
             emulator.start()
         except OSError as exc:

@@ -14,6 +14,7 @@ from ._auth import TokenValidator
 from ._completions import USAGE_CONVENTIONS, UsageConvention
 from ._faults import Fault, random_fault
 from ._quota import Quotas
+from ._request_log import note_recorded
 from ._state import TOOL_CALL_DELTAS, RecordedRequest, Reply, ScriptQueue, ToolCallDeltas
 
 
@@ -107,6 +108,7 @@ class EmulatorCore:
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(request)
+        note_recorded(request)  # the request log, when on, names the deployment from it
 
     def recorded(self) -> list[RecordedRequest]:
         with self._lock:

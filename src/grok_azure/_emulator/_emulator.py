@@ -23,6 +23,7 @@ from ._completions import UsageConvention
 from ._core import SERVER_THREAD, EmulatorCore, install_log_filter
 from ._faults import Fault
 from ._quota import DEFAULT_QUOTA_WINDOW, Clock, CounterReport, QuotaLimit, Quotas
+from ._request_log import RequestLog
 from ._state import FinishReason, RecordedRequest, Reply, ToolCallDeltas
 
 DEFAULT_API_VERSIONS = ("2025-04-01", "2025-05-01")
@@ -72,7 +73,9 @@ class FoundryEmulator:
     :mod:`grok_azure._emulator._completions` and :mod:`grok_azure._emulator._delivery`): usage counts reasoning
     outside ``completion_tokens`` (``usage_convention="openai"`` counts it inside), streamed tool calls arrive
     whole in one delta each (``tool_call_deltas="fragmented"`` streams id and name, then argument pieces).
-    Every request is recorded in :attr:`requests`.
+    Every request is recorded in :attr:`requests`. ``log_requests`` also logs one INFO line per request on the
+    ``grok_azure.emulator`` logger (method, path, deployment, model, stream or not, status, duration; never
+    credentials or messages); off by default, on in ``grok-azure emulator``.
 
     ``deployments`` maps deployment names to model names in ``catalog`` (default: the packaged one), or to
     :class:`~grok_azure.ModelSpec` objects (a model the catalog does not know, or an entry with other rules);
@@ -128,6 +131,7 @@ class FoundryEmulator:
         enforce_unconfirmed: bool = False,
         tool_call_deltas: ToolCallDeltas = "whole",
         usage_convention: UsageConvention = "grok",
+        log_requests: bool = False,
     ) -> None:
         if catalog is None:
             catalog = load_catalog()
@@ -156,6 +160,7 @@ class FoundryEmulator:
             ),
         )
         self._models = {name: spec.id for name, spec in specs.items()}
+        self._log_requests = log_requests
         self._host = host
         self._port = port
         self._server: uvicorn.Server | None = None
@@ -236,8 +241,11 @@ class FoundryEmulator:
             raise RuntimeError("the emulator is already running")
         install_log_filter()
         sock = _bind(self._host, self._port)
+        app: Any = build_app(self._core)
+        if self._log_requests:
+            app = RequestLog(app, self._core.deployments)
         config = uvicorn.Config(
-            build_app(self._core),
+            app,
             loop="asyncio",
             http="h11",
             ws="none",
