@@ -423,3 +423,24 @@ __all__ += [
     "StructuredStreamEvent",
     "StructuredStreamManager",
 ]
+
+if TYPE_CHECKING:
+    from ._errors import HookError
+    from ._hooks import CallInfo, Hook
+
+_OBSERVABILITY_EXPORTS = {"CallInfo": "._hooks", "Hook": "._hooks", "HookError": "._errors"}
+_LAZY.update(_OBSERVABILITY_EXPORTS)
+__all__ += ["CallInfo", "Hook", "HookError"]
+
+# --- raw responses (chat.completions.with_raw_response) ------------------------------------------------------------
+if TYPE_CHECKING:
+    from ._raw_response import AsyncRawStreamManager, RawResponse, RawStreamManager
+
+_LAZY.update(
+    {
+        "AsyncRawStreamManager": "._raw_response",
+        "RawResponse": "._raw_response",
+        "RawStreamManager": "._raw_response",
+    }
+)
+__all__ += ["AsyncRawStreamManager", "RawResponse", "RawStreamManager"]

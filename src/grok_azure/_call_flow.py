@@ -35,6 +35,7 @@ from ._deadline import Deadline
 from ._deployments import Pick, WaitFor
 from ._endpoint import Endpoint
 from ._errors import APIConnectionError, APITimeoutError, GrokError
+from ._hooks import CallObserver
 from ._retry import Outcome, RetryPolicy, retry_decision
 from ._streaming._events import json_instead_of_events, json_stream_error
 from ._wire import (
@@ -191,6 +192,7 @@ class Call:
         waker: ends a retry wait early when the call is stopped.
         on_failure: maps an exception raised by the transport to a GrokError (see ``_BaseClient._failure``).
         hold: the call's usage meter, held by :func:`call_flow` while the call runs (None: nothing held).
+        observer: dispatches the call's events to its hooks (None: no hooks, no logging, no ``on_retry``).
     """
 
     targets: Sequence[Target]
@@ -207,6 +209,7 @@ class Call:
     stopped: GrokError | None = None
     waker: Waker | None = None
     hold: Hold | None = None
+    observer: CallObserver | None = None
 
     def stop(self, error: GrokError) -> None:
         """Stop the call from elsewhere (its stream was closed): no further attempt; a retry wait ends now and the
@@ -250,7 +253,7 @@ class Hold(Protocol):
 
     def reserve(self) -> None: ...
 
-    def release(self) -> None: ...
+    def release(self, error: BaseException | None = None) -> None: ...
 
 
 class TargetPool(Protocol):
@@ -304,6 +307,7 @@ def call_flow(call: Call) -> CallFlow:
     keep a reference to the flow until then.
     """
     hold = call.hold
+    observer = call.observer
     if hold is not None:
         hold.reserve()  # may refuse the call (a budget) before anything is sent
     try:
@@ -322,13 +326,15 @@ def call_flow(call: Call) -> CallFlow:
             closed = call.halted(retrying=sent > 0)
             if closed is not None:
                 raise closed
+            waited = 0.0
             if again is not None:
                 index, again = again, None
             else:
                 index, wait = _choose(call, tried, index, wait, deadline)
-                if sent:
-                    _notify(call.policy, sent, last, wait)
+                if sent and observer is not None and last is not None:
+                    observer.retry(last, wait)
                 if wait > 0:
+                    waited = wait
                     _raise_interrupt((yield Sleep(wait, call.sleep_waker())))
                     closed = call.halted(
                         retrying=True
@@ -350,6 +356,8 @@ def call_flow(call: Call) -> CallFlow:
                 timeout = call.stream_deadline.attempt_timeout(timeout)
             built = request.build(headers, sent, timeout)
             del headers
+            if observer is not None:
+                observer.request(built, target, sent + 1, waited)
             result = yield Send(built, target)
             sent += 1
             if index not in tried:
@@ -361,6 +369,8 @@ def call_flow(call: Call) -> CallFlow:
                 outcome = Outcome(_past_deadline(result, deadline, "waiting for the response", built))
             else:
                 response: httpx.Response = result
+                if observer is not None:
+                    observer.response(response)
                 status = response.status_code
                 streamed = call.stream and 200 <= status < 300 and not json_instead_of_events(response)
                 if not streamed:
@@ -415,6 +425,8 @@ def call_flow(call: Call) -> CallFlow:
                     else:
                         # Reading the body failed (too large, dropped, the deadline): the service did the work; final.
                         outcome = Outcome(failure, before_first_byte=False)
+            if observer is not None:
+                observer.error(outcome.error)
             left = deadline.remaining()
             if call.stream_deadline is not None:
                 left = min(left, call.stream_deadline.remaining())
@@ -424,9 +436,11 @@ def call_flow(call: Call) -> CallFlow:
             if not verdict.retry:
                 raise verdict.error
             last, wait = verdict.error, verdict.wait
-    except BaseException:
+    except BaseException as exc:
         if hold is not None:
-            hold.release()
+            hold.release(exc)
+        elif observer is not None:
+            observer.failed(exc)
         raise
 
 
@@ -517,8 +531,3 @@ def _raise_interrupt(reply: object) -> None:
     """Re-raise a cancellation or interrupt that came back from a wait or a close; a failed close is no news."""
     if isinstance(reply, BaseException) and not isinstance(reply, Exception):
         raise reply
-
-
-def _notify(policy: RetryPolicy, attempt: int, error: GrokError | None, wait: float) -> None:
-    if policy.on_retry is not None and error is not None:
-        policy.on_retry(attempt, error, wait)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,6 +24,10 @@ from ._usage import Cost, Reservation, UsageTracker, cost_of
 from ._warnings import OnceRegistry, warn_once
 from ._wire import SERVED_BY
 from .types.completion_usage import CompletionUsage
+
+if TYPE_CHECKING:
+    from ._hooks import CallObserver
+    from .types.chat_completion import ChatCompletion
 
 __all__ = ["AUTO", "Meter", "ModelPolicy"]
 
@@ -164,7 +168,7 @@ class Meter:
         body: the body to reserve for.
     """
 
-    __slots__ = ("_body", "_first", "_reservation", "_routes", "_tracker")
+    __slots__ = ("_body", "_first", "_reservation", "_routes", "_tracker", "observer")
 
     def __init__(
         self,
@@ -177,6 +181,8 @@ class Meter:
         self._first = next(iter(routes.values()))
         self._body = body
         self._reservation: Reservation | None = None
+        # The call's hooks (None: none), told of the call's end here, where its usage is settled or released.
+        self.observer: CallObserver | None = None
 
     def reserve(self) -> None:
         """Hold the call's worst case against the budget: call right before sending.
@@ -206,10 +212,21 @@ class Meter:
             return None
         return cost_of(usage, spec.price)
 
-    def release(self) -> None:
-        """Give back the reservation of a call that failed or was abandoned (nothing once it was recorded)."""
+    def release(self, error: BaseException | None = None) -> None:
+        """Give back the reservation of a call that failed or was abandoned (nothing once it was recorded).
+
+        Args:
+            error: why the call ended (for its hooks' ``on_end``), or None (closed early, or already settled).
+        """
         if self._reservation is not None:
             self._reservation.release()
+        if self.observer is not None:
+            self.observer.failed(error)
+
+    def succeeded(self, completion: ChatCompletion) -> None:
+        """The call's completion, once settled and costed: its hooks' ``on_end``."""
+        if self.observer is not None:
+            self.observer.succeeded(completion)
 
 
 def _worst(spec: ModelSpec | None, body: Mapping[str, Any]) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 import os
 import re
 import time
@@ -48,7 +49,9 @@ from ._deadline import UNBOUNDED, Deadline, check_budget
 from ._deployments import Deployment, DeploymentPool
 from ._endpoint import Endpoint, resolve_endpoint
 from ._errors import ClientClosedError, ConfigurationError, GrokError, RequestValidationError
+from ._hooks import CallInfo, CallObserver, Hook, check_hooks, observing
 from ._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
+from ._logging import logger, remember_secret
 from ._model_directory import ModelDirectory
 from ._retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from ._secrets import QuietMapping, RedactingDict
@@ -163,6 +166,7 @@ class _BaseClient(Generic[_Cred, _Http]):
         validate: bool = True,
         usage: UsageTracker | None = None,
         auto_model: ModelSelection | None = None,
+        hooks: Sequence[Hook] | None = None,
     ) -> None:
         """See the class docstring of :class:`GrokClient` for every argument."""
         env = QuietMapping(os.environ if environ is None else environ)  # a rendered frame must not list it
@@ -175,6 +179,8 @@ class _BaseClient(Generic[_Cred, _Http]):
         self.max_retries = _check_max_retries(max_retries)
         self.retry = _check_policy(retry)
         self.deadline = check_budget(deadline, "deadline")
+        self._hooks = check_hooks(hooks)
+        self._observing = observing(self._hooks, self.retry.on_retry)
         self._owns_resources = True
         self._lifecycle = _Lifecycle()
         self._owned_credential: Any = None
@@ -186,6 +192,7 @@ class _BaseClient(Generic[_Cred, _Http]):
                 # Refuse a key or header name httpx could not send now, not as a confusing error on the first call.
                 check_headers({api_key_header: "-"}, param="api_key_header")
                 check_headers(auth.headers(), param="api_key")
+                remember_secret(auth.headers()[api_key_header])  # no log record may quote it
                 return auth
             if choice.credential is None and self._owned_credential is None:
                 # DefaultAzureCredential is only imported (and created) when nothing else was given.
@@ -287,9 +294,8 @@ class _BaseClient(Generic[_Cred, _Http]):
         meter = self._model_policy.admit(body, *self._routing)
         if body["model"] != model:  # model="auto" was resolved: the encoding is out of date
             encoded = None
-        prepare = _Preparer(
-            self, body, attempt_timeout, extra_headers, extra_query, new_request_id(), encoded
-        )  # one request id for every attempt, on every deployment
+        request_id = new_request_id()  # one request id for every attempt, on every deployment
+        prepare = _Preparer(self, body, attempt_timeout, extra_headers, extra_query, request_id, encoded)
         call = Call(
             targets=self._targets,
             pool=self._pool,
@@ -306,6 +312,9 @@ class _BaseClient(Generic[_Cred, _Http]):
             closed_error=self._closed_check,
             hold=meter,
         )
+        hooks = self._observing[logger.isEnabledFor(logging.INFO)]
+        if hooks is not None:  # most calls have no hook, and pay for none
+            call.observer = meter.observer = CallObserver(hooks, CallInfo(request_id, body, stream))
         return call, meter
 
     def with_options(
@@ -318,11 +327,30 @@ class _BaseClient(Generic[_Cred, _Http]):
         retry: RetryPolicy | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
         validate: bool | NotGiven = NOT_GIVEN,
+        hooks: Sequence[Hook] | NotGiven | None = NOT_GIVEN,
     ) -> Self:
         """A copy with other defaults that shares this client's connection pool, credential, deployment health,
         deployment models and usage tracker.
 
-        Arguments left out keep this client's values; ``deadline=None`` removes the deadline.
+        Arguments left out keep this client's values; ``deadline=None`` removes the deadline; ``hooks`` replaces
+        the hooks (``None`` or ``[]``: none).
+
+        Args:
+            timeout: Seconds for each attempt, an ``httpx.Timeout``, or None for no timeout (as for the client).
+            default_headers: Headers merged over this client's ``default_headers``, name by name (checked like
+                ``api_key``); None: keep them as they are.
+            api_version: The ``api-version`` query parameter; None leaves it out. A dated version on the
+                ``/openai/v1`` route raises :class:`ConfigurationError`.
+            max_retries: How many times a failed attempt is retried (0: never).
+            retry: The :class:`RetryPolicy` that replaces this client's.
+            deadline: Seconds for a whole call, its retries and waits included; None: no deadline.
+            validate: Whether requests are checked against their deployment's model before sending (see the
+                client's ``validate``).
+            hooks: The :class:`Hook` objects that replace this client's (None or ``[]``: none).
+
+        Raises:
+            ConfigurationError: ``max_retries``, ``retry``, ``hooks`` or ``api_version`` is not usable.
+            RequestValidationError: ``timeout``, ``deadline`` or a header is malformed.
         """
         clone = copy.copy(self)
         # The copy shares the connection pool, credential and deployment health; only the original closes them.
@@ -341,6 +369,9 @@ class _BaseClient(Generic[_Cred, _Http]):
         if not isinstance(api_version, NotGiven):
             _refuse_dated_v1_versions(self._targets, api_version)
             clone.api_version = api_version
+        if not isinstance(hooks, NotGiven):
+            clone._hooks = check_hooks(hooks)
+        clone._observing = observing(clone._hooks, clone.retry.on_retry)
         if not isinstance(validate, NotGiven):
             policy = self._model_policy
             clone._model_policy = _model_policy(policy.directory, validate, policy.tracker, policy.auto)
@@ -463,7 +494,13 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
             endpoint, when the client is built (see docs/proxies.md). Not allowed together with ``http_client``.
         environ: Where to read ``GROK_AZURE_*`` settings; default ``os.environ`` (proxy variables always come
             from the process environment, as for httpx).
-        max_retries, retry, deadline, deployments: see docs/retries.md and docs/failover.md.
+        max_retries: How many times a failed attempt is retried (default 2; 0: never). See docs/retries.md.
+        retry: The :class:`RetryPolicy`: which failures retry, the backoff, the longest server-stated wait, an
+            ``on_retry`` callback (default: ``RetryPolicy()``).
+        deadline: Seconds for a whole call, its retries and waits included (None: no deadline; per call:
+            ``deadline=``).
+        deployments: :class:`Deployment` objects or a :class:`DeploymentPool`: calls go to one of them and fail
+            over to another (see docs/failover.md); instead of ``endpoint`` and ``api_key``.
         deployment_models: Your deployment names and the catalog model behind each
             (``{"prod-chat": "grok-4-1-fast-non-reasoning"}``), merged over ``GROK_AZURE_DEPLOYMENTS_FILE`` (a JSON
             object) and ``GROK_AZURE_DEPLOYMENTS`` (``"a=grok-4,b=grok-4.7"``), name by name. A deployment named
@@ -478,6 +515,9 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
             Available as ``client.usage``.
         auto_model: The :class:`ModelSelection` that ``model="auto"`` uses to choose among the mapped
             deployments (needs shown by the request are added).
+        hooks: :class:`Hook` objects that see every attempt (request, response, error, retry) and the end of
+            every call, in order: metrics, extra headers, tracing (``grok_azure.otel.TracingHook``). See
+            docs/observability.md.
     """
 
     chat: Chat
@@ -557,6 +597,47 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
     ``http_client`` is an ``httpx.AsyncClient``. The client the SDK builds runs on aiohttp's pool; ``proxy`` (or
     the environment's proxy) works there too for ``http://`` and ``https://`` proxies, and a ``socks5://`` proxy
     switches to httpx's native pool (with ``httpx[socks]`` installed).
+
+    Args:
+        endpoint: The Foundry resource or project URL (default: ``GROK_AZURE_ENDPOINT``).
+        api_key: A key or an ``AzureKeyCredential`` (default: ``GROK_AZURE_API_KEY``). Checked when the client
+            is built: CR, LF, control or non-ASCII characters raise :class:`RequestValidationError`.
+        credential: An Entra ID token credential (``azure.identity.aio``'s, or a sync one), or a ``() -> str``
+            provider that may return an awaitable, instead of a key. Default: ``DefaultAzureCredential``
+            (``azure.identity.aio``) when no key is found.
+        route: ``"openai_v1"`` or ``"model_inference"``; normally inferred from the endpoint.
+        api_version: The ``api-version`` query parameter (required by, and defaulted for, the model-inference
+            route).
+        credential_scopes: Token scopes; default: the one for the endpoint's host.
+        api_key_header: The header that carries the key (``Ocp-Apim-Subscription-Key`` behind API Management).
+        timeout: Seconds for each attempt, an ``httpx.Timeout``, or None for no timeout.
+        default_headers: Headers sent with every request (checked like ``api_key``).
+        response_limits: How much a response may make the client hold in memory (:class:`ResponseLimits`).
+        http_client: Your own ``httpx.AsyncClient``. The SDK sends through it with redirects off whatever its
+            ``follow_redirects`` says, and does not close it.
+        proxy: A proxy URL or ``httpx.Proxy`` for the client the SDK builds (see above and docs/proxies.md);
+            without it ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` and ``NO_PROXY`` decide. Not allowed
+            together with ``http_client``.
+        environ: Where to read ``GROK_AZURE_*`` settings; default ``os.environ`` (proxy variables always come
+            from the process environment).
+        max_retries: How many times a failed attempt is retried (default 2; 0: never). See docs/retries.md.
+        retry: The :class:`RetryPolicy` (default: ``RetryPolicy()``).
+        deadline: Seconds for a whole call, its retries and waits included (None: no deadline; per call:
+            ``deadline=``).
+        deployments: :class:`Deployment` objects or a :class:`DeploymentPool` to fail over across (see
+            docs/failover.md); instead of ``endpoint`` and ``api_key``.
+        deployment_models: Your deployment names and the catalog model behind each, as for
+            :class:`GrokClient` (merged over ``GROK_AZURE_DEPLOYMENTS_FILE`` and ``GROK_AZURE_DEPLOYMENTS``).
+        catalog: The :class:`Catalog` to resolve models in; default: the packaged one, with
+            ``GROK_AZURE_CATALOG``'s file merged over it.
+        validate: Check each request against its deployment's model before sending (default True); False: no
+            model checks.
+        usage: The :class:`UsageTracker` that counts this client's tokens and cost (default: a new one, without a
+            budget). Available as ``client.usage``.
+        auto_model: The :class:`ModelSelection` that ``model="auto"`` uses to choose among the mapped
+            deployments.
+        hooks: :class:`Hook` objects that see every attempt and the end of every call (plain sync methods: keep
+            them quick). See docs/observability.md.
     """
 
     chat: AsyncChat

@@ -44,6 +44,7 @@ __all__ = [
     "ContextLengthExceededError",
     "CredentialError",
     "GrokError",
+    "HookError",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -67,6 +68,11 @@ class GrokError(Exception):
 
 class ConfigurationError(GrokError):
     """The client is misconfigured (missing endpoint or credential, malformed URL...)."""
+
+
+class HookError(GrokError):
+    """A :class:`~grok_azure.Hook` (or ``RetryPolicy.on_retry``) raised: the call ends; the hook's exception is
+    the ``__cause__``."""
 
 
 class RequestValidationError(GrokError, ValueError):

@@ -140,3 +140,48 @@ async def async_tool_runs(client: AsyncGrokClient) -> None:
     assert_type(run, AsyncToolRunStream)
     async with run:
         assert_type(await run.get_final_result(), ToolRunResult)
+
+
+def raw_responses(client: GrokClient, flag: bool) -> None:
+    from pydantic import BaseModel
+
+    from grok_azure import ChatCompletionStream, RawResponse, RawStreamManager, StructuredChatCompletionStream
+
+    class City(BaseModel):
+        name: str
+
+    raw = client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES)
+    assert_type(raw, RawResponse[ChatCompletion])
+    assert_type(raw.parse(), ChatCompletion)
+    assert_type(raw.status_code, int)
+    assert_type(raw.request_id, str | None)
+    streamed = client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES, stream=True)
+    assert_type(streamed.parse(), Stream[ChatCompletionChunk])
+    assert_type(
+        client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES, stream=flag),
+        RawResponse[ChatCompletion] | RawResponse[Stream[ChatCompletionChunk]],
+    )
+    manager = client.chat.completions.with_raw_response.stream(model="m", messages=MESSAGES)
+    assert_type(manager, RawStreamManager[ChatCompletionStream])
+    with manager as raw_stream:
+        assert_type(raw_stream.parse().get_final_completion(), ChatCompletion)
+    with client.chat.completions.with_raw_response.stream(
+        model="m", messages=MESSAGES, response_format=City
+    ) as raw_structured:
+        assert_type(raw_structured.parse(), StructuredChatCompletionStream[City])
+    client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES, temprature=1)  # type: ignore[call-overload]
+
+
+async def async_raw_responses(client: AsyncGrokClient) -> None:
+    from grok_azure import AsyncChatCompletionStream, AsyncRawStreamManager, RawResponse
+
+    raw = await client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES)
+    assert_type(raw, RawResponse[ChatCompletion])
+    streamed = await client.chat.completions.with_raw_response.create(
+        model="m", messages=MESSAGES, stream=True
+    )
+    assert_type(streamed.parse(), AsyncStream[ChatCompletionChunk])
+    manager = client.chat.completions.with_raw_response.stream(model="m", messages=MESSAGES)
+    assert_type(manager, AsyncRawStreamManager[AsyncChatCompletionStream])
+    async with manager as raw_stream:
+        assert_type(await raw_stream.parse().get_final_completion(), ChatCompletion)

@@ -24,6 +24,7 @@ from grok_azure import (
     ClientClosedError,
     CredentialError,
     GrokError,
+    HookError,
     InternalServerError,
     RateLimitError,
     RetryPolicy,
@@ -46,6 +47,7 @@ from grok_azure._call_flow import (
 from grok_azure._deadline import Deadline
 from grok_azure._deployments import Pick
 from grok_azure._endpoint import resolve_endpoint
+from grok_azure._hooks import NO_HOOKS, CallInfo, CallObserver, observing
 from grok_azure._wire import PreparedRequest, prepare_chat_request
 
 BODY = {"model": "grok-4", "messages": [{"role": "user", "content": "Hi"}]}
@@ -130,6 +132,9 @@ def build(
         max_body_bytes=1 << 20,
         closed_error=lambda **_: closed(),  # the client's takes retrying=
     )
+    hooks = observing(NO_HOOKS, policy.on_retry)[False]  # as the client builds them (on_retry is a hook)
+    if hooks is not None:
+        call.observer = CallObserver(hooks, CallInfo(REQUEST_ID, BODY, stream))
     return Built(call, pool, asked)
 
 
@@ -475,7 +480,8 @@ def test_an_on_retry_hook_that_raises_ends_the_call() -> None:
 
     run = drive(build(policy=RetryPolicy(on_retry=hook)).call, [status(503), status(200)])
     assert [s[0] for s in run.steps] == ["headers", "send", "read"]
-    assert isinstance(run.raised, RuntimeError)
+    assert isinstance(run.raised, HookError)  # every failure ends in a GrokError
+    assert isinstance(run.raised.__cause__, RuntimeError)
 
 
 # -- failover --------------------------------------------------------------------------------------------------

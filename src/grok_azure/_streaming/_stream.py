@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
@@ -54,8 +55,14 @@ class Meter(Protocol):
     def settle(self, usage: CompletionUsage | None, response: httpx.Response) -> Any:
         """Record the completed stream's usage; its cost."""
 
-    def release(self) -> None:
-        """Give back the call's hold on the budget (nothing once settled)."""
+    # The call's hooks (None: none): only for them does a completed stream build its completion here.
+    observer: Any
+
+    def release(self, error: BaseException | None = None) -> None:
+        """Give back the call's hold on the budget (nothing once settled); ``error``: why the call ended."""
+
+    def succeeded(self, completion: ChatCompletion) -> None:
+        """Tell the call's hooks it completed."""
 
 
 class _Current:
@@ -86,14 +93,19 @@ class _Current:
 
 def _settle(current: _Current, decoder: ChunkDecoder) -> None:
     """The stream completed: record its usage (from its usage event, if any) once."""
-    if current.meter is not None:
-        current.cost = current.meter.settle(decoder.accumulator.usage, current.response)
+    meter = current.meter
+    if meter is not None:
+        current.cost = meter.settle(decoder.accumulator.usage, current.response)
+        if meter.observer is not None:  # built only for hooks: a stream's consumer may never ask for it
+            meter.succeeded(_final(decoder, current))
 
 
 def _unmeter(current: _Current) -> None:
-    """However the stream ended: a hold not recorded above is given back."""
+    """However the stream ended: a hold not recorded above is given back (and hooks told why it ended)."""
     if current.meter is not None:
-        current.meter.release()
+        # Called from the generators' finally clauses: the exception on its way out (if any) is why the stream
+        # ended; a GeneratorExit (closed early) is no error.
+        current.meter.release(sys.exc_info()[1])
 
 
 # The generators are module functions, not methods: one holding the stream object would keep a dropped stream

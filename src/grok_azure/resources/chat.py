@@ -14,6 +14,7 @@ from .._call_flow import Call, CallFlow, call_flow
 from .._call_models import Meter
 from .._chat_params import ChatParams, MessageInput, build_chat_request
 from .._errors import RequestValidationError
+from .._raw_response import AsyncCompletionsWithRawResponse, CompletionsWithRawResponse
 from .._secrets import hide_request_options
 from .._streaming._stream import (
     AsyncChatCompletionStreamManager,
@@ -82,10 +83,11 @@ def _completion(response: httpx.Response, meter: Meter) -> ChatCompletion:
     """The decoded completion, its usage recorded and its cost set; the hold released if decoding fails."""
     try:
         completion = decode_completion(response)
-    except BaseException:
-        meter.release()
+    except BaseException as exc:
+        meter.release(exc)
         raise
     completion._set_cost(meter.settle(completion.usage, response))
+    meter.succeeded(completion)
     return completion
 
 
@@ -156,12 +158,25 @@ class Completions:
         Raises:
             RequestValidationError: before anything is sent, when an argument is malformed.
         """
+        return self._create(model, messages, stream, params)[1]
+
+    def _create(
+        self, model: str, messages: Iterable[MessageInput], stream: bool, params: ChatParams
+    ) -> tuple[httpx.Response, ChatCompletion | Stream[ChatCompletionChunk]]:
+        """:meth:`create`'s call: the response that answered, and what create returns (``with_raw_response``
+        shows both)."""
         call, meter = _start(self._client, model, messages, stream, params)
         flow = call_flow(call)
         response = self._client._execute(flow)
         if stream:
-            return _open_stream(Stream, self._client, call, flow, response, meter)
-        return _completion(response, meter)
+            return response, _open_stream(Stream, self._client, call, flow, response, meter)
+        return response, _completion(response, meter)
+
+    @functools.cached_property
+    def with_raw_response(self) -> CompletionsWithRawResponse:
+        """``create`` and ``stream`` returning a :class:`~grok_azure.RawResponse`: headers, status, request ids,
+        then ``parse()`` for the completion or stream (as openai-python's ``with_raw_response``)."""
+        return CompletionsWithRawResponse(self)
 
     @overload
     def stream(  # type: ignore[misc]  # response_format narrowed to a type; ChatParams stays the one list
@@ -188,6 +203,28 @@ class Completions:
         With ``response_format=MyModel`` (a pydantic model or type; ``strict`` and ``fallback`` as in
         :meth:`parse`), the stream also yields ``ContentPartialEvent`` (the JSON so far) and ``ContentParsedEvent``,
         and ``get_final_completion()`` returns a :class:`~grok_azure.ParsedChatCompletion`.
+
+        Nothing is sent until the ``with`` block starts; the deadlines and the budget's hold start with it.
+
+        Args:
+            model: your Foundry *deployment* name.
+            messages: as for :meth:`create`.
+            **params: the optional fields of :class:`~grok_azure.types.ChatParams` and the request options, as
+                for :meth:`create` (``stream_deadline`` included). ``stream_options`` defaults to
+                ``{"include_usage": True}``, so the final completion has token counts.
+
+        Other Parameters:
+            response_format: a pydantic ``BaseModel`` subclass, a ``TypeAdapter`` or a type pydantic validates,
+                to stream a structured reply (as for :meth:`parse`); a format dict (text / json_object /
+                json_schema) is sent as it is, as by :meth:`create`. Default: none (plain text).
+            strict: only with a type as ``response_format``: as for :meth:`parse` (None, the default: strict
+                when the schema allows it).
+            fallback: only with a type as ``response_format``: ``"json_object"`` to send ``json_object`` with
+                the schema in a system message when the catalog says the model lacks ``json_schema`` (as for
+                :meth:`parse`). Default None: raise :class:`~grok_azure.UnsupportedParameterError` instead.
+
+        Raises:
+            RequestValidationError: before anything is sent, when an argument is malformed.
         """
         if is_structured_format(params.get("response_format")):
             hide_request_options(params)
@@ -386,13 +423,39 @@ class AsyncCompletions:
         stream: bool = False,
         **params: Unpack[ChatParams],
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
-        """Create a chat completion; with ``stream=True``, an :class:`AsyncStream` of chunks."""
+        """Create a chat completion; with ``stream=True``, an :class:`AsyncStream` of chunks.
+
+        Args:
+            model: your Foundry *deployment* name.
+            messages: message dicts (:data:`~grok_azure.types.MessageParam`, keyed by ``role``), typed message
+                objects (``UserMessage(...)``), a previous response's message, or azure-ai-inference messages.
+            stream: ``True`` returns an :class:`AsyncStream` to iterate with ``async for``; ``False`` (default)
+                the whole completion.
+            **params: the optional fields of :class:`~grok_azure.types.ChatParams` and the request options
+                (``timeout``, ``deadline``, ``stream_deadline``, ``extra_headers``...), as for
+                :meth:`Completions.create`.
+
+        Raises:
+            RequestValidationError: before anything is sent, when an argument is malformed.
+        """
+        return (await self._create(model, messages, stream, params))[1]
+
+    async def _create(
+        self, model: str, messages: Iterable[MessageInput], stream: bool, params: ChatParams
+    ) -> tuple[httpx.Response, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        """:meth:`create`'s call: the response that answered, and what create returns."""
         call, meter = _start(self._client, model, messages, stream, params)
         flow = call_flow(call)
         response = await self._client._execute(flow)
         if stream:
-            return _open_stream(AsyncStream, self._client, call, flow, response, meter)
-        return _completion(response, meter)
+            return response, _open_stream(AsyncStream, self._client, call, flow, response, meter)
+        return response, _completion(response, meter)
+
+    @functools.cached_property
+    def with_raw_response(self) -> AsyncCompletionsWithRawResponse:
+        """``create`` and ``stream`` returning a :class:`~grok_azure.RawResponse` (see
+        :attr:`Completions.with_raw_response`)."""
+        return AsyncCompletionsWithRawResponse(self)
 
     @overload
     def stream(  # type: ignore[misc]  # response_format narrowed to a type; ChatParams stays the one list
@@ -416,7 +479,27 @@ class AsyncCompletions:
     ) -> AsyncChatCompletionStreamManager | AsyncStructuredStreamManager[Any]:
         """``async with client.chat.completions.stream(...) as stream: async for text in stream.text_stream``.
 
-        ``response_format=MyModel`` streams a structured reply (see :meth:`Completions.stream`).
+        ``response_format=MyModel`` streams a structured reply (see :meth:`Completions.stream`). Nothing is sent
+        until the ``async with`` block starts; the deadlines and the budget's hold start with it.
+
+        Args:
+            model: your Foundry *deployment* name.
+            messages: as for :meth:`create`.
+            **params: the optional fields of :class:`~grok_azure.types.ChatParams` and the request options, as
+                for :meth:`Completions.stream` (``stream_options`` defaults to ``{"include_usage": True}``).
+
+        Other Parameters:
+            response_format: a pydantic ``BaseModel`` subclass, a ``TypeAdapter`` or a type pydantic validates,
+                to stream a structured reply (as for :meth:`parse`); a format dict is sent as it is. Default:
+                none (plain text).
+            strict: only with a type as ``response_format``: as for :meth:`parse` (None, the default: strict
+                when the schema allows it).
+            fallback: only with a type as ``response_format``: ``"json_object"`` to fall back to ``json_object``
+                when the catalog says the model lacks ``json_schema`` (as for :meth:`parse`). Default None:
+                raise :class:`~grok_azure.UnsupportedParameterError` instead.
+
+        Raises:
+            RequestValidationError: before anything is sent, when an argument is malformed.
         """
         if is_structured_format(params.get("response_format")):
             hide_request_options(params)
@@ -443,8 +526,34 @@ class AsyncCompletions:
         max_repairs: int = 0,
         **params: Unpack[ChatParams],
     ) -> ParsedChatCompletion[ParsedT]:
-        """Ask for JSON matching ``response_format`` and return the reply validated into it (see
-        :meth:`Completions.parse`)."""
+        """Ask for JSON matching ``response_format`` and return the reply validated into it.
+
+        Args:
+            model: your Foundry deployment name.
+            messages: as for :meth:`create`.
+            response_format: a pydantic ``BaseModel`` subclass, a ``TypeAdapter``, or a type pydantic validates
+                (``list[Item]``...). Sent as a ``json_schema`` response format built from it.
+            strict: None (default): ``strict: true`` when the schema fits strict mode, else ``strict: false``;
+                True: always strict (a schema that cannot be is a ``RequestValidationError``); False: the schema
+                as pydantic writes it, not strict. Strict mode for Grok on Azure is unconfirmed.
+            fallback: ``"json_object"``: when the catalog says the deployment's model does not support
+                ``json_schema``, send ``json_object`` with the schema in a system message instead of raising.
+            max_repairs: when a reply does not validate, ask again up to this many times with the reply and its
+                validation errors appended (each a normal call: retries, deadline and budget per call). Default 0.
+            **params: the other :class:`~grok_azure.types.ChatParams` and request options, as for
+                :meth:`Completions.parse`.
+
+        Returns:
+            A :class:`~grok_azure.ParsedChatCompletion`, as :meth:`Completions.parse` returns.
+
+        Raises:
+            LengthFinishReasonError: the reply was cut by the token limit.
+            ContentFilterFinishReasonError: the content filter cut the reply.
+            OutputValidationError: the reply (after ``max_repairs`` repairs) does not validate.
+            UnsupportedParameterError: the catalog says the model does not support ``json_schema`` and no
+                ``fallback`` was given.
+            RequestValidationError: before anything is sent, when an argument is malformed.
+        """
         hide_request_options(params)
         session = StructuredRequest[ParsedT](
             response_format, strict=strict, fallback=fallback, max_repairs=max_repairs, n=params.get("n")
@@ -516,7 +625,33 @@ class AsyncCompletions:
     ) -> ToolRunResult | AsyncToolRunStream:
         """:meth:`Completions.run_tools` for the async client: the tool calls of one round run concurrently
         (async tools awaited together; a sync tool runs on the event loop's thread when its turn comes).
-        ``stream=True`` returns an :class:`AsyncToolRunStream` (``async with`` / ``async for``)."""
+        ``stream=True`` returns an :class:`AsyncToolRunStream` (``async with`` / ``async for``).
+
+        Args:
+            model: your Foundry deployment name.
+            messages: the conversation so far (as for :meth:`create`).
+            tools: :func:`~grok_azure.tool` objects, or typed functions / pydantic models (made tools as they
+                are); sync and async functions alike.
+            max_rounds: the most model calls (default 10); when the model still asks for tools in the last one,
+                :class:`~grok_azure.ToolRoundsExceededError` is raised (with the transcript) instead of running
+                them.
+            max_tool_calls_per_round: the most tool calls one model turn may ask for (default 64); a turn asking
+                for more raises :class:`~grok_azure.ToolCallsRefusedError` (with the transcript) before any runs.
+            on_tool_error: ``"report"`` (default) sends invalid arguments or a tool's exception back to the model
+                as the tool's result (its type and message, no traceback); ``"raise"`` raises
+                :class:`~grok_azure.ToolCallError`. A tool name that was not offered is always reported.
+            stream: ``True`` returns an :class:`AsyncToolRunStream` of events; ``False`` (default) the
+                :class:`~grok_azure.types.tool_run.ToolRunResult`.
+            **params: the optional arguments of :meth:`create` but ``tools`` and ``n``, as for
+                :meth:`Completions.run_tools`.
+
+        Raises:
+            RequestValidationError: before anything is sent, for a malformed argument.
+            ToolRoundsExceededError: the model still asked for tools after ``max_rounds`` calls.
+            ToolCallError: with ``on_tool_error="raise"``, a call failed.
+            ToolCallsRefusedError: a turn asked for more than ``max_tool_calls_per_round`` calls, or for two
+                calls with one id; none of them ran.
+        """
         from .._tools._entry import arun_tools
 
         hide_request_options(params)

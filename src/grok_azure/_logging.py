@@ -1,0 +1,213 @@
+"""The SDK's logging: one line per attempt under the ``grok_azure`` logger, and a filter that keeps credentials out.
+
+- INFO: one line per attempt (route, deployment, status or failure, attempt, wait, request ids, duration).
+- DEBUG: the request's headers (credentials redacted), body sizes, the retry decisions; and the messages and the
+  completion only when ``GROK_AZURE_LOG_CONTENT`` is true.
+- ``GROK_AZURE_LOG=info|debug`` (read when the client module is imported) attaches a stderr handler at that level;
+  otherwise records go wherever the application's ``logging`` configuration sends them.
+
+Credentials never reach a record: :class:`RedactingFilter` sits on the SDK's logger and on those of the libraries
+it drives (httpx, httpcore, aiohttp, azure-identity), and scrubs API keys this process configured, bearer tokens,
+JWTs and secret-named query values from every record they log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._hooks import CallInfo, Hook
+from ._secrets import MIN_SECRET_LEN, REDACTED, hide_secret_values, scrub_credential_text, scrub_text
+
+if TYPE_CHECKING:
+    from ._errors import GrokError
+    from .types.chat_completion import ChatCompletion
+
+__all__ = ["LOG_HOOK", "RedactingFilter", "log_hook", "remember_secret"]
+
+logger = logging.getLogger("grok_azure")
+
+# Loggers whose records may quote a request (a URL with a query, a header): the filter sits on each (a logger's
+# filters do not see its children's records, so the children are named too).
+GUARDED_LOGGERS = (
+    "grok_azure",
+    "grok_azure.emulator",
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "aiohttp",
+    "aiohttp.client",
+    "aiohttp.internal",
+    "aiohttp.access",
+    "aiohttp.server",
+    "azure",
+    "azure.identity",
+    "azure.core.pipeline.policies.http_logging_policy",
+)
+_HEADER_PAIR_RE = re.compile(
+    r"((?:api-key|ocp-apim-subscription-key|authorization|x-api-key)['\"]?\s*[:=,]\s*b?['\"]?)(?!\[redacted\])([^'\"\s,;&)}\]]+)",
+    re.IGNORECASE,
+)
+# The API keys this process configured (KeyAuth registers each): the one shape no pattern recognises. Bounded.
+_KNOWN_SECRETS: list[str] = []
+_MAX_KNOWN = 64
+
+
+def remember_secret(value: str) -> None:
+    """Scrub ``value`` from every guarded record from now on (an API key the SDK was given)."""
+    if len(value) >= MIN_SECRET_LEN and value not in _KNOWN_SECRETS:  # a shorter one would mangle any text
+        _KNOWN_SECRETS.append(value)
+        del _KNOWN_SECRETS[:-_MAX_KNOWN]
+
+
+def redact(text: str) -> str:
+    """``text`` without configured keys, ``api-key: x`` pairs, bearer tokens, JWTs and secret query values."""
+    if _KNOWN_SECRETS:
+        text = scrub_text(text, _KNOWN_SECRETS)
+    text = _HEADER_PAIR_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    return scrub_credential_text(text)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record whose rendered message holds a credential; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logging's to report, not ours
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def guard_loggers() -> None:
+    """Put the redacting filter on every guarded logger (once)."""
+    for name in GUARDED_LOGGERS:
+        target = logging.getLogger(name)
+        if _FILTER not in target.filters:
+            target.addFilter(_FILTER)
+
+
+def configure_from_env(environ: Any = os.environ) -> None:
+    """``GROK_AZURE_LOG=info|debug``: a stderr handler on the ``grok_azure`` logger at that level."""
+    level = {"debug": logging.DEBUG, "info": logging.INFO}.get(str(environ.get("GROK_AZURE_LOG", "")).lower())
+    if level is None:
+        return
+    logger.setLevel(level)
+    if not any(getattr(h, "_grok_azure_env", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        handler._grok_azure_env = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+
+
+def content_logging(environ: Any = os.environ) -> bool:
+    return str(environ.get("GROK_AZURE_LOG_CONTENT", "")).lower() in {"1", "true", "yes", "on"}
+
+
+_STARTED = object()  # this hook's key in CallInfo.state
+
+
+class _LogHook(Hook):
+    """The SDK's own logging, as a hook: included in a call when the ``grok_azure`` logger logs INFO."""
+
+    def on_request(self, request: httpx.Request, call: CallInfo) -> None:
+        call.state[_STARTED] = time.perf_counter()
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "request %s attempt=%d %s %s headers=%s body_bytes=%d",
+                call.request_id,
+                call.attempt,
+                request.method,
+                redact(str(request.url)),
+                dict(hide_secret_values(request.headers)),
+                len(request.content),
+            )
+            if content_logging():
+                logger.debug("request %s messages=%s", call.request_id, call.body.get("messages"))
+
+    def on_response(self, response: httpx.Response, call: CallInfo) -> None:
+        headers = response.headers
+        logger.info(
+            "%s %s -> %d attempt=%d wait=%.2fs duration=%.3fs request_id=%s apim-request-id=%s",
+            call.route,
+            call.deployment or call.model,
+            response.status_code,
+            call.attempt,
+            call.wait,
+            self._duration(call),
+            call.request_id,
+            headers.get("apim-request-id") or headers.get("x-request-id") or "-",
+        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "response %s headers=%s", call.request_id, dict(hide_secret_values(response.headers))
+            )
+
+    def on_error(self, error: GrokError, call: CallInfo) -> None:
+        if getattr(error, "status_code", None) is not None:
+            return  # its status was logged with the response
+        logger.info(
+            "%s %s -> %s attempt=%d wait=%.2fs duration=%.3fs request_id=%s",
+            call.route,
+            call.deployment or call.model,
+            type(error).__name__,
+            call.attempt,
+            call.wait,
+            self._duration(call),
+            call.request_id,
+        )
+
+    def on_retry(self, error: GrokError, wait: float, call: CallInfo) -> None:
+        logger.debug(
+            "retry %s after attempt %d (%s): next attempt in %.2fs",
+            call.request_id,
+            call.attempt,
+            type(error).__name__,
+            wait,
+        )
+
+    def on_end(self, call: CallInfo, completion: ChatCompletion | None, error: GrokError | None) -> None:
+        if not logger.isEnabledFor(logging.DEBUG):
+            return
+        outcome = type(error).__name__ if error is not None else ("completed" if completion else "closed")
+        logger.debug(
+            "call %s %s after %d attempt(s), %.3fs",
+            call.request_id,
+            outcome,
+            call.attempt,
+            time.perf_counter() - call.started,
+        )
+        if completion is not None and content_logging():
+            logger.debug("call %s completion=%s", call.request_id, completion.text)
+
+    @staticmethod
+    def _duration(call: CallInfo) -> float:
+        started = call.state.get(_STARTED)
+        return time.perf_counter() - started if started is not None else 0.0
+
+
+LOG_HOOK = _LogHook()
+
+
+def log_hook() -> tuple[Hook, ...]:
+    """The logging hook when the ``grok_azure`` logger logs INFO, else nothing (checked per call: cheap)."""
+    return (LOG_HOOK,) if logger.isEnabledFor(logging.INFO) else ()
+
+
+guard_loggers()
+configure_from_env()
