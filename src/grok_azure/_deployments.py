@@ -349,7 +349,14 @@ class DeploymentPool:
             # Other 4xx (400, 401, 404, 422...) say nothing about the deployment's health.
 
     def record_failure(self, index: int) -> None:
-        """Learn that an attempt on ``deployments[index]`` got no response (connection error or timeout)."""
+        """Learn that an attempt on ``deployments[index]`` got no response (connection error or timeout).
+
+        Counted as a failure, like a 5xx without a stated wait: enough recent failures rest the deployment (the
+        circuit breaker: ``failure_threshold``, ``failure_window``, ``max_cooldown``).
+
+        Args:
+            index: which deployment the attempt went to (its position in ``deployments``).
+        """
         with self._lock:
             self._states[index].health.failed(self._clock(), None)
 

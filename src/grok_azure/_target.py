@@ -56,11 +56,21 @@ class FoundryTarget:
         return kwargs
 
     def client(self, **kwargs: Any) -> GrokClient:
-        """A :class:`GrokClient` for this target; with no key it authenticates with DefaultAzureCredential."""
+        """A :class:`GrokClient` for this target; with no key it authenticates with DefaultAzureCredential.
+
+        Args:
+            **kwargs: any other :class:`GrokClient` argument. ``endpoint`` and ``api_key`` default to the
+                target's (no key when a ``credential`` is passed), ``environ`` to ``{}`` (the target already read
+                the environment).
+        """
         return GrokClient(**self._client_kwargs(kwargs))
 
     def async_client(self, **kwargs: Any) -> AsyncGrokClient:
-        """An :class:`AsyncGrokClient` for this target."""
+        """An :class:`AsyncGrokClient` for this target.
+
+        Args:
+            **kwargs: any other :class:`AsyncGrokClient` argument, defaulted as for :meth:`client`.
+        """
         return AsyncGrokClient(**self._client_kwargs(kwargs))
 
 
@@ -116,6 +126,18 @@ def foundry_target(
     target is that endpoint with ``GROK_AZURE_API_KEY`` (or Entra ID when unset), and ``deployment`` or else
     ``GROK_AZURE_DEPLOYMENT`` names the deployment. Otherwise a :class:`FoundryEmulator` serves every current
     catalog model on 127.0.0.1, ``deployment`` defaulting to ``grok-4.7``; ``announce`` says so on stderr.
+
+    Args:
+        deployment: the deployment name; default ``GROK_AZURE_DEPLOYMENT`` for a configured endpoint (required
+            there), ``grok-4.7`` for the emulator (which serves every current catalog model under its id, and
+            under the alias asked for).
+        environ: the environment to read (default ``os.environ``): ``GROK_AZURE_ENDPOINT`` (fallback
+            ``AZURE_INFERENCE_ENDPOINT``), ``GROK_AZURE_API_KEY`` and ``GROK_AZURE_DEPLOYMENT``.
+        announce: print a line on stderr when the emulator is used (default True).
+
+    Raises:
+        ConfigurationError: an endpoint is set but no deployment is named, or no endpoint is set and the
+            ``emulator`` extra is not installed.
     """
     target = configured_target(deployment=deployment, environ=environ)
     if target is not None:

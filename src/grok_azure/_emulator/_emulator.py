@@ -107,6 +107,40 @@ class FoundryEmulator:
             emu.reply("scripted", tool_calls=[{"name": "get_weather"}])
 
         FoundryEmulator(deployments={"a": "grok-4.7", "b": "grok-4.7"}, rpm={"a": 600}, tpm=400_000)
+
+    Args:
+        api_key: the key requests must send (``api-key`` header or ``Authorization: Bearer``); default: a random
+            one, read back as :attr:`api_key`.
+        deployments: deployment name -> catalog model id or alias, or a :class:`~grok_azure.ModelSpec`; default:
+            every current catalog model under its own id. An unknown model raises ``ValueError``.
+        host: the address to bind (default ``127.0.0.1``, the loopback only).
+        port: the port to bind; 0 (default) lets the system choose a free one (see :attr:`url`).
+        token_validator: called with a bearer token that is not the key; True accepts it. None (default):
+            only the key is accepted.
+        fault_rate: the share of chat requests (0 to 1; default 0) answered with a random 408, 429, 500 or 503.
+        seed: seeds the random faults (``fault_rate``), so a run repeats them; None (default): a new random
+            sequence each time.
+        api_versions: the ``api-version`` values the ``/models`` route accepts (default ``2025-04-01`` and
+            ``2025-05-01``).
+        retired_api_versions: the ``api-version`` values answered as retired (default ``2024-05-01-preview``).
+        rpm: requests per minute: one limit for every deployment, or deployment name -> limit; None (default):
+            no limit.
+        tpm: tokens per minute, given as ``rpm`` is; None (default): no limit.
+        quota_window: the quota window in seconds: 1 (default) or 10.
+        clock: a ``() -> float`` of monotonic seconds driving the quota windows; None (default):
+            ``time.monotonic``.
+        rate_limit_counters: ``"live"`` (default: the ``x-ratelimit-*`` headers count down), or ``"unknown"`` /
+            ``"zero"``: Azure's placeholders on every reply.
+        catalog: the :class:`~grok_azure.Catalog` models are looked up in; default: the packaged one.
+        serve_retired: True serves a retired model's deployment as before its retirement; False (default)
+            answers its requests with 404.
+        enforce_unconfirmed: True also refuses requests on the catalog's unconfirmed rules; False (default):
+            only on stated ones.
+        tool_call_deltas: how streamed tool calls arrive: ``"whole"`` (default: one delta each) or
+            ``"fragmented"`` (id and name, then argument pieces).
+        usage_convention: ``"grok"`` (default: reasoning tokens outside ``completion_tokens``) or ``"openai"``
+            (inside).
+        log_requests: log one INFO line per request on the ``grok_azure.emulator`` logger (default False).
     """
 
     def __init__(
@@ -211,6 +245,25 @@ class FoundryEmulator:
 
         ``tool_call_deltas`` streams this reply's tool calls ``"whole"`` or ``"fragmented"`` (None: the
         emulator's ``tool_call_deltas``); see :class:`~grok_azure.testing.Reply` for the rest.
+
+        Args:
+            text: the answer's content; None (default): the echo, or ``""`` when tool calls are scripted.
+            reasoning: the answer's ``reasoning_content``; None (default): none.
+            tool_calls: tool calls to answer with, each a mapping with ``name`` and optional ``arguments`` (a
+                dict or a JSON string; left out: arguments valid for the offered tool's schema are generated).
+            finish_reason: the ``finish_reason`` to report; None (default): the natural one.
+            times: how many chat requests get this answer (default 1).
+            deployment: only requests to this deployment take it; None (default): any. An unknown name raises
+                ``ValueError``.
+            tool_call_deltas: ``"whole"`` or ``"fragmented"`` for this reply's streamed tool calls; None
+                (default): the emulator's setting.
+
+        Returns:
+            The queued :class:`~grok_azure.testing.Reply`.
+
+        Raises:
+            ValueError: a tool call without a name, malformed arguments, an unknown ``finish_reason`` or
+                ``deployment``.
         """
         self._check_deployment(deployment)
         scripted = Reply(text, reasoning, tuple(tool_calls or ()), finish_reason, tool_call_deltas)
@@ -218,7 +271,18 @@ class FoundryEmulator:
         return scripted
 
     def fault(self, fault: Fault, *, times: int = 1, deployment: str | None = None) -> None:
-        """Inject ``fault`` into the next ``times`` chat requests (to ``deployment``, or to any)."""
+        """Inject ``fault`` into the next ``times`` chat requests (to ``deployment``, or to any).
+
+        Args:
+            fault: what goes wrong, built with a :class:`~grok_azure.testing.Fault` factory
+                (``Fault.rate_limited()``...).
+            times: how many chat requests it hits (default 1).
+            deployment: only requests to this deployment; None (default): any.
+
+        Raises:
+            TypeError: ``fault`` is not a :class:`~grok_azure.testing.Fault`.
+            ValueError: an unknown ``deployment``.
+        """
         if not isinstance(fault, Fault):
             raise TypeError(f"expected a Fault, got {type(fault).__name__}")
         self._check_deployment(deployment)

@@ -142,6 +142,16 @@ class Fault:
         0, reset 0: see :func:`placeholder_counters`), the 429 Azure has answered with no usable hint at all
         (with ``header=None``), or with only a reset header (``header="x-ratelimit-reset-tokens"``, whose
         value then replaces that placeholder).
+
+        Args:
+            retry_after: the wait the retry header states, in seconds (>= 0; default 1.0).
+            header: which retry header carries it: ``"retry-after"`` (default), ``"retry-after-ms"``,
+                ``"x-ms-retry-after-ms"``, ``"retry-after-date"``, ``"x-ratelimit-reset-requests"`` or
+                ``"x-ratelimit-reset-tokens"``; None sends no retry header.
+            counters: ``"exhausted"`` (default), ``"unknown"`` or ``"zero"``: the ``x-ratelimit-*`` counters sent.
+
+        Raises:
+            ValueError: a negative ``retry_after``, or an unknown ``header`` or ``counters``.
         """
         _non_negative("retry_after", retry_after)
         if header is not None and header not in _RETRY_HEADERS and header != _DATE_HEADER:
@@ -155,7 +165,15 @@ class Fault:
 
     @classmethod
     def server_error(cls, status: int = 500, html: bool = False) -> Fault:
-        """A 500/502/503/504; ``html=True`` answers with a gateway's HTML page instead of JSON."""
+        """A 500/502/503/504 with Azure's error body.
+
+        Args:
+            status: 500 (default), 502, 503 or 504.
+            html: True answers with a gateway's HTML page instead of the JSON body.
+
+        Raises:
+            ValueError: another ``status``.
+        """
         if status not in _SERVER_ERRORS:
             raise ValueError(f"status must be one of {sorted(_SERVER_ERRORS)}, got {status!r}")
         return cls("server_error", status=status, html=html)
@@ -172,20 +190,35 @@ class Fault:
 
     @classmethod
     def slow_first_byte(cls, seconds: float) -> Fault:
-        """Wait ``seconds`` before sending the response headers."""
+        """Wait ``seconds`` before sending the response headers.
+
+        Args:
+            seconds: how long to wait (>= 0; a real wait, cut short when the emulator stops).
+        """
         _non_negative("seconds", seconds)
         return cls("slow_first_byte", seconds=seconds)
 
     @classmethod
     def stall(cls, after_chunks: int, seconds: float) -> Fault:
-        """Pause the body for ``seconds`` after ``after_chunks`` events, then carry on."""
+        """Pause the body for ``seconds`` after ``after_chunks`` events, then carry on.
+
+        Args:
+            after_chunks: how many SSE events are sent before the pause (>= 0; the first, prompt-filter event
+                counts). On a non-streamed request the pause comes in the middle of the body.
+            seconds: how long the pause lasts (>= 0).
+        """
         _non_negative("after_chunks", after_chunks)
         _non_negative("seconds", seconds)
         return cls("stall", after_chunks=after_chunks, seconds=seconds)
 
     @classmethod
     def drop(cls, after_chunks: int) -> Fault:
-        """Close the connection after ``after_chunks`` events, without ``[DONE]`` or the final empty chunk."""
+        """Close the connection after ``after_chunks`` events, without ``[DONE]`` or the final empty chunk.
+
+        Args:
+            after_chunks: how many SSE events are sent first (>= 0; the first, prompt-filter event counts). On a
+                non-streamed request the body is cut short instead.
+        """
         _non_negative("after_chunks", after_chunks)
         return cls("drop", after_chunks=after_chunks)
 
@@ -196,7 +229,15 @@ class Fault:
         code: str = "server_error",
         message: str = "The server had an error while processing your request. Sorry about that!",
     ) -> Fault:
-        """Send ``data: {"error": {...}}`` after ``after_chunks`` events, then end the stream."""
+        """Send ``data: {"error": {...}}`` after ``after_chunks`` events, then end the stream.
+
+        On a non-streamed request the answer is a 500 with this code and message instead.
+
+        Args:
+            after_chunks: how many SSE events are sent first (>= 0; the first, prompt-filter event counts).
+            code: the error's ``code`` (default ``"server_error"``).
+            message: the error's ``message`` (default: Azure's "The server had an error..." text).
+        """
         _non_negative("after_chunks", after_chunks)
         return cls("error_event", after_chunks=after_chunks, code=code, message=message)
 
@@ -207,7 +248,11 @@ class Fault:
 
     @classmethod
     def request_timeout(cls, seconds: float = 0.0) -> Fault:
-        """408 ``"The operation was timeout."``, as Azure answers long requests, after waiting ``seconds``."""
+        """408 ``"The operation was timeout."``, as Azure answers long requests, after waiting ``seconds``.
+
+        Args:
+            seconds: how long to wait before answering (>= 0; default 0: at once).
+        """
         _non_negative("seconds", seconds)
         return cls("request_timeout", status=408, seconds=seconds)
 

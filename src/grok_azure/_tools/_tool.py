@@ -72,6 +72,12 @@ class Tool(Generic[P, R]):
         functools.update_wrapper(self, function)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call the decorated function directly, as if it were not a tool (nothing is validated).
+
+        Args:
+            *args: the function's positional arguments.
+            **kwargs: the function's keyword arguments.
+        """
         return self.function(*args, **kwargs)
 
     @property
@@ -94,6 +100,13 @@ class Tool(Generic[P, R]):
     def validate_arguments(self, arguments: str) -> BaseModel:
         """The model's JSON ``arguments`` validated against the signature.
 
+        Args:
+            arguments: the ``function.arguments`` string of the model's tool call: a JSON object of the
+                parameters by name; an empty string counts as ``{}``.
+
+        Returns:
+            A pydantic model of the arguments, for :meth:`invoke`.
+
         Raises:
             pydantic.ValidationError: malformed JSON, a missing or extra argument, or a value of the wrong type.
         """
@@ -103,6 +116,12 @@ class Tool(Generic[P, R]):
         """Run the function with validated ``values`` (from :meth:`validate_arguments`); an awaitable if async.
 
         A pydantic model tool returns ``values`` itself: the model's arguments are its result.
+
+        Args:
+            values: the arguments, as :meth:`validate_arguments` returned them.
+
+        Returns:
+            What the function returns (an awaitable for an async function; not awaited here).
         """
         if self._returns_arguments:
             return values

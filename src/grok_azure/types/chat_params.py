@@ -245,7 +245,14 @@ class _Message(BaseModel):
 
 
 class SystemMessage(_Message):
-    """A system instruction."""
+    """A system instruction.
+
+    Args:
+        content: the instruction: text, or a list of ``{"type": "text", "text": ...}`` parts.
+        name: an optional name for the author, sent as the message's ``name``; None leaves it out.
+        **data: other fields by name: only ``role`` (``"system"``, already set), so that ``model_validate`` can
+            build the message from its dict; any other key raises pydantic's ``ValidationError``.
+    """
 
     role: Literal["system"] = "system"
     content: str | list[TextContentPartParam]
@@ -258,7 +265,14 @@ class SystemMessage(_Message):
 
 
 class DeveloperMessage(_Message):
-    """A developer instruction (the newer name for a system message)."""
+    """A developer instruction (the newer name for a system message).
+
+    Args:
+        content: the instruction: text, or a list of ``{"type": "text", "text": ...}`` parts.
+        name: an optional name for the author, sent as the message's ``name``; None leaves it out.
+        **data: other fields by name: only ``role`` (``"developer"``, already set), so that ``model_validate`` can
+            build the message from its dict; any other key raises pydantic's ``ValidationError``.
+    """
 
     role: Literal["developer"] = "developer"
     content: str | list[TextContentPartParam]
@@ -271,7 +285,16 @@ class DeveloperMessage(_Message):
 
 
 class UserMessage(_Message):
-    """A user turn: text, or a list of text and image parts."""
+    """A user turn: text, or a list of text and image parts.
+
+    Args:
+        content: the text, or a list of parts: ``{"type": "text", "text": ...}`` and
+            ``{"type": "image_url", "image_url": {"url": ..., "detail": "auto" | "low" | "high"}}`` (an https URL
+            or a ``data:image/...;base64,`` URL).
+        name: an optional name for the user, sent as the message's ``name``; None leaves it out.
+        **data: other fields by name: only ``role`` (``"user"``, already set), so that ``model_validate`` can
+            build the message from its dict; any other key raises pydantic's ``ValidationError``.
+    """
 
     role: Literal["user"] = "user"
     content: str | list[ContentPartParam]
@@ -284,7 +307,19 @@ class UserMessage(_Message):
 
 
 class AssistantMessage(_Message):
-    """An earlier assistant turn; needs content, tool calls, or both."""
+    """An earlier assistant turn; needs content, tool calls, or both (neither raises pydantic's
+    ``ValidationError``).
+
+    Args:
+        content: what the assistant said: text or a list of text parts; None (default) for a turn of tool calls
+            only.
+        tool_calls: the tool calls the assistant asked for: ``{"id", "type": "function", "function": {"name",
+            "arguments"}}`` dicts, or a response's ``message.tool_calls`` as they are (response-only extras are
+            dropped); None (default): none.
+        name: an optional name for the assistant, sent as the message's ``name``; None leaves it out.
+        **data: other fields by name: only ``role`` (``"assistant"``, already set), so that ``model_validate`` can
+            build the message from its dict; any other key raises pydantic's ``ValidationError``.
+    """
 
     role: Literal["assistant"] = "assistant"
     content: str | list[TextContentPartParam] | None = None
@@ -321,7 +356,14 @@ class AssistantMessage(_Message):
 
 
 class ToolMessage(_Message):
-    """The result of a tool call, matched to it by ``tool_call_id``."""
+    """The result of a tool call, matched to it by ``tool_call_id``.
+
+    Args:
+        content: the tool's result: text (JSON, usually) or a list of text parts.
+        tool_call_id: the ``id`` of the assistant's tool call this answers.
+        **data: other fields by name: only ``role`` (``"tool"``, already set), so that ``model_validate`` can
+            build the message from its dict; any other key raises pydantic's ``ValidationError``.
+    """
 
     role: Literal["tool"] = "tool"
     content: str | list[TextContentPartParam]
