@@ -51,7 +51,7 @@ from ._endpoint import Endpoint, resolve_endpoint
 from ._errors import ClientClosedError, ConfigurationError, GrokError, RequestValidationError
 from ._hooks import CallInfo, CallObserver, Hook, check_hooks, observing
 from ._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
-from ._logging import logger, remember_secret
+from ._logging import guard_loggers, logger, remember_secret
 from ._model_directory import ModelDirectory
 from ._retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from ._secrets import QuietMapping, RedactingDict
@@ -237,6 +237,7 @@ class _BaseClient(Generic[_Cred, _Http]):
         self._bind_resources()
         self.models = Models(self._model_policy)
         self.usage = self._model_policy.tracker
+        guard_loggers()  # the loggers the credential's and transport's modules made when they were imported
 
     def _use_deployments(
         self,

@@ -33,23 +33,23 @@ __all__ = ["LOG_HOOK", "RedactingFilter", "log_hook", "remember_secret"]
 
 logger = logging.getLogger("grok_azure")
 
-# Loggers whose records may quote a request (a URL with a query, a header): the filter sits on each (a logger's
-# filters do not see its children's records, so the children are named too).
+# Loggers whose records may quote a request (a URL with a query, a header): the filter sits on each of them and on
+# every existing logger below them (a logger's filters do not see its children's records; azure-identity logs under
+# its module names, `azure.identity._credentials.managed_identity`...).
+GUARDED_PREFIXES = ("grok_azure", "httpx", "httpcore", "aiohttp", "azure")
+# The loggers those libraries log to by name (guarded even before the library is imported).
 GUARDED_LOGGERS = (
-    "grok_azure",
+    *GUARDED_PREFIXES,
     "grok_azure.emulator",
-    "httpx",
-    "httpcore",
     "httpcore.connection",
     "httpcore.http11",
     "httpcore.http2",
     "httpcore.proxy",
-    "aiohttp",
     "aiohttp.client",
     "aiohttp.internal",
     "aiohttp.access",
     "aiohttp.server",
-    "azure",
+    "aiohttp.web",
     "azure.identity",
     "azure.core.pipeline.policies.http_logging_policy",
 )
@@ -95,8 +95,18 @@ _FILTER = RedactingFilter()
 
 
 def guard_loggers() -> None:
-    """Put the redacting filter on every guarded logger (once)."""
-    for name in GUARDED_LOGGERS:
+    """Put the redacting filter on the guarded loggers and on every logger created below them so far.
+
+    Run when this module loads and again when a client is built (by then, the credential's modules have made
+    their loggers).
+    """
+    names = [*GUARDED_LOGGERS]
+    names += [
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if name.startswith(GUARDED_PREFIXES) and name.split(".", 1)[0] in GUARDED_PREFIXES
+    ]
+    for name in names:
         target = logging.getLogger(name)
         if _FILTER not in target.filters:
             target.addFilter(_FILTER)

@@ -217,3 +217,14 @@ def test_grok_azure_log_env_prints_lines_on_stderr(tmp_path: Any) -> None:
     )
     assert quiet.returncode == 0
     assert "grok_azure" not in quiet.stderr
+
+
+def test_module_loggers_below_a_guarded_one_are_scrubbed_too(caplog: pytest.LogCaptureFixture) -> None:
+    # azure-identity logs under its module names; such a logger made before the client is guarded by it.
+    module_logger = logging.getLogger("azure.identity._credentials.some_new_credential")
+    GrokClient(endpoint=ENDPOINT, api_key=KEY).close()
+    caplog.set_level(logging.DEBUG, logger=module_logger.name)
+    module_logger.warning("token request failed: Authorization: Bearer %s key=%s", TOKEN, KEY)
+    assert TOKEN not in caplog.text
+    assert KEY not in caplog.text
+    assert "token request failed" in caplog.text
