@@ -370,7 +370,12 @@ def call_flow(call: Call) -> CallFlow:
             else:
                 response: httpx.Response = result
                 if observer is not None:
-                    observer.response(response)
+                    try:
+                        observer.response(response)
+                    except BaseException:
+                        # The body is unread: close it, or the connection stays checked out of the pool for good.
+                        _raise_interrupt((yield Close(response)))
+                        raise
                 status = response.status_code
                 streamed = call.stream and 200 <= status < 300 and not json_instead_of_events(response)
                 if not streamed:

@@ -51,7 +51,7 @@ from ._endpoint import Endpoint, resolve_endpoint
 from ._errors import ClientClosedError, ConfigurationError, GrokError, RequestValidationError
 from ._hooks import CallInfo, CallObserver, Hook, check_hooks, observing
 from ._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
-from ._logging import guard_loggers, logger, remember_secret
+from ._logging import guard_loggers, logger, remember_key
 from ._model_directory import ModelDirectory
 from ._retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from ._secrets import QuietMapping, RedactingDict
@@ -192,7 +192,7 @@ class _BaseClient(Generic[_Cred, _Http]):
                 # Refuse a key or header name httpx could not send now, not as a confusing error on the first call.
                 check_headers({api_key_header: "-"}, param="api_key_header")
                 check_headers(auth.headers(), param="api_key")
-                remember_secret(auth.headers()[api_key_header])  # no log record may quote it
+                remember_key(auth)  # no log record may quote it
                 return auth
             if choice.credential is None and self._owned_credential is None:
                 # DefaultAzureCredential is only imported (and created) when nothing else was given.

@@ -11,6 +11,7 @@ The loop (``_call_flow``) only asks :class:`CallObserver` to dispatch; with no h
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -58,7 +59,9 @@ class Hook:
         """
 
     def on_error(self, error: GrokError, call: CallInfo) -> None:
-        """When an attempt fails: an error status, a connection or timeout failure, a body that could not be read.
+        """When an attempt fails: an error status, a connection or timeout failure, a body that could not be read,
+        a stream that broke before its first chunk. (A stream that breaks later is no failed attempt: the call ends,
+        and :meth:`on_end` gets its error.)
 
         Args:
             error: the attempt's error (what the call raises if it is not retried).
@@ -189,6 +192,13 @@ def check_hooks(value: object) -> HookSet:
     for hook in value:
         if not isinstance(hook, Hook):
             raise ConfigurationError(f"hooks must be grok_azure.Hook objects; got {type(hook).__name__}")
+        for event in ("on_request", "on_response", "on_error", "on_retry", "on_end"):
+            if inspect.iscoroutinefunction(getattr(hook, event)):
+                # It would never be awaited: whatever it does (a header, a metric) would silently not happen.
+                raise ConfigurationError(
+                    f"{type(hook).__name__}.{event} is async: hook methods are plain methods, called inside the "
+                    "call on both clients (hand slow work to a queue or a task)"
+                )
     return HookSet(value)
 
 
@@ -228,9 +238,10 @@ class CallObserver:
         info.wait = wait
         info.deployment = target.name
         info.route = target.endpoint.route
-        url = request.url
-        info.server_address = url.host
-        info.server_port = url.port or (443 if url.scheme == "https" else 80)
+        # Read without a local: the URL's query may hold a credential, and a traceback rendered with its frames'
+        # locals (capture_locals, error trackers) would show it if a hook raised below.
+        info.server_address = request.url.host
+        info.server_port = request.url.port or (443 if request.url.scheme == "https" else 80)
         _run(self.hooks.on_request, "on_request", request, info)
 
     def response(self, response: httpx.Response) -> None:

@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from ._errors import GrokError
     from .types.chat_completion import ChatCompletion
 
-__all__ = ["LOG_HOOK", "RedactingFilter", "log_hook", "remember_secret"]
+__all__ = ["LOG_HOOK", "RedactingFilter", "log_hook", "remember_key"]
 
 logger = logging.getLogger("grok_azure")
 
@@ -53,32 +54,45 @@ GUARDED_LOGGERS = (
     "azure.identity",
     "azure.core.pipeline.policies.http_logging_policy",
 )
+# `api-key: value`, `'authorization': 'Bearer value'`, `(b'api-key', b'value')`: the value (and a scheme word
+# before it) of a credential header quoted in text. The b of a bytes literal is lower case only.
 _HEADER_PAIR_RE = re.compile(
-    r"((?:api-key|ocp-apim-subscription-key|authorization|x-api-key)['\"]?\s*[:=,]\s*b?['\"]?)(?!\[redacted\])([^'\"\s,;&)}\]]+)",
-    re.IGNORECASE,
+    r"((?i:api-key|ocp-apim-subscription-key|authorization|x-api-key)['\"]?\s*[:=,]\s*b?['\"]?)"
+    r"(?!\[redacted\])(?i:(?:bearer|basic|sharedkey)\s+)?([^'\"\s,;&)}\]]+)"
 )
-# The API keys this process configured (KeyAuth registers each): the one shape no pattern recognises. Bounded.
-_KNOWN_SECRETS: list[str] = []
-_MAX_KNOWN = 64
+# The key auths of the clients this process built (each registers itself): their keys are the one shape no pattern
+# recognises. Weak: a client gone takes its key out; read when a record is scrubbed, so a rotated
+# AzureKeyCredential's new key is scrubbed too.
+_KEY_SOURCES: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def remember_secret(value: str) -> None:
-    """Scrub ``value`` from every guarded record from now on (an API key the SDK was given)."""
-    if len(value) >= MIN_SECRET_LEN and value not in _KNOWN_SECRETS:  # a shorter one would mangle any text
-        _KNOWN_SECRETS.append(value)
-        del _KNOWN_SECRETS[:-_MAX_KNOWN]
+def remember_key(auth: Any) -> None:
+    """Scrub ``auth``'s key (``auth.headers()``'s values) from every guarded record while ``auth`` lives."""
+    _KEY_SOURCES.add(auth)
+
+
+def _known_keys() -> list[str]:
+    keys = []
+    for auth in list(_KEY_SOURCES):
+        try:
+            keys += [value for value in auth.headers().values() if len(value) >= MIN_SECRET_LEN]
+        except Exception:  # a credential that fails to give its key has none to hide now
+            continue
+    return keys
 
 
 def redact(text: str) -> str:
     """``text`` without configured keys, ``api-key: x`` pairs, bearer tokens, JWTs and secret query values."""
-    if _KNOWN_SECRETS:
-        text = scrub_text(text, _KNOWN_SECRETS)
-    text = _HEADER_PAIR_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    return scrub_credential_text(text)
+    keys = _known_keys()
+    if keys:  # a short key (< MIN_SECRET_LEN) is left out: it would mangle any text
+        text = scrub_text(text, keys)
+    # The shapes first: a header pair's rewrite must not hide a scheme word the token patterns look for.
+    text = scrub_credential_text(text)
+    return _HEADER_PAIR_RE.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites a record whose rendered message holds a credential; never drops a record."""
+    """Rewrites a record whose rendered message, exception or stack holds a credential; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -88,9 +102,17 @@ class RedactingFilter(logging.Filter):
         clean = redact(message)
         if clean != message:
             record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text: rendered and scrubbed once here, the traceback never shows the original.
+            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
+_FORMATTER = logging.Formatter()
 _FILTER = RedactingFilter()
 
 
@@ -192,6 +214,10 @@ class _LogHook(Hook):
         )
 
     def on_end(self, call: CallInfo, completion: ChatCompletion | None, error: GrokError | None) -> None:
+        if error is not None:  # the attempts' lines may not show it: a stream that broke after its first chunk
+            logger.warning(
+                "call %s failed after %d attempt(s): %s", call.request_id, call.attempt, type(error).__name__
+            )
         if not logger.isEnabledFor(logging.DEBUG):
             return
         outcome = type(error).__name__ if error is not None else ("completed" if completion else "closed")

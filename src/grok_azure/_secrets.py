@@ -68,7 +68,9 @@ _SECRET_RESPONSE_HEADERS = frozenset({"set-cookie"})
 # Response headers whose value is a URL, which may carry a secret query value or a password.
 _URL_HEADERS = frozenset({"location", "content-location"})
 # Shapes of credentials in text where the exact value is unknown (a low-level message with no request at hand).
-_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?")
+# Anchored at a token's start (no token character before it): otherwise a run of "eyJeyJ..." is rescanned from
+# every "eyJ" in it, quadratic in a hostile text's length.
+_JWT_RE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?")
 _SCHEME_RE = re.compile(r"\b(Bearer|Basic|SharedKey)\s+[A-Za-z0-9._~+/:-]{8,}=*", re.IGNORECASE)
 # `name=value` in a query string, or free text (`client_secret=...` in a provider's message); redacted when the
 # name is secret-named.

@@ -103,3 +103,44 @@ def test_a_hook_adds_a_header_the_service_receives(emulator: FoundryEmulator) ->
     with GrokClient(endpoint=emulator.url, api_key=KEY, hooks=[Tenant()]) as client:
         client.chat.completions.create(model="grok-4", messages=MESSAGES)
     assert emulator.requests[-1].headers["x-tenant"] == "blue-1"
+
+
+class RaisesOnResponse(Hook):
+    def on_response(self, response: Any, call: CallInfo) -> None:
+        raise RuntimeError("metrics backend down")
+
+
+def test_a_hook_raising_on_a_response_gives_the_connection_back_sync(emulator: FoundryEmulator) -> None:
+    import httpx
+
+    from grok_azure import HookError
+
+    pool = httpx.Client(limits=httpx.Limits(max_connections=1))
+    with GrokClient(endpoint=emulator.url, api_key=KEY, http_client=pool, timeout=3.0) as client:
+        for stream in (False, True):
+            with pytest.raises(HookError):
+                client.with_options(hooks=[RaisesOnResponse()]).chat.completions.create(
+                    model="grok-4", messages=MESSAGES, stream=stream
+                )
+        # One connection in the pool: a leaked one would make this wait for the pool, then time out.
+        assert client.chat.completions.create(model="grok-4", messages=MESSAGES).text
+    pool.close()
+
+
+def test_a_hook_raising_on_a_response_gives_the_connection_back_async(emulator: FoundryEmulator) -> None:
+    import httpx
+
+    from grok_azure import HookError
+
+    async def main() -> None:
+        pool = httpx.AsyncClient(limits=httpx.Limits(max_connections=1))
+        async with AsyncGrokClient(endpoint=emulator.url, api_key=KEY, http_client=pool, timeout=3.0) as client:
+            for stream in (False, True):
+                with pytest.raises(HookError):
+                    await client.with_options(hooks=[RaisesOnResponse()]).chat.completions.create(
+                        model="grok-4", messages=MESSAGES, stream=stream
+                    )
+            assert (await client.chat.completions.create(model="grok-4", messages=MESSAGES)).text
+        await pool.aclose()
+
+    asyncio.run(main())

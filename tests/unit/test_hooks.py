@@ -348,3 +348,34 @@ def test_no_hook_no_observer_is_built(mock_api: respx.MockRouter) -> None:
         )
         assert call.observer is not None
     assert APIConnectionError  # imported for the error names above
+
+
+def test_an_async_hook_method_is_refused_not_silently_skipped() -> None:
+    class AsyncHook(Hook):
+        async def on_request(self, request: httpx.Request, call: CallInfo) -> None:  # type: ignore[override]
+            request.headers["x-never"] = "sent"
+
+    with pytest.raises(ConfigurationError, match=r"AsyncHook\.on_request is async"):
+        GrokClient(endpoint=ENDPOINT, api_key=KEY, hooks=[AsyncHook()])
+
+
+def test_a_hook_error_rendered_with_locals_shows_no_secret_query_value(mock_api: respx.MockRouter) -> None:
+    import traceback
+
+    mock_api.post(url__startswith=CHAT_URL).mock(return_value=ok())
+    secret = "fnkey-SECRET-2222-abcdef"
+
+    class Broken(Hook):
+        def on_request(self, request: httpx.Request, call: CallInfo) -> None:
+            raise RuntimeError("no")
+
+    with GrokClient(endpoint=ENDPOINT, api_key=KEY, hooks=[Broken()], deployment_models=MODELS) as client:
+        try:
+            client.chat.completions.create(model="grok-4", messages=MESSAGES, extra_query={"code": secret})
+        except HookError as exc:
+            error = exc
+    rendered = "".join(traceback.TracebackException.from_exception(error, capture_locals=True).format())
+    rendered = rendered.replace(repr(secret), "")  # this test's own frame holds it as a local
+    assert "Broken.on_request raised RuntimeError" in rendered
+    assert secret not in rendered
+    assert KEY not in rendered

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import respx
 
-from grok_azure import AsyncGrokClient, GrokClient, RateLimitError, RetryPolicy
+from grok_azure import AsyncGrokClient, GrokClient, RateLimitError, RetryPolicy, StreamInterruptedError
 
 from .conftest import CHAT_URL, ENDPOINT, KEY, completion_body
 
@@ -228,3 +228,82 @@ def test_module_loggers_below_a_guarded_one_are_scrubbed_too(caplog: pytest.LogC
     assert TOKEN not in caplog.text
     assert KEY not in caplog.text
     assert "token request failed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Authorization: Bearer opaque-SECRET-5555-abcdefgh",
+        "{'authorization': 'Bearer opaque-SECRET-5555-abcdefgh'}",
+        "(b'authorization', b'Bearer opaque-SECRET-5555-abcdefgh')",
+        "Authorization: Basic opaque-SECRET-5555-abcdefgh==",
+        "api-key: opaque-SECRET-5555-abcdefgh",
+        "[(b'api-key', b'opaque-SECRET-5555-abcdefgh')]",
+    ],
+)
+def test_opaque_tokens_in_header_shapes_are_scrubbed_whole(text: str) -> None:
+    from grok_azure._logging import redact
+
+    clean = redact(text)
+    assert "opaque" not in clean
+    assert "SECRET" not in clean
+    assert "5555" not in clean
+    assert "[redacted]" in clean
+
+
+def test_a_logged_exception_and_stack_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="azure.identity")
+    log = logging.getLogger("azure.identity")
+    try:
+        raise RuntimeError(f"token endpoint said: Bearer opaque-SECRET-6666-abcdefgh and {TOKEN}")
+    except RuntimeError:
+        log.warning("get_token failed", exc_info=True, stack_info=True)
+    text = caplog.text
+    assert "get_token failed" in text
+    assert "RuntimeError: token endpoint said: Bearer [redacted]" in text
+    assert "opaque-SECRET-6666" not in text
+    assert TOKEN not in text
+
+
+def test_a_rotated_key_is_scrubbed_too(caplog: pytest.LogCaptureFixture) -> None:
+    from azure.core.credentials import AzureKeyCredential
+
+    credential = AzureKeyCredential("first-key-0123456789")
+    client = GrokClient(endpoint=ENDPOINT, api_key=credential)
+    credential.update("rotated-key-0123456789")
+    caplog.set_level(logging.INFO, logger="grok_azure")
+    logging.getLogger("grok_azure").info("saw rotated-key-0123456789 somewhere")
+    client.close()
+    assert "rotated-key-0123456789" not in caplog.text
+
+
+def test_the_jwt_pattern_starts_only_at_a_token_boundary() -> None:
+    # A run of "eyJ" is matched from its start only, not rescanned from each "eyJ" in it (quadratic before).
+    from grok_azure._secrets import _JWT_RE
+
+    text = "eyJ" * 2000 + ".abcdefgh" + " eyJhbGciOi.eyJzdWIi.sig"
+    assert [m.start() for m in _JWT_RE.finditer(text)] == [0, 6010]
+
+
+def test_a_stream_broken_after_its_first_chunk_logs_the_failure(caplog: pytest.LogCaptureFixture) -> None:
+    import httpx as _httpx
+
+    class Broken(_httpx.SyncByteStream):
+        def __iter__(self) -> Any:
+            yield b'data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"grok-4",'
+            yield b'"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+            raise _httpx.ReadError("connection reset")
+
+    caplog.set_level(logging.INFO, logger="grok_azure")
+    with respx.mock() as router:
+        router.post(CHAT_URL).mock(
+            return_value=_httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Broken())
+        )
+        with GrokClient(endpoint=ENDPOINT, api_key=KEY, deployment_models=MODELS) as client:
+            stream = client.chat.completions.create(model="grok-4", messages=MESSAGES, stream=True)
+            with pytest.raises(StreamInterruptedError):
+                for _ in stream:
+                    pass
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "failed after 1 attempt(s): StreamInterruptedError" in warnings[0]
