@@ -126,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output", type=Path, default=HERE / "results" / "latest.json", help="JSON results path"
     )
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="grok_azure clients trace every call (TracingHook, SDK provider, BatchSpanProcessor; see tracing.py)",
+    )
     args = parser.parse_args(argv)
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     if unknown := only - set(BENCHMARKS):
@@ -143,7 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()}\n",
         flush=True,
     )
+    provider = None
+    if args.tracing:
+        from tracing import enable
+
+        provider = enable()
     sections = _run(plan, only)
+    if provider is not None:
+        provider.shutdown()  # flush: a span the exporter never saw would flatter the run
     duration = time.perf_counter() - started
     faulthandler.cancel_dump_traceback_later()
 
@@ -151,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "meta": {
             "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "mode": "quick" if args.quick else "full",
+            "tracing": args.tracing,
             "plan": dataclasses.asdict(plan),
             "duration_s": round(duration, 1),
             "python": platform.python_version(),

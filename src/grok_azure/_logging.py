@@ -214,7 +214,9 @@ class _LogHook(Hook):
         )
 
     def on_end(self, call: CallInfo, completion: ChatCompletion | None, error: GrokError | None) -> None:
-        if error is not None:  # the attempts' lines may not show it: a stream that broke after its first chunk
+        # A failed call gets a line of its own: the attempts' lines do not show a stream that broke after its first
+        # chunk.
+        if error is not None:
             logger.warning(
                 "call %s failed after %d attempt(s): %s", call.request_id, call.attempt, type(error).__name__
             )

@@ -134,7 +134,9 @@ def test_a_hook_raising_on_a_response_gives_the_connection_back_async(emulator: 
 
     async def main() -> None:
         pool = httpx.AsyncClient(limits=httpx.Limits(max_connections=1))
-        async with AsyncGrokClient(endpoint=emulator.url, api_key=KEY, http_client=pool, timeout=3.0) as client:
+        async with AsyncGrokClient(
+            endpoint=emulator.url, api_key=KEY, http_client=pool, timeout=3.0
+        ) as client:
             for stream in (False, True):
                 with pytest.raises(HookError):
                     await client.with_options(hooks=[RaisesOnResponse()]).chat.completions.create(

@@ -185,3 +185,17 @@ async def async_raw_responses(client: AsyncGrokClient) -> None:
     assert_type(manager, AsyncRawStreamManager[AsyncChatCompletionStream])
     async with manager as raw_stream:
         assert_type(await raw_stream.parse().get_final_completion(), ChatCompletion)
+
+
+def tracing_hook() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from grok_azure import Hook
+    from grok_azure.otel import TracingHook
+
+    hook = TracingHook(tracer_provider=TracerProvider(), capture_content=True)
+    assert_type(hook.capture_content, bool)
+    hooks: list[Hook] = [hook]  # a TracingHook is a Hook: it goes in hooks=[...]
+    GrokClient(api_key="k", endpoint="https://e", hooks=hooks)
+    TracingHook(capture_content="yes")  # type: ignore[arg-type]
+    TracingHook(tracer_provider="global")  # type: ignore[arg-type]

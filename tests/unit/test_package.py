@@ -40,7 +40,7 @@ def test_public_modules_start_without_underscore_only_where_meant() -> None:
     public = sorted(
         p.name for p in package.iterdir() if not p.name.startswith(("_", ".")) and p.name != "py.typed"
     )
-    assert public == ["resources", "testing", "types"]
+    assert public == ["otel", "resources", "testing", "types"]
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
