@@ -463,8 +463,11 @@ def _choose(
     if isinstance(choice, Pick) or not choice.firm:
         # A free deployment, or one resting on the pool's guess alone (a breaker rest, a 429 that named no wait):
         # a guess is no reason to wait. One this call has not tried is a failover, at once; one it has tried gets
-        # the ordinary retry wait (when it is resting, that attempt is its half-open trial).
-        return choice.index, (0.0 if choice.index not in tried else wait)
+        # the ordinary retry wait (when it is resting, that attempt is its half-open trial). A wait the previous
+        # deployment's server asked for is that deployment's: going back to another one waits a backoff at most.
+        if choice.index not in tried:
+            return choice.index, 0.0
+        return choice.index, (wait if choice.index == previous else min(wait, call.policy.backoff_cap))
     # Every deployment rests for a time a server stated: wait for the soonest if that fits (the last attempt's own
     # wait counts only if the call goes back to that deployment). If it does not fit, try it now anyway: an answer
     # beats failing unsent, and a server that still refuses gets the normal retry rules (a long retry-after then

@@ -263,7 +263,42 @@ def test_when_both_rest_the_call_waits_for_the_sooner_not_for_the_last_ones_retr
     assert east.call_count == 2
     assert west.call_count == 1
     assert waits[0] == 0.0  # failover to west at once
-    assert 0 < waits[1] <= 0.05  # then east's stated rest, not west's 30 s
+    assert 0 <= waits[1] <= 0.05  # then east's stated rest (what is left of it), not west's 30 s
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_going_back_to_a_deployment_whose_rest_is_over_does_not_wait_for_the_others_retry_after(
+    kind: str, mock_api: respx.MockRouter
+) -> None:
+    # east's 429 asked for 1 s, west's for 30 s; by the time west answered, east's second is over (the pool's clock
+    # says so): the call goes back to east after a backoff at most, not after west's 30 s.
+    now = [0.0]
+    east = mock_api.post(f"{EAST}/openai/v1/chat/completions").mock(
+        side_effect=[status(429, {"retry-after": "1"}), ok()]
+    )
+
+    def west_answers(request: httpx.Request) -> httpx.Response:
+        now[0] += 2.0  # west was slow: east's rest ended meanwhile
+        return status(429, {"retry-after": "30"})
+
+    west = mock_api.post(f"{WEST}/openai/v1/chat/completions").mock(side_effect=west_answers)
+    pool = DeploymentPool(
+        [
+            Deployment(EAST, api_key=KEY, name="east", weight=1000),
+            Deployment(WEST, api_key=KEY, name="west", weight=0.001),
+        ],
+        rng=random.Random(3),
+        clock=lambda: now[0],
+    )
+    waits: list[float] = []
+    policy = RetryPolicy(on_retry=lambda n, e, w: waits.append(w), backoff_cap=0.05, rng=random.Random(1))
+
+    completion = make(kind, deployments=pool, retry=policy)()
+
+    assert completion.served_by == "east"
+    assert (east.call_count, west.call_count) == (2, 1)
+    assert waits[0] == 0.0
+    assert waits[1] <= 0.05  # a backoff at most (west's 30 s was west's)
 
 
 @pytest.mark.parametrize("kind", KINDS)
