@@ -122,39 +122,43 @@ class TracingHook(Hook):
             state = self._start(call)  # the call failed before its first attempt was sent: still show it
         span = state.span
         if span.is_recording():
-            # One set_attributes for the lot: the SDK validates each attribute, and a call is cheaper in one batch.
-            attributes = request_attributes(call.body, call.stream)
-            attributes["grok_azure.request_id"] = call.request_id  # x-ms-client-request-id: Azure logs it too
-            answered = (call.server_address, call.server_port)
-            if state.address != answered:  # a failover: name the endpoint that answered, not the first one
+            # The response's attributes in one set_attributes (the request's went in at the start): the SDK
+            # validates and locks per attribute and per call, which a traced call pays in full.
+            attributes: dict[str, Any] = response_attributes(completion) if completion is not None else {}
+            if state.address != (call.server_address, call.server_port):
+                # A failover: name the endpoint and the deployment that answered, not the first ones.
                 attributes["server.address"] = call.server_address
                 attributes["server.port"] = call.server_port
-            if call.deployment is not None:
-                attributes["grok_azure.deployment"] = call.deployment
+                if call.deployment is not None:
+                    attributes["grok_azure.deployment"] = call.deployment
             if self.capture_content:
                 attributes["gen_ai.input.messages"] = input_messages(call.body)
-            if completion is not None:
-                attributes.update(response_attributes(completion))
-                if self.capture_content:
+                if completion is not None:
                     attributes["gen_ai.output.messages"] = output_messages(completion)
             if error is not None:
                 attributes["error.type"] = error_type(error)
-            span.set_attributes(attributes)
+            if attributes:
+                span.set_attributes(attributes)
             if error is not None:
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, str(error)))
         span.end()
 
     def _start(self, call: CallInfo) -> _CallSpan:
-        # Only what a sampler may read goes in at the start (semconv's list); the rest comes with the end.
-        attributes: dict[str, Any] = {
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": PROVIDER,
-            "gen_ai.request.model": call.model,
-        }
+        # Everything the request tells goes in at the start, in one batch (a sampler may read it, and the SDK's cost
+        # is per call as much as per attribute); the response's attributes come with the end.
+        attributes = request_attributes(call.body, call.stream)
+        attributes["gen_ai.operation.name"] = "chat"
+        attributes["gen_ai.provider.name"] = PROVIDER
+        attributes["gen_ai.request.model"] = call.model
+        attributes["grok_azure.request_id"] = call.request_id  # x-ms-client-request-id: Azure logs it too
         if call.server_address is not None:
             attributes["server.address"] = call.server_address
             attributes["server.port"] = call.server_port
+        if call.deployment is not None and call.deployment != call.server_address:
+            # A Deployment's name (with deployments=); without them the label is the host, already server.address,
+            # and gen_ai.request.model is the Foundry deployment name.
+            attributes["grok_azure.deployment"] = call.deployment
         span = self._tracer.start_span(f"chat {call.model}", kind=SpanKind.CLIENT, attributes=attributes)
         return _CallSpan(span, call)
 
