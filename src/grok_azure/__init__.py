@@ -444,3 +444,27 @@ _LAZY.update(
     }
 )
 __all__ += ["AsyncRawStreamManager", "RawResponse", "RawStreamManager"]
+
+# --- batches (client.batches.run, issue 11) ---------------------------------------------------------------------
+if TYPE_CHECKING:
+    from ._batch._format import BatchInputError, BatchRequest, BatchResult
+    from ._batch._summary import BatchInterrupted, BatchProgress, BatchSummary
+
+_LAZY.update(
+    {
+        "BatchInputError": "._batch._format",
+        "BatchInterrupted": "._batch._summary",
+        "BatchProgress": "._batch._summary",
+        "BatchRequest": "._batch._format",
+        "BatchResult": "._batch._format",
+        "BatchSummary": "._batch._summary",
+    }
+)
+__all__ += [
+    "BatchInputError",
+    "BatchInterrupted",
+    "BatchProgress",
+    "BatchRequest",
+    "BatchResult",
+    "BatchSummary",
+]

@@ -1,4 +1,4 @@
-"""The ``grok-azure`` command: ``emulator``, ``chat``, ``models`` and ``ping``.
+"""The ``grok-azure`` command: ``emulator``, ``chat``, ``models``, ``ping`` and ``batch``.
 
 Every failure ends in :func:`~grok_azure._cli_output.report_failure`, which prints it in plain words and
 picks the exit code from the one table, ``EXIT_CODES``.
@@ -52,7 +52,7 @@ from .types.chat_params import MessageParam
 _ENVIRONMENT_HELP = """\
 environment:
   GROK_AZURE_ENDPOINT    your Foundry resource, e.g. https://<resource>.services.ai.azure.com
-                         (chat: unset means an embedded emulator on 127.0.0.1)
+                         (chat, batch: unset means an embedded emulator on 127.0.0.1)
   GROK_AZURE_API_KEY     the resource's key; unset means Entra ID (DefaultAzureCredential)
   GROK_AZURE_DEPLOYMENT  the deployment name, when --model is not given
   GROK_AZURE_DEPLOYMENTS your deployments and their models, e.g. prod=grok-4.7,fast=grok-4-1-fast-reasoning
@@ -109,7 +109,8 @@ def _non_empty(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grok-azure",
-        description="xAI Grok on Azure AI Foundry: chat, check a deployment, list models, run a local emulator.",
+        description="xAI Grok on Azure AI Foundry: chat, run a batch, check a deployment, list models, run a local "
+        "emulator.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -218,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ping.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS", help="default: 30")
     ping.set_defaults(handler=_run_ping)
+
+    from ._cli_batch import add_batch_command  # here: it imports this module's argument types
+
+    add_batch_command(command)
     return parser
 
 

@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 
     from ._auth import AsyncCredential, SyncCredential  # noqa: F401 (named in the clients' base classes)
     from ._catalog import Catalog, ModelSpec
+    from .resources.batches import AsyncBatches, Batches
 
 
 class _Lifecycle:
@@ -522,6 +523,7 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
     """
 
     chat: Chat
+    batches: Batches
     _auth: Auth
     _HEADERS, _REFRESH, _CLOSE = "headers", "refresh_after_unauthorized", "close"
     _TOKEN_AUTH = SyncTokenAuth
@@ -533,7 +535,10 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
         command.waker.sleep(command.seconds)
 
     def _bind_resources(self) -> None:
+        from .resources.batches import Batches  # batches (issue 11)
+
         self.chat = Chat(self)
+        self.batches = Batches(self)
         # One bound method for every call's Call, not a new one per call (each is an object a call holds).
         self._closed_check = self._closed_error
 
@@ -642,6 +647,7 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
     """
 
     chat: AsyncChat
+    batches: AsyncBatches
     _auth: AsyncAuth
     _HEADERS, _REFRESH, _CLOSE = "aheaders", "arefresh_after_unauthorized", "aclose"
     _TOKEN_AUTH = AsyncTokenAuth
@@ -653,7 +659,10 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
         await command.waker.asleep(command.seconds)
 
     def _bind_resources(self) -> None:
+        from .resources.batches import AsyncBatches  # batches (issue 11)
+
         self.chat = AsyncChat(self)
+        self.batches = AsyncBatches(self)
         # One bound method for every call's Call, not a new one per call (each is an object a call holds).
         self._closed_check = self._closed_error
 

@@ -57,6 +57,12 @@ EXPECTED: dict[str, list[str]] = {
         "and no api-key: True",
         "https://ai.azure.com/.default",
     ],
+    "batch_run.py": [
+        "progress: 10/50",
+        "done: 50, failed: 0",
+        "rerun: 50 already done, nothing sent",
+        ": Echo: Classify ticket",
+    ],
     "async_concurrency.py": ["#0: Echo: Give one fun fact about the number 0", "20 answers in", "at most 5"],
     "errors.py": [
         "RateLimitError: quota used up, retry after 2.0 s",

@@ -199,3 +199,25 @@ def tracing_hook() -> None:
     GrokClient(api_key="k", endpoint="https://e", hooks=hooks)
     TracingHook(capture_content="yes")  # type: ignore[arg-type]
     TracingHook(tracer_provider="global")  # type: ignore[arg-type]
+
+
+# --- batches (issue 11) ---
+def batches(client: GrokClient) -> None:
+    from grok_azure import BatchProgress, BatchRequest, BatchResult, BatchSummary
+
+    def show(progress: BatchProgress) -> None:
+        assert_type(progress.eta, float | None)
+
+    summary = client.batches.run("in.jsonl", "out.jsonl", concurrency=4, rpm=600, on_progress=show)
+    assert_type(summary, BatchSummary)
+    assert_type(summary.cost, float | None)
+    assert_type(client.batches.run([BatchRequest("a", {"messages": []})], "o.jsonl", model="m"), BatchSummary)
+    assert_type(BatchResult.from_line("{}"), BatchResult)
+    client.batches.run("in.jsonl")  # type: ignore[call-arg]  # the output is required
+    client.batches.run("in.jsonl", "out.jsonl", rpm="600")  # type: ignore[arg-type]
+
+
+async def async_batches(client: AsyncGrokClient) -> None:
+    from grok_azure import BatchSummary
+
+    assert_type(await client.batches.run("in.jsonl", "out.jsonl", retry_failed=True), BatchSummary)

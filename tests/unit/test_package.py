@@ -40,7 +40,7 @@ def test_public_modules_start_without_underscore_only_where_meant() -> None:
     public = sorted(
         p.name for p in package.iterdir() if not p.name.startswith(("_", ".")) and p.name != "py.typed"
     )
-    assert public == ["otel", "resources", "testing", "types"]
+    assert public == ["otel", "ray", "resources", "testing", "types"]
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
@@ -57,7 +57,7 @@ def test_py_typed_marker_ships_with_the_package() -> None:
 @pytest.mark.parametrize(
     ("code", "absent"),
     [
-        ("import grok_azure", ["httpx", "pydantic", "azure.core", "asyncio"]),
+        ("import grok_azure", ["httpx", "pydantic", "azure.core", "asyncio", "ray"]),
         (
             "from grok_azure import GrokClient",
             ["azure.core", "azure.identity", "aiohttp", "starlette", "asyncio"],

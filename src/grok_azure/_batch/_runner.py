@@ -1,0 +1,343 @@
+"""The batch run loop: one sans-I/O :class:`BatchRun` makes every decision; two small drivers move the bytes.
+
+:meth:`BatchRun.steps` yields what to do next (:class:`Start` a request, :class:`Sleep` for the pacer, or
+:data:`WAIT_ANY` for an in-flight call to end); the sync driver runs calls on a thread pool, the async one as
+tasks. A finished call is handed back with :meth:`BatchRun.record` (from any thread), which writes its line
+durably (:class:`ResultStore`) before it counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple, TypeVar
+
+import httpx
+
+from .._chat_params import REQUEST_OPTION_KEYS, ChatParams
+from .._errors import APIStatusError, GrokError
+from .._hooks import CallInfo, Hook
+from .._raw_response import RawResponse
+from ..types.chat_completion import ChatCompletion
+from ._format import BatchRequest, BatchResult, error_code
+from ._pacer import Pacer, estimate_tokens
+from ._store import ResultStore
+from ._summary import BatchInterrupted, BatchProgress, BatchSummary
+
+__all__ = ["BatchRun", "PacerHook", "call_arguments", "run_async", "run_sync"]
+
+# The body fields chat.completions.create takes as keyword arguments; any other goes in extra_body.
+_KNOWN = frozenset(("model", "messages")) | (frozenset(ChatParams.__annotations__) - REQUEST_OPTION_KEYS)
+
+
+class Start(NamedTuple):
+    """Send ``request``; ``estimate`` is the pacer's token estimate for it."""
+
+    request: BatchRequest
+    estimate: int
+
+
+class Sleep(NamedTuple):
+    """Wait ``seconds`` (the pacer asks), then go on with the steps."""
+
+    seconds: float
+
+
+class _WaitAny:
+    """Wait until at least one call in flight finishes."""
+
+
+WAIT_ANY = _WaitAny()
+Step = Start | Sleep | _WaitAny
+Outcome = RawResponse[ChatCompletion] | GrokError
+
+
+class PacerHook(Hook):
+    """Shows the pacer every attempt: its answer (429s that the client retries included), so it learns the
+    deployment's limits from the ``x-ratelimit-*`` headers and backs off on 429; and each retry or failover the
+    client sends on its own, which spends quota the runner did not reserve."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
+
+    def on_request(self, request: httpx.Request, call: CallInfo) -> None:
+        if call.attempt > 1:
+            self._pacer.charge(estimate_tokens(call.body))
+
+    def on_response(self, response: httpx.Response, call: CallInfo) -> None:
+        self._pacer.on_response(response.status_code, response.headers)
+
+
+def call_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``chat.completions.create`` keyword arguments for a request body: fields the SDK does not know go in
+    ``extra_body`` (sent as written), so nothing in the line is dropped."""
+    known = {k: v for k, v in body.items() if k in _KNOWN}
+    extra = {k: v for k, v in body.items() if k not in _KNOWN}
+    if extra:
+        known["extra_body"] = extra
+    return known
+
+
+class BatchRun:
+    """Every decision of one batch run; thread-safe where the drivers call it from several threads.
+
+    Args:
+        requests: the input's requests (checked), read lazily; ``total`` of them.
+        total: how many ``requests`` yields.
+        store: the output (its existing ids are skipped).
+        pacer: paces sends and bounds concurrency.
+        concurrency: the most calls in flight (the pacer may allow fewer).
+        clock: monotonic seconds.
+    """
+
+    def __init__(
+        self,
+        requests: Iterable[BatchRequest],
+        total: int,
+        store: ResultStore,
+        pacer: Pacer,
+        concurrency: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._requests = requests
+        self.total = total
+        self.store = store
+        self.pacer = pacer
+        self.concurrency = concurrency
+        self._clock = clock
+        self._started = clock()
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+        self._stopping = False
+        self._accepting = True
+        self.skipped = len(store.outcomes)
+        self._finished = 0
+        self._prompt = self._completion = 0
+        self._cost: float | None = None
+
+    def steps(self) -> Iterator[Step]:
+        """What to do next, until every pending request has been sent and has finished (or :meth:`stop`)."""
+        done = self.store.outcomes
+        for request in self._requests:
+            if request.custom_id in done:
+                continue
+            while len(self._in_flight) >= max(1, min(self.concurrency, self.pacer.allowed_concurrency)):
+                yield WAIT_ANY
+            if self._stopping:
+                return
+            estimate = estimate_tokens(request.body)
+            wait = self.pacer.reserve(estimate)
+            while wait > 0:
+                yield Sleep(wait)
+                if self._stopping:
+                    return
+                wait = self.pacer.reserve(estimate)
+            with self._lock:
+                self._in_flight.add(request.custom_id)
+            yield Start(request, estimate)
+        while self._in_flight:
+            yield WAIT_ANY
+
+    def record(self, step: Start, outcome: Outcome) -> None:
+        """Write ``outcome`` as ``step``'s line (durably) and count it; after :meth:`abandon`, only forget it."""
+        request = step.request
+        result, usage, cost = _result(request.custom_id, outcome)
+        actual = usage[0] + usage[1] if usage else 0
+        with self._lock:
+            if request.custom_id not in self._in_flight:
+                return
+            if self._accepting:
+                self.store.write(result)
+                self._finished += 1
+                self._prompt += usage[0] if usage else 0
+                self._completion += usage[1] if usage else 0
+                if cost is not None:
+                    self._cost = (self._cost or 0.0) + cost
+            self._in_flight.discard(request.custom_id)
+        self.pacer.settle(step.estimate, actual)
+
+    def release(self, step: Start) -> None:
+        """Forget ``step`` without writing it (its call was cancelled or raised a bug): it runs on resume."""
+        with self._lock:
+            self._in_flight.discard(step.request.custom_id)
+
+    def stop(self) -> None:
+        """Send nothing more; calls in flight may still finish and be written."""
+        self._stopping = True
+
+    def abandon(self) -> None:
+        """Write nothing more (after the grace period): what is still in flight runs again on resume."""
+        with self._lock:
+            self._accepting = False
+
+    def progress(self) -> BatchProgress:
+        """A snapshot for ``on_progress``."""
+        with self._lock:
+            outcomes = list(self.store.outcomes.values())
+            elapsed = self._clock() - self._started
+            rate = self._finished / elapsed if elapsed > 0 else 0.0
+            left = self.total - len(outcomes)
+            return BatchProgress(
+                total=self.total,
+                done=sum(outcomes),
+                failed=len(outcomes) - sum(outcomes),
+                skipped=self.skipped,
+                in_flight=len(self._in_flight),
+                elapsed=elapsed,
+                rate=rate,
+                prompt_tokens=self._prompt,
+                completion_tokens=self._completion,
+                cost=self._cost,
+                eta=left / rate if rate > 0 else None,
+            )
+
+    def summary(self, *, interrupted: bool = False) -> BatchSummary:
+        """What the run did; ``interrupted`` when it was stopped."""
+        progress = self.progress()
+        return BatchSummary(
+            output=self.store.path,
+            total=self.total,
+            done=progress.done,
+            failed=progress.failed,
+            skipped_already_done=self.skipped,
+            prompt_tokens=self._prompt,
+            completion_tokens=self._completion,
+            cost=self._cost,
+            elapsed=progress.elapsed,
+            interrupted=interrupted,
+        )
+
+
+def _result(custom_id: str, outcome: Outcome) -> tuple[BatchResult, tuple[int, int] | None, float | None]:
+    """The output line for a call's outcome, its (prompt, completion) tokens and its cost."""
+    if isinstance(outcome, GrokError):
+        response = None
+        if isinstance(outcome, APIStatusError) and outcome.status_code:
+            response = {
+                "status_code": outcome.status_code,
+                "request_id": outcome.request_id,
+                "body": outcome.body,
+            }
+        error = {"code": error_code(outcome), "message": str(outcome)}
+        return BatchResult(custom_id, response, error), None, None
+    http = outcome.http_response
+    completion = outcome.parse()
+    response = {
+        "status_code": http.status_code,
+        "request_id": outcome.apim_request_id or outcome.x_request_id or outcome.request_id,
+        "body": http.json(),
+    }
+    usage = completion.usage
+    tokens = (usage.prompt_tokens, usage.completion_tokens) if usage is not None else None
+    cost = completion.cost.total if completion.cost is not None else None
+    return BatchResult(custom_id, response, None), tokens, cost
+
+
+def run_sync(
+    run: BatchRun,
+    send: Callable[..., RawResponse[ChatCompletion]],
+    grace: float,
+    on_progress: Callable[[BatchProgress], object] | None,
+) -> BatchSummary:
+    """Drive ``run`` with a thread pool (``send`` is ``with_raw_response.create``); Ctrl-C raises
+    :class:`BatchInterrupted` after up to ``grace`` seconds for the calls in flight."""
+
+    def perform(step: Start) -> None:
+        try:
+            outcome: Outcome = send(**call_arguments(step.request.body))
+        except GrokError as exc:
+            outcome = exc
+        except BaseException:
+            run.release(step)
+            raise
+        run.record(step, outcome)
+
+    pool = concurrent.futures.ThreadPoolExecutor(run.concurrency, thread_name_prefix="grok-azure-batch")
+    futures: set[concurrent.futures.Future[None]] = set()
+    try:
+        for step in run.steps():
+            if type(step) is Start:
+                futures.add(pool.submit(perform, step))
+            elif type(step) is Sleep:
+                time.sleep(step.seconds)
+            else:
+                concurrent.futures.wait(futures, return_when="FIRST_COMPLETED")
+            futures = _harvest(run, futures, on_progress)
+        return run.summary()
+    except KeyboardInterrupt:
+        run.stop()
+        try:
+            concurrent.futures.wait(futures, timeout=grace)
+        finally:
+            run.abandon()
+        raise BatchInterrupted(run.summary(interrupted=True)) from None
+    except BaseException:
+        run.stop()
+        run.abandon()
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def run_async(
+    run: BatchRun,
+    send: Callable[..., Awaitable[RawResponse[ChatCompletion]]],
+    grace: float,
+    on_progress: Callable[[BatchProgress], object] | None,
+) -> BatchSummary:
+    """Drive ``run`` with tasks; cancellation waits up to ``grace`` seconds for the calls in flight, cancels the
+    rest (they run on resume) and propagates."""
+
+    async def perform(step: Start) -> None:
+        try:
+            outcome: Outcome = await send(**call_arguments(step.request.body))
+        except GrokError as exc:
+            outcome = exc
+        except BaseException:
+            run.release(step)
+            raise
+        # fsync off the event loop; a cancellation here leaves the write to finish in its thread.
+        await asyncio.to_thread(run.record, step, outcome)
+
+    tasks: set[asyncio.Task[None]] = set()
+    try:
+        for step in run.steps():
+            if type(step) is Start:
+                tasks.add(asyncio.ensure_future(perform(step)))
+            elif type(step) is Sleep:
+                await asyncio.sleep(step.seconds)
+            else:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            tasks = _harvest(run, tasks, on_progress)
+        return run.summary()
+    except BaseException:
+        run.stop()
+        try:
+            if tasks:
+                await asyncio.wait(tasks, timeout=grace)
+        finally:
+            run.abandon()
+            for task in tasks:
+                task.cancel()
+        raise
+
+
+_Pending = TypeVar("_Pending", "concurrent.futures.Future[None]", "asyncio.Task[None]")
+
+
+def _harvest(
+    run: BatchRun, pending: set[_Pending], on_progress: Callable[[BatchProgress], object] | None
+) -> set[_Pending]:
+    """The calls still running; for those that finished, re-raise a bug (not a GrokError: those are lines), and
+    tell ``on_progress`` once."""
+    finished = [call for call in pending if call.done()]
+    if not finished:
+        return pending
+    for call in finished:
+        call.result()
+    if on_progress is not None:
+        on_progress(run.progress())
+    return pending.difference(finished)

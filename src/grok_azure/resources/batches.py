@@ -1,0 +1,163 @@
+"""``client.batches``: run a JSONL batch of chat completions, resumably and within the deployment's quota.
+
+Both clients share every decision (:mod:`grok_azure._batch._runner`); only the driver differs: a thread pool for
+:class:`~grok_azure.GrokClient`, tasks for :class:`~grok_azure.AsyncGrokClient`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._batch._format import BatchInput, read_requests
+from .._batch._store import ResultStore
+from .._errors import RequestValidationError
+
+if TYPE_CHECKING:
+    from .._batch._runner import BatchRun
+    from .._batch._summary import BatchProgress, BatchSummary
+    from .._client import AsyncGrokClient, GrokClient, _BaseClient
+
+__all__ = ["AsyncBatches", "Batches"]
+
+ProgressCallback = Callable[["BatchProgress"], object]
+
+
+class Batches:
+    """``client.batches`` of :class:`~grok_azure.GrokClient`."""
+
+    def __init__(self, client: GrokClient) -> None:
+        self._client = client
+
+    def run(
+        self,
+        input: BatchInput,
+        output: str | os.PathLike[str],
+        *,
+        model: str | None = None,
+        concurrency: int = 16,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        retry_failed: bool = False,
+        grace: float = 10.0,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchSummary:
+        """Run every request of ``input`` through ``chat.completions.create`` and write one result line per
+        request to ``output`` (the OpenAI / Azure batch formats), paced to the deployment's quota.
+
+        Resumable: each line is flushed and fsynced before it counts; run again with the same ``output`` after a
+        crash, ``kill -9`` or Ctrl-C and the ids already written are skipped (no id is ever written twice). Ctrl-C
+        stops sending, gives the calls in flight ``grace`` seconds, then raises :class:`BatchInterrupted` (a
+        ``KeyboardInterrupt``) whose message says how to resume. A call that fails (after the client's retries
+        and failover) becomes a failed line with a typed ``error.code``; failed lines are not sent again unless
+        ``retry_failed``.
+
+        Args:
+            input: a JSONL file path, or an iterable of request dicts (``{"custom_id", "method": "POST", "url":
+                "/chat/completions", "body": {...}}``) or :class:`BatchRequest` objects. Checked whole before
+                anything is sent.
+            output: the output JSONL file: created, or resumed when it exists.
+            model: the deployment for lines whose body names no ``model`` (a line's own model is kept).
+            concurrency: the most calls in flight (the pacer lowers it after 429s and raises it back).
+            rpm: the deployment's requests per minute; None: learned from ``x-ratelimit-*`` headers.
+            tpm: the deployment's tokens per minute; None: learned from ``x-ratelimit-*`` headers.
+            retry_failed: run the lines that failed in an earlier run again; their old lines are removed from
+                ``output`` first (atomically), so each id still has one line.
+            grace: seconds Ctrl-C waits for calls in flight before abandoning them (they run on resume).
+            on_progress: called with a :class:`BatchProgress` after every finished line, on this thread.
+
+        Returns:
+            A :class:`BatchSummary` (done, failed, skipped, tokens, cost, elapsed).
+
+        Raises:
+            BatchInputError: a bad input line (with its line number), a repeated ``custom_id`` (both lines), or an
+                ``output`` that is not a batch output; nothing was sent.
+            BatchInterrupted: Ctrl-C; run again with the same ``output`` to resume.
+        """
+        from .._batch._runner import run_sync
+
+        run, client = _prepare(self._client, input, output, model, concurrency, rpm, tpm, retry_failed, grace)
+        try:
+            return run_sync(run, client.chat.completions.with_raw_response.create, grace, on_progress)
+        finally:
+            run.store.close()
+
+
+class AsyncBatches:
+    """``client.batches`` of :class:`~grok_azure.AsyncGrokClient`."""
+
+    def __init__(self, client: AsyncGrokClient) -> None:
+        self._client = client
+
+    async def run(
+        self,
+        input: BatchInput,
+        output: str | os.PathLike[str],
+        *,
+        model: str | None = None,
+        concurrency: int = 16,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        retry_failed: bool = False,
+        grace: float = 10.0,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchSummary:
+        """As :meth:`Batches.run`, with tasks on this event loop. Cancelling it (``asyncio.run`` does on Ctrl-C)
+        stops sending, waits up to ``grace`` seconds for calls in flight, cancels the rest (they run on resume)
+        and propagates the cancellation. Reading the input and opening the output happen on this thread (before
+        anything is sent); each line's fsync runs in a worker thread."""
+        from .._batch._runner import run_async
+
+        run, client = _prepare(self._client, input, output, model, concurrency, rpm, tpm, retry_failed, grace)
+        try:
+            return await run_async(run, client.chat.completions.with_raw_response.create, grace, on_progress)
+        finally:
+            run.store.close()
+
+
+def _prepare(
+    client: Any,
+    input: BatchInput,
+    output: str | os.PathLike[str],
+    model: str | None,
+    concurrency: int,
+    rpm: int | None,
+    tpm: int | None,
+    retry_failed: bool,
+    grace: float,
+) -> tuple[BatchRun, Any]:
+    """Check everything, read the input whole (so a bad line refuses the batch before a call), open the output,
+    and bind a pacer to a copy of ``client`` that reports every answer to it."""
+    from .._batch._pacer import Pacer
+    from .._batch._runner import BatchRun, PacerHook
+
+    _check_count("concurrency", concurrency, minimum=1)
+    _check_count("rpm", rpm, minimum=1)
+    _check_count("tpm", tpm, minimum=1)
+    if not isinstance(grace, (int, float)) or isinstance(grace, bool) or not 0 <= grace < float("inf"):
+        raise RequestValidationError(f"grace must be a number of seconds >= 0, not {grace!r}", param="grace")
+    if isinstance(input, (str, os.PathLike)):
+        total = sum(1 for _ in read_requests(input, model=model))
+        requests: Any = _reread(input, model)  # read again, line by line: bodies are not all held in memory
+    else:
+        requests = list(read_requests(input, model=model))
+        total = len(requests)
+    store = ResultStore(output)
+    if retry_failed:
+        store.drop_failed()
+    pacer = Pacer(rpm=rpm, tpm=tpm, concurrency=concurrency)
+    base: _BaseClient[Any, Any] = client
+    observed = base.with_options(hooks=[*base._hooks.hooks, PacerHook(pacer)])
+    return BatchRun(requests, total, store, pacer, concurrency), observed
+
+
+def _reread(path: str | os.PathLike[str], model: str | None) -> Any:
+    yield from read_requests(path, model=model)
+
+
+def _check_count(name: str, value: object, *, minimum: int) -> None:
+    if value is None and name != "concurrency":
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise RequestValidationError(f"{name} must be an integer >= {minimum}, not {value!r}", param=name)
