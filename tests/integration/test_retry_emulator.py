@@ -236,16 +236,17 @@ def test_replies_with_placeholder_counters_change_nothing(kind: str, counters: s
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_quota_refusal_with_placeholder_counters_backs_off_until_the_window_refills(kind: str) -> None:
-    # rpm=120 over 1 s windows: two requests per second; Azure's placeholders and no retry header on the 429.
+    # rpm=60 over 1 s windows: one request per second (so a refusal needs no fast machine: the second call
+    # within a second is refused); Azure's placeholders and no retry header on the 429.
     hook = Hook()
-    quota: dict[str, Any] = {"rpm": 120, "quota_window": 1, "rate_limit_counters": "unknown"}
+    quota: dict[str, Any] = {"rpm": 60, "quota_window": 1, "rate_limit_counters": "unknown"}
     with FoundryEmulator(api_key=KEY, deployments=DEPLOYMENTS, **quota) as emu:
         policy = RetryPolicy(on_retry=hook, backoff_base=0.2, backoff_cap=0.4, rng=random.Random(1))
         client_options = {"endpoint": emu.url, "api_key": KEY, "retry": policy, "max_retries": 10}
         answers = [ask(kind, client_options) for _ in range(4)]
         refused = [r for r in emu.requests if r.status == 429]
     assert answers == [ANSWER] * 4
-    assert refused  # the third call within a window was refused...
+    assert refused  # a second call within a window was refused...
     assert all(0.0 <= wait <= 0.4 for wait in hook.waits)  # ...and waited by backoff, not by the counters
 
 
