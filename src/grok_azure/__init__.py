@@ -447,12 +447,13 @@ __all__ += ["AsyncRawStreamManager", "RawResponse", "RawStreamManager"]
 
 # --- batches (client.batches.run, issue 11) ---------------------------------------------------------------------
 if TYPE_CHECKING:
-    from ._batch._format import BatchInputError, BatchRequest, BatchResult
+    from ._batch._format import BatchInputError, BatchOutputError, BatchRequest, BatchResult
     from ._batch._summary import BatchInterrupted, BatchProgress, BatchSummary
 
 _LAZY.update(
     {
         "BatchInputError": "._batch._format",
+        "BatchOutputError": "._batch._format",
         "BatchInterrupted": "._batch._summary",
         "BatchProgress": "._batch._summary",
         "BatchRequest": "._batch._format",
@@ -463,6 +464,7 @@ _LAZY.update(
 __all__ += [
     "BatchInputError",
     "BatchInterrupted",
+    "BatchOutputError",
     "BatchProgress",
     "BatchRequest",
     "BatchResult",

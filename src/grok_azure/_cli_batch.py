@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from ._batch._format import BatchInputError, BatchResult
+from ._batch._format import BatchInputError, BatchOutputError, BatchResult
 from ._batch._summary import BatchInterrupted, BatchProgress, BatchSummary
 from ._cli import _bounded, _model_settings, _positive_int, _sigterm_interrupts
 from ._cli_output import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, format_table
@@ -149,9 +149,9 @@ def run_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"error: {exc}", file=err)
         print("nothing was sent; fix the file and run the command again", file=err, flush=True)
         return EXIT_USAGE
-    except OSError as exc:  # the output cannot be created or written
+    except BatchOutputError as exc:  # in use by another run, cannot be created, a write failed (cut back)
         progress.finish()
-        print(f"error: cannot use the output {args.output!r}: {exc.strerror or exc}", file=err)
+        print(f"error: {exc}", file=err, flush=True)
         return EXIT_USAGE
     progress.finish()
     return _report_finished(args, summary, out, err)

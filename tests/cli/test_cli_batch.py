@@ -160,7 +160,7 @@ def test_an_output_in_a_missing_directory_exits_2(
 ) -> None:
     source = write_input(tmp_path / "in.jsonl", 1)
     assert main(["batch", str(source), "-o", str(tmp_path / "no" / "out.jsonl")]) == 2
-    assert "cannot use the output" in capsys.readouterr().err
+    assert "cannot be created: No such file or directory" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

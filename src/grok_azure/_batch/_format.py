@@ -40,6 +40,7 @@ from .._json_file import JSONFileError, decode_strict
 __all__ = [
     "BatchInput",
     "BatchInputError",
+    "BatchOutputError",
     "BatchRequest",
     "BatchResult",
     "error_code",
@@ -78,6 +79,16 @@ def error_code(error: BaseException) -> str:
         if isinstance(error, kind):
             return code
     return "error"
+
+
+class BatchOutputError(GrokError):
+    """The batch output cannot be used: another run holds it, it cannot be opened, or a write failed (the file
+    is cut back to its last whole line, so the run can resume once the cause is fixed). ``errno`` is the OS error's
+    number, when there is one."""
+
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 class BatchInputError(GrokError, ValueError):
@@ -145,7 +156,9 @@ class BatchResult:
     def to_line(self) -> str:
         """The result as one JSONL output line (no newline)."""
         data = {"id": self.id, "custom_id": self.custom_id, "response": self.response, "error": self.error}
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        # ASCII escapes: a lone surrogate (legal JSON, "\ud800") in an id or a body cannot be encoded as UTF-8,
+        # and a line that cannot be written would stop the batch at every resume.
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_line(cls, text: str | bytes) -> BatchResult:

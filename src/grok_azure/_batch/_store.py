@@ -9,15 +9,22 @@ Rules (the batch runner's guarantees rest on them):
 - No ``custom_id`` is ever written twice: :meth:`write` refuses an id the file already holds. Retrying failed
   lines (:meth:`drop_failed`) first rewrites the file without them, atomically (a temporary file, fsync,
   ``os.replace``), so the file never holds two lines for one id.
+- One run at a time: a store holds an exclusive lock on ``<output>.lock`` (``flock``, released by the OS when the
+  process dies, so a killed run never leaves it held); a second run on the same output is refused, not allowed to
+  write every id again.
+- A write that fails (a full disk) cuts the file back to its last whole line and ends the store: nothing is ever
+  appended after a partial line, so the output stays resumable.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import threading
 
 from .._errors import GrokError
-from ._format import BatchInputError, BatchResult
+from ._format import BatchInputError, BatchOutputError, BatchResult
 
 __all__ = ["ResultStore"]
 
@@ -39,16 +46,29 @@ class ResultStore:
         self.outcomes: dict[str, bool] = {}
         self._lock = threading.Lock()
         self._fd: int | None = None
-        created = not os.path.exists(self.path)
-        self._load()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        if created:
-            _sync_directory(self.path)  # the new file's name survives a power cut too
+        self._broken: BatchOutputError | None = None
+        self._guard: int | None = _lock_output(
+            self.path
+        )  # first: another run must not write while this one reads
+        try:
+            _remove_stale_rewrites(self.path)
+            created = not os.path.exists(self.path)
+            self._load()
+            self._fd = _open_output(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            if created:
+                _sync_directory(self.path)  # the new file's name survives a power cut too
+        except BaseException:
+            self.release()
+            raise
 
     def _load(self) -> None:
         if not os.path.exists(self.path):
             return
-        with open(self.path, "rb") as file:
+        try:
+            file = open(self.path, "rb")  # noqa: SIM115 (closed by the with below)
+        except OSError as exc:
+            raise _output_error(self.path, "cannot be read", exc) from None
+        with file:
             good = 0  # bytes of whole lines
             for number, raw in enumerate(file, start=1):
                 if not raw.endswith(b"\n"):
@@ -64,10 +84,10 @@ class ResultStore:
                     ) from None
                 self.outcomes[result.custom_id] = result.ok
         if good != os.path.getsize(self.path):
-            with open(self.path, "r+b") as file:
-                file.truncate(good)
-                file.flush()
-                os.fsync(file.fileno())
+            with open(self.path, "r+b") as torn:
+                torn.truncate(good)
+                torn.flush()
+                os.fsync(torn.fileno())
 
     @property
     def succeeded(self) -> int:
@@ -91,7 +111,7 @@ class ResultStore:
             self._close_fd()
             os.replace(temporary, self.path)
             _sync_directory(self.path)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            self._fd = _open_output(self.path, os.O_WRONLY | os.O_APPEND)
             for cid in failed:
                 del self.outcomes[cid]
             return len(failed)
@@ -105,29 +125,101 @@ class ResultStore:
         """
         data = (result.to_line() + "\n").encode()
         with self._lock:
+            if self._broken is not None:
+                raise self._broken
             if self._fd is None:
-                raise GrokError("the batch output is closed")
+                raise BatchOutputError("the batch output is closed")
             if result.custom_id in self.outcomes:
                 raise GrokError(
                     f"custom_id {result.custom_id!r} is already in {self.path!r}; not written twice"
                 )
-            view = memoryview(data)
-            while (
-                view
-            ):  # one write in practice; a short write (a full disk, a signal) continues where it stopped
-                view = view[os.write(self._fd, view) :]
-            os.fsync(self._fd)
+            end = os.lseek(self._fd, 0, os.SEEK_END)  # the last whole line's end: every writer holds the lock
+            try:
+                view = memoryview(data)
+                # One write in practice; a short write (a full disk, a signal) continues where it stopped.
+                while view:
+                    view = view[os.write(self._fd, view) :]
+                os.fsync(self._fd)
+            except OSError as exc:
+                self._broken = _output_error(self.path, "could not be written", exc)
+                # Cut the partial line: the file must end with a whole line for a resume to read it.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, end)
+                    os.fsync(self._fd)
+                raise self._broken from None
             self.outcomes[result.custom_id] = result.ok
 
     def close(self) -> None:
-        """Close the file (idempotent); later writes raise."""
-        with self._lock:
-            self._close_fd()
+        """Close the file and release the output's lock (idempotent); later writes raise."""
+        self.release()
 
     def _close_fd(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    def release(self) -> None:
+        """Close the file and give up the output's lock (the run is over)."""
+        with self._lock:
+            self._close_fd()
+            if self._guard is not None:
+                os.close(self._guard)  # closing the descriptor releases its flock
+                self._guard = None
+
+
+def _remove_stale_rewrites(path: str) -> None:
+    """Delete ``<path>.<pid>.tmp`` files a run killed during :meth:`ResultStore.drop_failed` left (only the lock's
+    holder makes them, and this store holds the lock now)."""
+    for stale in glob.glob(f"{glob.escape(path)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            os.remove(stale)
+
+
+def _open_output(path: str, flags: int) -> int:
+    try:
+        return os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise _output_error(path, "cannot be opened for writing", exc) from None
+
+
+def _output_error(path: str, what: str, exc: OSError) -> BatchOutputError:
+    return BatchOutputError(f"the batch output {path!r} {what}: {exc.strerror or exc}", errno=exc.errno)
+
+
+def _lock_output(path: str) -> int:
+    """Hold ``<path>.lock`` exclusively for this run (a descriptor; closing it releases the lock)."""
+    lock_path = f"{path}.lock"
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _output_error(path, "cannot be created", exc) from None  # its .lock sits beside it
+    try:
+        _try_lock(fd)
+    except BlockingIOError:
+        os.close(fd)
+        raise BatchOutputError(
+            f"the batch output {path!r} is in use by another run (it holds {lock_path!r}); wait for it to end, "
+            "or write to another output"
+        ) from None
+    except OSError as exc:
+        os.close(fd)
+        raise _output_error(path, "cannot be locked", exc) from None
+    return fd
+
+
+def _try_lock(fd: int) -> None:
+    """An exclusive, non-blocking lock on ``fd``; BlockingIOError when another process (or store) holds it."""
+    if os.name == "posix":
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:  # Windows: lock the first byte; released when the descriptor closes
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        except OSError as exc:
+            raise BlockingIOError(str(exc)) from None
 
 
 def _sync_directory(path: str) -> None:
