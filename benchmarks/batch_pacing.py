@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from grok_azure import AsyncGrokClient, CallInfo, Hook
+from grok_azure import AsyncGrokClient
 from grok_azure._batch._pacer import Pacer, estimate_tokens
+from grok_azure._batch._runner import PacerHook  # the runner's own hook: every attempt's answer, and retries
 from grok_azure._emulator._quota import estimate_tokens as charged_tokens
 from grok_azure.testing import FoundryEmulator
 
@@ -67,20 +66,6 @@ def bodies(count: int, seed: int) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-class Feed(Hook):
-    """What a runner does with every attempt: show the pacer the answer, and count retries against the quota."""
-
-    def __init__(self, pacer: Pacer) -> None:
-        self.pacer = pacer
-
-    def on_request(self, request: httpx.Request, call: CallInfo) -> None:
-        if call.attempt > 1:
-            self.pacer.charge(estimate_tokens(call.body))
-
-    def on_response(self, response: httpx.Response, call: CallInfo) -> None:
-        self.pacer.on_response(response.status_code, response.headers)
 
 
 async def minimal_loop(client: AsyncGrokClient, pacer: Pacer, work: list[dict[str, Any]]) -> None:
@@ -125,7 +110,7 @@ async def run(scenario: Scenario, count: int, driver: str, seed: int) -> dict[st
         else:
             pacer = Pacer(rpm, tpm, concurrency=16)
             async with AsyncGrokClient(
-                endpoint=emulator.url, api_key=emulator.api_key, hooks=[Feed(pacer)]
+                endpoint=emulator.url, api_key=emulator.api_key, hooks=[PacerHook(pacer)]
             ) as client:
                 await minimal_loop(client, pacer, work)
         elapsed = time.monotonic() - started

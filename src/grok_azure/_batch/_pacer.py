@@ -8,8 +8,9 @@ once the previous ones have drained at ``utilization`` x the limit, and then pus
 (or its tokens) further. Sending evenly just under the rate keeps every window under its allowance whatever
 their length or alignment.
 
-Limits come from the caller (``rpm`` / ``tpm``) or are learned from the ``x-ratelimit-limit-*`` headers (see
-:meth:`Pacer.on_response`). A 429 halves the allowed concurrency and trims the rate a little; successes win both
+Limits come from the caller (``rpm`` / ``tpm``, totals) or are learned from the ``x-ratelimit-limit-*`` headers
+(see :meth:`Pacer.on_response`), per source: a client over several deployments has each one's quota, and the
+pacer spends their sum (the client's deployment pool spreads the calls by what each has left). A 429 halves the allowed concurrency and trims the rate a little; successes win both
 back additively (AIMD, as TCP does). The pacer is shared by threads (sync runner), tasks (async runner) or one
 coordinating Ray actor: every method takes a lock and returns at once; the caller does the sleeping.
 """
@@ -74,13 +75,14 @@ def _positive(name: str, value: object, unit: str) -> float:
 class _Lane:
     """One quota dimension: its limit per minute (None: unknown) and its next free slot."""
 
-    __slots__ = ("given", "longest_reset", "per_minute", "slot")
+    __slots__ = ("given", "limits", "longest_reset", "per_minute", "slot")
 
     def __init__(self, per_minute: float | None) -> None:
         self.given = per_minute is not None
         self.per_minute = per_minute
         self.slot = -math.inf  # the earliest time the next request may go (GCRA's theoretical arrival time)
         self.longest_reset = 0.0
+        self.limits: dict[str | None, float] = {}  # each source's last learned allowance per window
 
     def push(self, amount: float, start: float, share: float) -> None:
         """Charge ``amount`` (one request, or its tokens) to a send at ``start``."""
@@ -90,8 +92,9 @@ class _Lane:
             base = self.slot if start - _LATE <= self.slot else start
             self.slot = base + amount * 60.0 / (self.per_minute * share)
 
-    def learn(self, lowered: Mapping[str, str], kind: str) -> None:
-        """Read this dimension's limit from the headers, unless the caller gave one."""
+    def learn(self, lowered: Mapping[str, str], kind: str, source: str | None) -> None:
+        """Read ``source``'s limit of this dimension from the headers, unless the caller gave one; the limit in
+        force is the sum over the sources seen (each is a quota of its own)."""
         if self.given:
             return
         limit = _counter(lowered, f"x-ratelimit-limit-{kind}")
@@ -101,12 +104,13 @@ class _Lane:
         reset = _parse_duration(raw) if raw is not None else None
         if reset is not None and reset > 0:
             self.longest_reset = max(self.longest_reset, reset)
+        self.limits[source] = limit
         # Read as the allowance of one window, as the emulator sends it (how Azure's own headers count is not
         # confirmed); the longest reset seen bounds the window from below (a reset counts down).
         window = 60.0
         if self.longest_reset > 0:
             window = next((w for w in _WINDOWS if self.longest_reset <= w), self.longest_reset)
-        self.per_minute = limit * 60.0 / window
+        self.per_minute = sum(self.limits.values()) * 60.0 / window
 
 
 class Pacer:
@@ -118,14 +122,15 @@ class Pacer:
         while (wait := pacer.reserve(estimate)) > 0:
             sleep(wait)                       # or await asyncio.sleep(wait); then ask again
         ...send, with at most pacer.allowed_concurrency requests in flight...
-        pacer.on_response(status, headers)    # every attempt's answer, retried 429s included
+        pacer.on_response(status, headers, source=deployment)  # every attempt's answer, 429s included
         pacer.settle(estimate, usage.prompt_tokens + usage.completion_tokens)
 
     and :meth:`charge` for a request that went without asking (a retry the client made by itself).
 
     Args:
-        rpm: the deployment's requests per minute; None: learned from ``x-ratelimit-limit-requests``.
-        tpm: its tokens per minute; None: learned from ``x-ratelimit-limit-tokens``.
+        rpm: the requests per minute to spend, in total; None: learned from ``x-ratelimit-limit-requests``, per
+            source (deployment), and summed.
+        tpm: the tokens per minute, in total; None: learned from ``x-ratelimit-limit-tokens`` likewise.
         concurrency: the most requests in flight (AIMD moves :attr:`allowed_concurrency` between 1 and this).
         clock: monotonic seconds (tests pass a fake one).
         utilization: the share of each limit to aim at (0 < utilization <= 1); the rest absorbs timing jitter at
@@ -245,8 +250,11 @@ class Pacer:
             # A refund never moves the slot into the past: an idle pacer has nothing to give back.
             lane.slot = lane.slot + step if extra > 0 else max(lane.slot + step, self._clock())
 
-    def on_response(self, status: int, headers: Mapping[str, str]) -> None:
+    def on_response(self, status: int, headers: Mapping[str, str], source: str | None = None) -> None:
         """Learn from one answer: limits from ``x-ratelimit-limit-*`` (when not given), AIMD from the status.
+
+        Learned limits are kept per ``source`` and the pacer paces to their sum: a batch over two deployments
+        spends both quotas. A source's later answers replace its earlier limit.
 
         A header's limit is read as the allowance of a window whose length is the longest
         ``x-ratelimit-reset-*`` seen, rounded up to 1 s, 10 s or a minute (a minute when no reset is sent).
@@ -257,12 +265,14 @@ class Pacer:
         Args:
             status: the HTTP status of the answer.
             headers: its headers (names case-insensitive).
+            source: whose quota answered: the deployment's label (``CallInfo.deployment``); None for a single
+                quota.
         """
         lowered = lower(headers)
         with self._lock:
             now = self._clock()
-            self._requests.learn(lowered, "requests")
-            self._tokens.learn(lowered, "tokens")
+            self._requests.learn(lowered, "requests", source)
+            self._tokens.learn(lowered, "tokens", source)
             if not self._answered:
                 self._answered = True
                 self._allowed = self._max  # the probe answered: what can be learned is known

@@ -1,7 +1,7 @@
 """The batch run loop: one sans-I/O :class:`BatchRun` makes every decision; two small drivers move the bytes.
 
 :meth:`BatchRun.steps` yields what to do next (:class:`Start` a request, :class:`Sleep` for the pacer, or
-:data:`WAIT_ANY` for an in-flight call to end); the sync driver runs calls on a thread pool, the async one as
+:data:`WAIT_ANY` for an in-flight call to end); the sync driver runs calls on daemon threads, the async one as
 tasks. A finished call is handed back with :meth:`BatchRun.record` (from any thread), which writes its line
 durably (:class:`ResultStore`) before it counts.
 """
@@ -12,22 +12,22 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 import httpx
 
-from .._chat_params import REQUEST_OPTION_KEYS, ChatParams
-from .._errors import APIStatusError, GrokError
+from .._chat_params import REQUEST_OPTION_KEYS, ChatParams, build_chat_request
+from .._errors import APIStatusError, GrokError, RequestValidationError
 from .._hooks import CallInfo, Hook
 from .._raw_response import RawResponse
 from ..types.chat_completion import ChatCompletion
-from ._format import BatchRequest, BatchResult, error_code
+from ._format import BatchInputError, BatchRequest, BatchResult, error_code
 from ._pacer import Pacer, estimate_tokens
 from ._store import ResultStore
 from ._summary import BatchInterrupted, BatchProgress, BatchSummary
 
-__all__ = ["BatchRun", "PacerHook", "call_arguments", "run_async", "run_sync"]
+__all__ = ["BatchRun", "PacerHook", "call_arguments", "check_request", "run_async", "run_sync"]
 
 # The body fields chat.completions.create takes as keyword arguments; any other goes in extra_body.
 _KNOWN = frozenset(("model", "messages")) | (frozenset(ChatParams.__annotations__) - REQUEST_OPTION_KEYS)
@@ -68,7 +68,8 @@ class PacerHook(Hook):
             self._pacer.charge(estimate_tokens(call.body))
 
     def on_response(self, response: httpx.Response, call: CallInfo) -> None:
-        self._pacer.on_response(response.status_code, response.headers)
+        # Per deployment: a client over several deployments has the sum of their quotas to spend.
+        self._pacer.on_response(response.status_code, response.headers, source=call.deployment)
 
 
 def call_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,12 +82,32 @@ def call_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
     return known
 
 
+def check_request(request: BatchRequest) -> None:
+    """Refuse a line ``chat.completions.create`` would refuse, before anything of the batch is sent: the
+    SDK's own request validation (types, ranges, ``stream_options`` without streaming, an empty ``model``...).
+
+    Args:
+        request: a line of the input.
+
+    Raises:
+        BatchInputError: the line's body is not a valid request, with its line number.
+    """
+    params = call_arguments(request.body)
+    model, messages = params.pop("model", None), params.pop("messages", None)
+    try:
+        build_chat_request(model=model, messages=messages, stream=False, params=params)
+    except RequestValidationError as exc:
+        raise BatchInputError(f"body is not a valid request: {exc}", line=request.line) from None
+
+
 class BatchRun:
     """Every decision of one batch run; thread-safe where the drivers call it from several threads.
 
     Args:
-        requests: the input's requests (checked), read lazily; ``total`` of them.
-        total: how many ``requests`` yields.
+        requests: the input's requests (checked), read lazily.
+        ids: the ``custom_id`` of every request in ``requests`` (the count pass's); only these are counted, so an
+            output that holds ids this input no longer has (the input changed between runs) is not counted as
+            done: those lines are reported in :attr:`BatchSummary.not_in_input`.
         store: the output (its existing ids are skipped).
         pacer: paces sends and bounds concurrency.
         concurrency: the most calls in flight (the pacer may allow fewer).
@@ -96,14 +117,14 @@ class BatchRun:
     def __init__(
         self,
         requests: Iterable[BatchRequest],
-        total: int,
+        ids: Collection[str],
         store: ResultStore,
         pacer: Pacer,
         concurrency: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._requests = requests
-        self.total = total
+        self.total = len(ids)
         self.store = store
         self.pacer = pacer
         self.concurrency = concurrency
@@ -113,7 +134,12 @@ class BatchRun:
         self._in_flight: set[str] = set()
         self._stopping = False
         self._accepting = True
-        self.skipped = len(store.outcomes)
+        outcomes = store.outcomes
+        earlier = [outcomes[custom_id] for custom_id in ids if custom_id in outcomes]
+        self._done = sum(earlier)  # of this input's ids: earlier runs', then this run's too
+        self._failed = len(earlier) - self._done
+        self.skipped = len(earlier)
+        self.not_in_input = len(outcomes) - len(earlier)
         self._finished = 0
         self._prompt = self._completion = 0
         self._cost: float | None = None
@@ -152,6 +178,8 @@ class BatchRun:
             if self._accepting:
                 self.store.write(result)
                 self._finished += 1
+                self._done += result.ok
+                self._failed += not result.ok
                 self._prompt += usage[0] if usage else 0
                 self._completion += usage[1] if usage else 0
                 if cost is not None:
@@ -176,14 +204,13 @@ class BatchRun:
     def progress(self) -> BatchProgress:
         """A snapshot for ``on_progress``."""
         with self._lock:
-            outcomes = list(self.store.outcomes.values())
             elapsed = self._clock() - self._started
             rate = self._finished / elapsed if elapsed > 0 else 0.0
-            left = self.total - len(outcomes)
+            left = max(0, self.total - self._done - self._failed)
             return BatchProgress(
                 total=self.total,
-                done=sum(outcomes),
-                failed=len(outcomes) - sum(outcomes),
+                done=self._done,
+                failed=self._failed,
                 skipped=self.skipped,
                 in_flight=len(self._in_flight),
                 elapsed=elapsed,
@@ -208,6 +235,7 @@ class BatchRun:
             cost=self._cost,
             elapsed=progress.elapsed,
             interrupted=interrupted,
+            not_in_input=self.not_in_input,
         )
 
 
@@ -242,8 +270,9 @@ def run_sync(
     grace: float,
     on_progress: Callable[[BatchProgress], object] | None,
 ) -> BatchSummary:
-    """Drive ``run`` with a thread pool (``send`` is ``with_raw_response.create``); Ctrl-C raises
-    :class:`BatchInterrupted` after up to ``grace`` seconds for the calls in flight."""
+    """Drive ``run`` with a daemon thread per call in flight (``send`` is ``with_raw_response.create``); Ctrl-C
+    raises :class:`BatchInterrupted` after up to ``grace`` seconds for the calls in flight, abandoning the rest
+    (their threads end with their calls, and never hold the process at exit)."""
 
     def perform(step: Start) -> None:
         try:
@@ -255,12 +284,11 @@ def run_sync(
             raise
         run.record(step, outcome)
 
-    pool = concurrent.futures.ThreadPoolExecutor(run.concurrency, thread_name_prefix="grok-azure-batch")
     futures: set[concurrent.futures.Future[None]] = set()
     try:
         for step in run.steps():
             if type(step) is Start:
-                futures.add(pool.submit(perform, step))
+                futures.add(_spawn(perform, step))
             elif type(step) is Sleep:
                 time.sleep(step.seconds)
             else:
@@ -278,8 +306,27 @@ def run_sync(
         run.stop()
         run.abandon()
         raise
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _spawn(perform: Callable[[Start], None], step: Start) -> concurrent.futures.Future[None]:
+    """Run ``perform(step)`` on a daemon thread of its own (``steps`` bounds how many run at once).
+
+    Not a ``ThreadPoolExecutor``: its threads are joined at interpreter exit, so a call abandoned after Ctrl-C
+    would hold the process until its HTTP call ended; a daemon thread does not.
+    """
+    future: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def work() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            perform(step)
+        except BaseException as exc:  # handed to the driver, which re-raises it
+            future.set_exception(exc)
+        else:
+            future.set_result(None)
+
+    threading.Thread(target=work, name="grok-azure-batch", daemon=True).start()
+    return future
 
 
 async def run_async(

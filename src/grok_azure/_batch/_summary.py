@@ -45,14 +45,17 @@ class BatchSummary:
     Args:
         output: the output file.
         total: requests in the input.
-        done: ids the output holds as successes.
-        failed: ids the output holds as failed (see ``retry_failed``).
-        skipped_already_done: ids already in the output when this run started, not sent again.
+        done: ids of this input the output holds as successes.
+        failed: ids of this input the output holds as failed (see ``retry_failed``).
+        skipped_already_done: ids of this input already in the output when this run started, not sent again.
         prompt_tokens: prompt tokens of this run's completions.
         completion_tokens: completion tokens of this run's completions.
         cost: USD of this run's completions whose price is known; None when none is.
         elapsed: seconds this run took.
         interrupted: True when the run was stopped before every id was written (run it again to resume).
+        not_in_input: lines of the output whose ``custom_id`` this input does not have (the input changed
+            since an earlier run into the same output); kept in the file, counted nowhere else (a
+            ``GrokAzureWarning`` says so when the run starts).
     """
 
     output: str
@@ -65,6 +68,7 @@ class BatchSummary:
     cost: float | None
     elapsed: float
     interrupted: bool
+    not_in_input: int = 0
 
     @property
     def remaining(self) -> int:
@@ -88,7 +92,12 @@ class BatchSummary:
 class BatchInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped a sync batch run; every line written is durable. ``summary`` says what is left; the message
     says how to resume (run again with the same output). A ``KeyboardInterrupt``, so ``except
-    KeyboardInterrupt`` still sees it."""
+    KeyboardInterrupt`` still sees it.
+
+    Calls still in flight after the grace period are abandoned, not stopped: Python cannot interrupt a thread,
+    so each keeps its worker thread until its HTTP call ends (at most the client's timeout and retries); their
+    answers are not written (those ids run again on resume). The worker threads are daemon threads, so they
+    never keep the interpreter from exiting."""
 
     def __init__(self, summary: BatchSummary) -> None:
         super().__init__(f"Batch interrupted: {summary.resume_hint()}")

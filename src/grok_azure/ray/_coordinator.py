@@ -4,7 +4,8 @@ The actor is async (Ray runs its methods concurrently on one event loop), so a w
 holds no thread: :meth:`QuotaCoordinator.acquire` returns when the request may go. The worker's client tells
 the actor about every attempt as it happens (:meth:`~QuotaCoordinator.on_response` with the status and the
 rate-limit headers, :meth:`~QuotaCoordinator.charge` for a retry the client sends by itself) and reports the
-call's end with :meth:`~QuotaCoordinator.release` (the tokens it really used). Every decision is the batch
+call's end with :meth:`~QuotaCoordinator.release` (the tokens it really used). Each admitted call holds a
+*lease* that expires: a worker that dies never releases, and its slots come back when their leases run out. Every decision is the batch
 runner's pacer's (``grok_azure._batch._pacer``, the same object ``client.batches.run`` uses); this actor adds
 only the count of calls in flight across the cluster and the totals for :meth:`~QuotaCoordinator.summary`.
 """
@@ -13,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -24,6 +28,9 @@ __all__ = ["QuotaCoordinator", "QuotaSummary"]
 
 # How long a waiter sleeps before looking again when every concurrency slot is taken (a release wakes it sooner).
 _SLOT_POLL = 0.05
+# How long an admitted call may hold its slot unreported by default: longer than a call with the client's
+# defaults can take (its timeout times its attempts); a dead worker's slots come back after it.
+DEFAULT_LEASE_SECONDS = 900.0
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,7 @@ class QuotaSummary:
         failed: calls that ended in an error.
         attempts: attempts answered by the service (the client's retries included).
         rate_limited: attempts answered 429.
-        in_flight: calls admitted and not yet reported back.
+        in_flight: calls admitted and not yet reported back (leases not yet run out).
         allowed_concurrency: the pacer's current limit of calls in flight across the cluster.
         rpm: the requests-per-minute limit in force (given or learned from the headers), or None.
         tpm: the tokens-per-minute limit in force, or None.
@@ -73,11 +80,16 @@ class QuotaCoordinator:
     share it between jobs, name it: ``QuotaCoordinator.options(name="grok-quota", get_if_exists=True)``.
 
     Args:
-        rpm: the deployment's requests per minute; None: learned from the ``x-ratelimit-*`` headers.
-        tpm: its tokens per minute; None: learned likewise.
+        rpm: the requests per minute the cluster may use, in total over the workers' deployments; None: learned
+            from each deployment's ``x-ratelimit-*`` headers and summed.
+        tpm: the tokens per minute, in total likewise; None: learned per deployment and summed.
         concurrency: the most calls in flight across the whole cluster; the pacer halves it after a 429 and
             wins it back after successes.
         utilization: the share of each limit to aim at (default 0.95; the rest absorbs timing jitter).
+        lease_seconds: how long an admitted call may hold its slot without being reported back; then the slot is
+            reclaimed (its worker died, or lost the answer to :meth:`acquire`). Set it above the longest a call
+            can take (the client's ``timeout`` x its attempts, or its ``deadline``): a slot reclaimed from a call
+            still running lets one more call in than ``concurrency``. Default 900 s.
     """
 
     def __init__(
@@ -86,32 +98,69 @@ class QuotaCoordinator:
         tpm: float | None = None,
         concurrency: int = 64,
         utilization: float = 0.95,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
+        if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)):
+            raise ValueError(f"lease_seconds must be a positive number, got {lease_seconds!r}")
+        if not 0 < lease_seconds < math.inf:
+            raise ValueError(f"lease_seconds must be a positive number, got {lease_seconds!r}")
         self._pacer = Pacer(rpm=rpm, tpm=tpm, concurrency=concurrency, utilization=utilization)
-        self._in_flight = 0
+        self._lease_seconds = float(lease_seconds)
+        self._leases: dict[str, float] = {}  # admitted call -> when its slot is reclaimed
+        self._cancelled: dict[str, float] = {}  # gave up before admission -> when to forget it
         self._released = asyncio.Event()
         self._counts = dict.fromkeys(("calls", "failed", "attempts", "rate_limited", "unpriced_calls"), 0)
         self._tokens = [0, 0]
         self._cost = 0.0
 
-    async def acquire(self, estimated_tokens: int) -> None:
-        """Return when a call estimated at ``estimated_tokens`` may be sent (it then counts as in flight).
+    async def acquire(self, estimated_tokens: int, lease: str | None = None) -> str:
+        """Return when a call estimated at ``estimated_tokens`` may be sent; it then holds a slot (a lease) until
+        :meth:`release` or :meth:`cancel`, or until ``lease_seconds`` pass.
 
         Args:
             estimated_tokens: the call's token estimate (``grok_azure._batch._pacer.estimate_tokens``).
+            lease: the caller's name for this call (unique), so it can :meth:`cancel` it even if it never sees
+                the answer; None: a new one.
+
+        Returns:
+            The lease, to pass to :meth:`release`. Already cancelled: returned at once, holding nothing.
         """
+        lease = lease or uuid.uuid4().hex
         while True:
-            if self._in_flight < self._pacer.allowed_concurrency:
+            if self._cancelled.pop(lease, None) is not None:  # the caller gave up waiting: it never counts
+                return lease
+            now = self._reclaim()
+            if len(self._leases) < self._pacer.allowed_concurrency:
                 wait = self._pacer.reserve(estimated_tokens)
                 if wait <= 0:
-                    self._in_flight += 1
-                    return
+                    self._leases[lease] = now + self._lease_seconds
+                    return lease
             else:
                 wait = _SLOT_POLL
             self._released.clear()
             # A release frees a slot: look again then rather than at the end of the wait.
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._released.wait(), timeout=wait)
+
+    def cancel(self, lease: str) -> None:
+        """Give up a call: free its slot if it was admitted, else make its pending or later :meth:`acquire`
+        return without admitting it (the caller stopped waiting, e.g. its task was cancelled). Counts nothing.
+
+        Args:
+            lease: the lease given to (or returned by) :meth:`acquire`.
+        """
+        now = self._reclaim()
+        if self._leases.pop(lease, None) is None:
+            self._cancelled[lease] = now + self._lease_seconds
+        self._released.set()
+
+    def _reclaim(self) -> float:
+        """Free the slots whose lease ran out and forget old cancellations; returns the time now."""
+        now = time.monotonic()
+        for table in (self._leases, self._cancelled):
+            for lease in [lease for lease, until in table.items() if until <= now]:
+                del table[lease]
+        return now
 
     def charge(self, estimated_tokens: int) -> None:
         """Count a request a worker's client sent without asking (a retry): it spent quota all the same.
@@ -121,29 +170,37 @@ class QuotaCoordinator:
         """
         self._pacer.charge(estimated_tokens)
 
-    def on_response(self, status: int, headers: Mapping[str, str]) -> None:
+    def on_response(self, status: int, headers: Mapping[str, str], source: str | None = None) -> None:
         """Show the pacer one attempt's answer: it learns limits from the headers and backs off on 429.
 
         Args:
             status: the HTTP status.
             headers: the answer's ``x-ratelimit-*`` and ``retry-after*`` headers.
+            source: the deployment that answered (``CallInfo.deployment``): learned limits are per deployment
+                and the coordinator paces to their sum.
         """
-        self._pacer.on_response(status, headers)
+        self._pacer.on_response(status, headers, source)
         self._counts["attempts"] += 1
         self._counts["rate_limited"] += status == 429
 
     def release(
-        self, estimated_tokens: int, tokens: tuple[int, int] | None, cost: float | None, failed: bool
+        self,
+        lease: str,
+        estimated_tokens: int,
+        tokens: tuple[int, int] | None,
+        cost: float | None,
+        failed: bool,
     ) -> None:
-        """Report the end of a call :meth:`acquire` admitted.
+        """Report the end of a call :meth:`acquire` admitted (counted even if its lease had run out).
 
         Args:
+            lease: what :meth:`acquire` returned.
             estimated_tokens: what :meth:`acquire` was given.
             tokens: the call's (prompt, completion) tokens from its usage, or None (no answer, no usage).
             cost: its cost in USD, or None when unknown.
             failed: whether the call ended in an error.
         """
-        self._in_flight = max(0, self._in_flight - 1)
+        self._leases.pop(lease, None)
         if tokens is not None:
             self._pacer.settle(estimated_tokens, sum(tokens))
             self._tokens[0] += tokens[0]
@@ -158,9 +215,10 @@ class QuotaCoordinator:
 
     def summary(self) -> QuotaSummary:
         """The totals so far (:class:`QuotaSummary`)."""
+        self._reclaim()
         return QuotaSummary(
             **self._counts,
-            in_flight=self._in_flight,
+            in_flight=len(self._leases),
             allowed_concurrency=self._pacer.allowed_concurrency,
             rpm=self._pacer.rpm,
             tpm=self._pacer.tpm,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -48,7 +49,9 @@ class _CoordinatorHook(Hook):
 
     def on_response(self, response: httpx.Response, call: CallInfo) -> None:
         headers = {k.lower(): v for k, v in response.headers.items() if k.lower().startswith(_RATE_HEADERS)}
-        self._pending.append(self._coordinator.on_response.remote(response.status_code, headers))
+        self._pending.append(
+            self._coordinator.on_response.remote(response.status_code, headers, call.deployment)
+        )
 
     async def settled(self) -> None:
         """Wait until the coordinator has taken every message sent so far."""
@@ -175,8 +178,15 @@ class GrokBatchProcessor:
     async def _send(self, request: BatchRequest) -> BatchResult:
         estimated = estimate_tokens(request.body)
         coordinator = self._coordinator
+        lease = uuid.uuid4().hex
         if coordinator is not None:
-            await coordinator.acquire.remote(estimated)
+            try:
+                await coordinator.acquire.remote(estimated, lease)
+            except (
+                BaseException
+            ):  # cancelled while waiting: the coordinator must not count it, whenever it hears
+                coordinator.cancel.remote(lease)
+                raise
         outcome: Outcome
         try:
             outcome = await self._client.chat.completions.with_raw_response.create(
@@ -186,11 +196,11 @@ class GrokBatchProcessor:
             outcome = exc
         except BaseException:  # a bug or a cancellation: the slot is freed, the error goes on
             if coordinator is not None:
-                coordinator.release.remote(estimated, None, None, True)
+                coordinator.release.remote(lease, estimated, None, None, True)
             raise
         result, tokens, cost = _result(request.custom_id, outcome)
         if coordinator is not None:
-            await coordinator.release.remote(estimated, tokens, cost, not result.ok)
+            await coordinator.release.remote(lease, estimated, tokens, cost, not result.ok)
         return result
 
     def close(self) -> None:

@@ -7,12 +7,13 @@ Both clients share every decision (:mod:`grok_azure._batch._runner`); only the d
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .._batch._format import BatchInput, read_requests
+from .._batch._format import BatchInput, BatchRequest, read_requests
 from .._batch._store import ResultStore
 from .._errors import RequestValidationError
+from .._warnings import OnceRegistry, warn_once
 
 if TYPE_CHECKING:
     from .._batch._runner import BatchRun
@@ -60,19 +61,23 @@ class Batches:
             output: the output JSONL file: created, or resumed when it exists.
             model: the deployment for lines whose body names no ``model`` (a line's own model is kept).
             concurrency: the most calls in flight (the pacer lowers it after 429s and raises it back).
-            rpm: the deployment's requests per minute; None: learned from ``x-ratelimit-*`` headers.
-            tpm: the deployment's tokens per minute; None: learned from ``x-ratelimit-*`` headers.
+            rpm: the requests per minute the batch may use, in total over the client's deployments; None: learned
+                from each deployment's ``x-ratelimit-*`` headers and summed.
+            tpm: the tokens per minute, in total likewise; None: learned per deployment and summed.
             retry_failed: run the lines that failed in an earlier run again; their old lines are removed from
                 ``output`` first (atomically), so each id still has one line.
             grace: seconds Ctrl-C waits for calls in flight before abandoning them (they run on resume).
             on_progress: called with a :class:`BatchProgress` after every finished line, on this thread.
 
         Returns:
-            A :class:`BatchSummary` (done, failed, skipped, tokens, cost, elapsed).
+            A :class:`BatchSummary` (done, failed, skipped, tokens, cost, elapsed). Only ids of this input count:
+            output lines whose id the input no longer has are reported in ``not_in_input`` (and a
+            ``GrokAzureWarning``), not counted as done.
 
         Raises:
-            BatchInputError: a bad input line (with its line number), a repeated ``custom_id`` (both lines), or an
-                ``output`` that is not a batch output; nothing was sent.
+            BatchInputError: a bad input line (with its line number): not a batch line, a body
+                ``chat.completions.create`` would refuse (the SDK's own validation), a repeated ``custom_id``
+                (both lines); or an ``output`` that is not a batch output. Nothing was sent.
             BatchInterrupted: Ctrl-C; run again with the same ``output`` to resume.
         """
         from .._batch._runner import run_sync
@@ -138,18 +143,42 @@ def _prepare(
     if not isinstance(grace, (int, float)) or isinstance(grace, bool) or not 0 <= grace < float("inf"):
         raise RequestValidationError(f"grace must be a number of seconds >= 0, not {grace!r}", param="grace")
     if isinstance(input, (str, os.PathLike)):
-        total = sum(1 for _ in read_requests(input, model=model))
+        ids = _count_pass(read_requests(input, model=model))
         requests: Any = _reread(input, model)  # read again, line by line: bodies are not all held in memory
     else:
         requests = list(read_requests(input, model=model))
-        total = len(requests)
+        ids = _count_pass(requests)
     store = ResultStore(output)
     if retry_failed:
         store.drop_failed()
     pacer = Pacer(rpm=rpm, tpm=tpm, concurrency=concurrency)
     base: _BaseClient[Any, Any] = client
     observed = base.with_options(hooks=[*base._hooks.hooks, PacerHook(pacer)])
-    return BatchRun(requests, total, store, pacer, concurrency), observed
+    run = BatchRun(requests, ids, store, pacer, concurrency)
+    if run.not_in_input:
+        try:  # warnings may be errors (-W error): the output must not stay locked then
+            warn_once(
+                ("batch-not-in-input", store.path),
+                f"the batch output {store.path} holds {run.not_in_input} line(s) whose custom_id is not in this "
+                "input (the input changed since an earlier run?): they are kept, and counted nowhere",
+                registry=OnceRegistry(),  # every run that finds them says so
+            )
+        except BaseException:
+            store.close()
+            raise
+    return run, observed
+
+
+def _count_pass(requests: Iterable[BatchRequest]) -> set[str]:
+    """Every request checked as ``chat.completions.create`` would check it (nothing is sent before the whole
+    input passes); returns their ids, so that only this input's lines are counted as done."""
+    from .._batch._runner import check_request
+
+    ids: set[str] = set()
+    for request in requests:
+        check_request(request)
+        ids.add(request.custom_id)
+    return ids
 
 
 def _reread(path: str | os.PathLike[str], model: str | None) -> Any:
