@@ -131,12 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per scenario (default 2000)")
     parser.add_argument(
-        "--driver", choices=("batches", "loop"), default=None, help="default: batches if present"
+        "--driver", choices=("batches", "loop"), default="batches", help="default: client.batches.run"
     )
     parser.add_argument("--only", default=None, help="run the scenarios whose name contains this")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    driver = args.driver or ("batches" if _has_batches() else "loop")
+    driver = args.driver
     print(f"driver: {driver}; {args.requests} requests per scenario; target >= 90 % used, < 2 % 429")
     print(f"{'scenario':<26} {'time':>7} {'sent':>6} {'rpm used':>9} {'tpm used':>9} {'429s':>7}  verdict")
     ok = True
@@ -152,14 +152,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['tpm_use']:>9.1%} {r['rate_429']:>7.2%}  {'ok' if good else 'MISSED'}"
         )
     return 0 if ok else 1
-
-
-def _has_batches() -> bool:
-    try:
-        from grok_azure.resources import batches  # noqa: F401
-    except ImportError:
-        return False
-    return hasattr(AsyncGrokClient, "batches") or "batches" in getattr(AsyncGrokClient, "__slots__", ())
 
 
 if __name__ == "__main__":

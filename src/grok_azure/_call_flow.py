@@ -443,8 +443,8 @@ def call_flow(call: Call) -> CallFlow:
             last, wait = verdict.error, verdict.wait
     except BaseException as exc:
         if hold is not None:
-            hold.release(exc)
-        elif observer is not None:
+            hold.release(exc)  # the client's calls always have one: it tells their hooks how the call ended
+        elif observer is not None:  # a Call built without a hold (the call-loop tests)
             observer.failed(exc)
         raise
 

@@ -523,7 +523,15 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
     """
 
     chat: Chat
-    batches: Batches
+
+    @functools.cached_property
+    def batches(self) -> Batches:
+        """``client.batches.run(...)``: a JSONL batch through this client (see docs/batches.md); made on first
+        use, so clients that never run one never load the batch runner."""
+        from .resources.batches import Batches
+
+        return Batches(self)
+
     _auth: Auth
     _HEADERS, _REFRESH, _CLOSE = "headers", "refresh_after_unauthorized", "close"
     _TOKEN_AUTH = SyncTokenAuth
@@ -535,10 +543,8 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
         command.waker.sleep(command.seconds)
 
     def _bind_resources(self) -> None:
-        from .resources.batches import Batches  # batches (issue 11)
-
+        self.__dict__.pop("batches", None)  # a with_options copy makes its own (see batches)
         self.chat = Chat(self)
-        self.batches = Batches(self)
         # One bound method for every call's Call, not a new one per call (each is an object a call holds).
         self._closed_check = self._closed_error
 
@@ -647,7 +653,15 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
     """
 
     chat: AsyncChat
-    batches: AsyncBatches
+
+    @functools.cached_property
+    def batches(self) -> AsyncBatches:
+        """``client.batches.run(...)``: a JSONL batch through this client (see docs/batches.md); made on first
+        use, so clients that never run one never load the batch runner."""
+        from .resources.batches import AsyncBatches
+
+        return AsyncBatches(self)
+
     _auth: AsyncAuth
     _HEADERS, _REFRESH, _CLOSE = "aheaders", "arefresh_after_unauthorized", "aclose"
     _TOKEN_AUTH = AsyncTokenAuth
@@ -659,10 +673,8 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
         await command.waker.asleep(command.seconds)
 
     def _bind_resources(self) -> None:
-        from .resources.batches import AsyncBatches  # batches (issue 11)
-
+        self.__dict__.pop("batches", None)  # a with_options copy makes its own (see batches)
         self.chat = AsyncChat(self)
-        self.batches = AsyncBatches(self)
         # One bound method for every call's Call, not a new one per call (each is an object a call holds).
         self._closed_check = self._closed_error
 

@@ -46,6 +46,7 @@ class Endpoint:
     base_url: str
     route: Route
     host: str
+    port: int = 443  # where requests go: the URL's own port, or its scheme's
 
     @property
     def chat_completions_url(self) -> str:
@@ -135,16 +136,17 @@ def _normalise(raw: str, route: str | None) -> Endpoint:
             "resource root instead and give the deployment name as model=."
         )
     origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+    port = url.port or (443 if url.scheme == "https" else 80)
     detected = next((r for suffix, r in _ROUTE_SUFFIXES.items() if path.endswith(suffix)), None)
     if detected is not None:
         if route is not None and route != detected:
             raise ConfigurationError(
                 f"Endpoint path {path!r} is the {detected} route but route={route!r} was given"
             )
-        return Endpoint(base_url=origin + path, route=detected, host=url.host)
+        return Endpoint(base_url=origin + path, route=detected, host=url.host, port=port)
     if not path:
         chosen: Route = "model_inference" if route == "model_inference" else "openai_v1"
-        return Endpoint(base_url=origin + _ROUTE_PATHS[chosen], route=chosen, host=url.host)
+        return Endpoint(base_url=origin + _ROUTE_PATHS[chosen], route=chosen, host=url.host, port=port)
     if route is None:
         hint = (
             "a Foundry resource takes its root URL"
@@ -159,4 +161,5 @@ def _normalise(raw: str, route: str | None) -> Endpoint:
         base_url=origin + path,
         route="model_inference" if route == "model_inference" else "openai_v1",
         host=url.host,
+        port=port,
     )

@@ -36,7 +36,13 @@ from ._retry_after import retry_after_seconds
 from ._secrets import scrub_text, scrub_url_text, scrubbed_excerpt, secret_values
 from .types.content_filter import ContentFilterResults
 
-__all__ = ["error_from_event", "error_in_success_body", "make_status_error", "status_error_from_response"]
+__all__ = [
+    "error_from_event",
+    "error_in_success_body",
+    "make_status_error",
+    "service_request_id",
+    "status_error_from_response",
+]
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -191,6 +197,12 @@ def _deeper_than(data: object, limit: int) -> bool:
     return False
 
 
+def service_request_id(headers: httpx.Headers) -> str | None:
+    """The service's id for a request (``apim-request-id``, else ``x-request-id``, else ``x-ms-request-id``): the
+    one to quote to Azure support; None when the response carries none."""
+    return _header(headers, _REQUEST_ID_HEADERS)
+
+
 def _header(headers: httpx.Headers, names: tuple[str, ...]) -> str | None:
     for name in names:
         value: str | None = headers.get(name)
@@ -241,7 +253,7 @@ def make_status_error(
         "status_code": status_code,
         "code": code,
         "param": fields.param,
-        "request_id": _header(headers, _REQUEST_ID_HEADERS),
+        "request_id": service_request_id(headers),
         "headers": headers,
         "body": decoded,
         "request": request,

@@ -172,9 +172,6 @@ class HookSet:
         base = getattr(Hook, event)
         return tuple(getattr(h, event) for h in self.hooks if getattr(type(h), event) is not base)
 
-    def __bool__(self) -> bool:
-        return bool(self.hooks)
-
 
 NO_HOOKS = HookSet(())
 
@@ -239,10 +236,10 @@ class CallObserver:
         info.deployment = target.name
         endpoint = target.endpoint
         info.route = endpoint.route
-        # From the endpoint, not the request's URL: parsed once per endpoint, and no URL (whose query may hold a
-        # credential) sits in a local that a traceback rendered with its frames' locals would show.
+        # From the endpoint, not the request's URL: parsed once, and no URL (whose query may hold a credential)
+        # sits in a local that a traceback rendered with its frames' locals would show.
         info.server_address = endpoint.host
-        info.server_port = _port_of(endpoint.base_url)
+        info.server_port = endpoint.port
         _run(self.hooks.on_request, "on_request", request, info)
 
     def response(self, response: httpx.Response) -> None:
@@ -272,21 +269,6 @@ class CallObserver:
                 _log.warning(
                     "grok_azure hook %s.on_end raised %s", _owner(method), type(exc).__name__, exc_info=False
                 )
-
-
-_PORTS: dict[str, int] = {}
-
-
-def _port_of(base_url: str) -> int:
-    """The port requests to ``base_url`` go to (its own, or the scheme's), parsed once per endpoint."""
-    port = _PORTS.get(base_url)
-    if port is None:
-        url = httpx.URL(base_url)
-        port = url.port or (443 if url.scheme == "https" else 80)
-        if len(_PORTS) >= 256:  # endpoints are few; a program that makes endless new ones keeps this bounded
-            _PORTS.clear()
-        _PORTS[base_url] = port
-    return port
 
 
 def _run(methods: tuple[Callable[..., Any], ...], event: str, *args: Any) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._error_mapping import service_request_id
 from ._hooks import CallInfo, Hook
 from ._secrets import MIN_SECRET_LEN, REDACTED, hide_secret_values, scrub_credential_text, scrub_text
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from ._errors import GrokError
     from .types.chat_completion import ChatCompletion
 
-__all__ = ["LOG_HOOK", "RedactingFilter", "log_hook", "remember_key"]
+__all__ = ["LOG_HOOK", "RedactingFilter", "remember_key"]
 
 logger = logging.getLogger("grok_azure")
 
@@ -183,7 +184,7 @@ class _LogHook(Hook):
             call.wait,
             self._duration(call),
             call.request_id,
-            headers.get("apim-request-id") or headers.get("x-request-id") or "-",
+            service_request_id(headers) or "-",
         )
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -240,11 +241,6 @@ class _LogHook(Hook):
 
 
 LOG_HOOK = _LogHook()
-
-
-def log_hook() -> tuple[Hook, ...]:
-    """The logging hook when the ``grok_azure`` logger logs INFO, else nothing (checked per call: cheap)."""
-    return (LOG_HOOK,) if logger.isEnabledFor(logging.INFO) else ()
 
 
 guard_loggers()

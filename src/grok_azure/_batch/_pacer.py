@@ -65,11 +65,21 @@ def estimate_tokens(body: Mapping[str, Any]) -> int:
     return estimate_prompt_tokens(body) + (max(caps) if caps else DEFAULT_OUTPUT_TOKENS)
 
 
-def _positive(name: str, value: object, unit: str) -> float:
+def positive(name: str, value: object, unit: str) -> float:
+    """``value`` as a float when it is a positive, finite number; else RequestValidationError naming ``name``."""
     number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
     if not 0 < number < math.inf:  # NaN fails too
         raise RequestValidationError(f"{name} must be a positive number of {unit}, got {value!r}", param=name)
     return float(number)
+
+
+def check_concurrency(value: object) -> int:
+    """``value`` when it is a positive int (how many calls may be in flight); else RequestValidationError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise RequestValidationError(
+            f"concurrency must be a positive integer, got {value!r}", param="concurrency"
+        )
+    return value
 
 
 class _Lane:
@@ -153,16 +163,13 @@ class Pacer:
         utilization: float = 0.95,
         refund_unused: bool = False,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise RequestValidationError(
-                f"concurrency must be a positive integer, got {concurrency!r}", param="concurrency"
-            )
-        if _positive("utilization", utilization, "share of the quota") > 1:
+        check_concurrency(concurrency)
+        if positive("utilization", utilization, "share of the quota") > 1:
             raise RequestValidationError(
                 f"utilization must be at most 1, got {utilization!r}", param="utilization"
             )
-        self._requests = _Lane(None if rpm is None else _positive("rpm", rpm, "requests per minute"))
-        self._tokens = _Lane(None if tpm is None else _positive("tpm", tpm, "tokens per minute"))
+        self._requests = _Lane(None if rpm is None else positive("rpm", rpm, "requests per minute"))
+        self._tokens = _Lane(None if tpm is None else positive("tpm", tpm, "tokens per minute"))
         self._max = concurrency
         self._clock = clock
         self._utilization = float(utilization)

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 import httpx
 
 from .._chat_params import REQUEST_OPTION_KEYS, ChatParams, build_chat_request
+from .._error_mapping import service_request_id
 from .._errors import APIStatusError, GrokError, RequestValidationError
 from .._hooks import CallInfo, Hook
 from .._raw_response import RawResponse
@@ -255,7 +256,8 @@ def _result(custom_id: str, outcome: Outcome) -> tuple[BatchResult, tuple[int, i
     completion = outcome.parse()
     response = {
         "status_code": http.status_code,
-        "request_id": outcome.apim_request_id or outcome.x_request_id or outcome.request_id,
+        # The service's id (as a failed line's error carries), else the x-ms-client-request-id the SDK sent.
+        "request_id": service_request_id(http.headers) or outcome.request_id,
         "body": http.json(),
     }
     usage = completion.usage

@@ -89,11 +89,6 @@ class ResultStore:
                 torn.flush()
                 os.fsync(torn.fileno())
 
-    @property
-    def succeeded(self) -> int:
-        """How many ids the file holds as successes."""
-        return sum(self.outcomes.values())
-
     def drop_failed(self) -> int:
         """Rewrite the file without its failed lines (atomically), so those ids run again; how many were dropped."""
         with self._lock:

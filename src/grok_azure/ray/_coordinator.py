@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 
 import ray
 
-from .._batch._pacer import Pacer
+from .._batch._pacer import Pacer, positive
 
 __all__ = ["QuotaCoordinator", "QuotaSummary"]
 
@@ -100,10 +99,7 @@ class QuotaCoordinator:
         utilization: float = 0.95,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
-        if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)):
-            raise ValueError(f"lease_seconds must be a positive number, got {lease_seconds!r}")
-        if not 0 < lease_seconds < math.inf:
-            raise ValueError(f"lease_seconds must be a positive number, got {lease_seconds!r}")
+        lease_seconds = positive("lease_seconds", lease_seconds, "seconds")
         self._pacer = Pacer(rpm=rpm, tpm=tpm, concurrency=concurrency, utilization=utilization)
         self._lease_seconds = float(lease_seconds)
         self._leases: dict[str, float] = {}  # admitted call -> when its slot is reclaimed

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 
 from .._batch._format import BatchRequest, BatchResult
-from .._batch._pacer import estimate_tokens
+from .._batch._pacer import check_concurrency, estimate_tokens
 from .._batch._runner import Outcome, _result, call_arguments
 from .._client import AsyncGrokClient
 from .._errors import GrokError
@@ -109,8 +109,7 @@ class GrokBatchProcessor:
         keep_columns: Sequence[str] = (),
         client_options: Mapping[str, Any] | None = None,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a positive integer, got {concurrency!r}")
+        check_concurrency(concurrency)
         self._coordinator = coordinator
         self._model = model
         self._concurrency = concurrency

@@ -134,12 +134,14 @@ def _prepare(
 ) -> tuple[BatchRun, Any]:
     """Check everything, read the input whole (so a bad line refuses the batch before a call), open the output,
     and bind a pacer to a copy of ``client`` that reports every answer to it."""
-    from .._batch._pacer import Pacer
+    from .._batch._pacer import Pacer, check_concurrency
     from .._batch._runner import BatchRun, PacerHook
 
-    _check_count("concurrency", concurrency, minimum=1)
-    _check_count("rpm", rpm, minimum=1)
-    _check_count("tpm", tpm, minimum=1)
+    # Before the output is opened, so a bad option touches nothing.
+    check_concurrency(concurrency)
+    for name, limit in (("rpm", rpm), ("tpm", tpm)):
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise RequestValidationError(f"{name} must be an integer >= 1, not {limit!r}", param=name)
     if not isinstance(grace, (int, float)) or isinstance(grace, bool) or not 0 <= grace < float("inf"):
         raise RequestValidationError(f"grace must be a number of seconds >= 0, not {grace!r}", param="grace")
     if isinstance(input, (str, os.PathLike)):
@@ -149,23 +151,23 @@ def _prepare(
         requests = list(read_requests(input, model=model))
         ids = _count_pass(requests)
     store = ResultStore(output)
-    if retry_failed:
-        store.drop_failed()
-    pacer = Pacer(rpm=rpm, tpm=tpm, concurrency=concurrency)
-    base: _BaseClient[Any, Any] = client
-    observed = base.with_options(hooks=[*base._hooks.hooks, PacerHook(pacer)])
-    run = BatchRun(requests, ids, store, pacer, concurrency)
-    if run.not_in_input:
-        try:  # warnings may be errors (-W error): the output must not stay locked then
+    try:  # from here on, a failure must not leave the output locked (until the garbage collector runs)
+        if retry_failed:
+            store.drop_failed()
+        pacer = Pacer(rpm=rpm, tpm=tpm, concurrency=concurrency)
+        base: _BaseClient[Any, Any] = client
+        observed = base.with_options(hooks=[*base._hooks.hooks, PacerHook(pacer)])
+        run = BatchRun(requests, ids, store, pacer, concurrency)
+        if run.not_in_input:  # warnings may be errors (-W error)
             warn_once(
                 ("batch-not-in-input", store.path),
                 f"the batch output {store.path} holds {run.not_in_input} line(s) whose custom_id is not in this "
                 "input (the input changed since an earlier run?): they are kept, and counted nowhere",
                 registry=OnceRegistry(),  # every run that finds them says so
             )
-        except BaseException:
-            store.close()
-            raise
+    except BaseException:
+        store.close()
+        raise
     return run, observed
 
 
@@ -183,10 +185,3 @@ def _count_pass(requests: Iterable[BatchRequest]) -> set[str]:
 
 def _reread(path: str | os.PathLike[str], model: str | None) -> Any:
     yield from read_requests(path, model=model)
-
-
-def _check_count(name: str, value: object, *, minimum: int) -> None:
-    if value is None and name != "concurrency":
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise RequestValidationError(f"{name} must be an integer >= {minimum}, not {value!r}", param=name)
