@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 
-__all__ = ["lower", "quota_reading", "reset_after_seconds"]
+__all__ = ["counter", "header_seconds", "lower", "quota_reading", "reset_after_seconds"]
 
 _KINDS = ("requests", "tokens")
 
@@ -37,12 +37,13 @@ def _parse_duration(value: str) -> float | None:
     return seconds if math.isfinite(seconds) else None
 
 
-def _header(lowered: Mapping[str, str], name: str) -> float | None:
+def header_seconds(lowered: Mapping[str, str], name: str) -> float | None:
+    """A duration header (``x-ratelimit-reset-*``: ``"1s"``, ``"6m0s"``, ``"0.5"``) in seconds, or None."""
     raw = lowered.get(name)
     return None if raw is None else _parse_duration(raw)
 
 
-def _counter(lowered: Mapping[str, str], name: str) -> float | None:
+def counter(lowered: Mapping[str, str], name: str) -> float | None:
     """A rate-limit counter, or ``None`` when missing, unparsable or negative (``-1`` is Azure's "unknown")."""
     raw = lowered.get(name)
     if raw is None:
@@ -61,8 +62,8 @@ def lower(headers: Mapping[str, str]) -> dict[str, str]:
 
 def _exhausted(lowered: Mapping[str, str], kind: str) -> bool:
     """Whether the ``kind`` counter really is at zero (``0`` of a limit of ``0`` is a placeholder, not a quota)."""
-    remaining = _counter(lowered, f"x-ratelimit-remaining-{kind}")
-    limit = _counter(lowered, f"x-ratelimit-limit-{kind}")
+    remaining = counter(lowered, f"x-ratelimit-remaining-{kind}")
+    limit = counter(lowered, f"x-ratelimit-limit-{kind}")
     return remaining == 0 and limit != 0
 
 
@@ -78,7 +79,7 @@ def reset_after_seconds(headers: Mapping[str, str]) -> float | None:
         headers: the response headers (names case-insensitive).
     """
     lowered = lower(headers)
-    resets = {kind: _header(lowered, f"x-ratelimit-reset-{kind}") for kind in _KINDS}
+    resets = {kind: header_seconds(lowered, f"x-ratelimit-reset-{kind}") for kind in _KINDS}
     usable = {kind: value for kind, value in resets.items() if value is not None and value > 0}
     exhausted = [usable[kind] for kind in _KINDS if kind in usable and _exhausted(lowered, kind)]
     chosen = exhausted or list(usable.values())
@@ -100,9 +101,9 @@ def quota_reading(lowered: Mapping[str, str]) -> tuple[float, float | None, floa
     rests: list[float] = []
     refills: list[float] = []
     for kind in _KINDS:
-        remaining = _counter(lowered, f"x-ratelimit-remaining-{kind}")
-        limit = _counter(lowered, f"x-ratelimit-limit-{kind}")
-        reset = _header(lowered, f"x-ratelimit-reset-{kind}")
+        remaining = counter(lowered, f"x-ratelimit-remaining-{kind}")
+        limit = counter(lowered, f"x-ratelimit-limit-{kind}")
+        reset = header_seconds(lowered, f"x-ratelimit-reset-{kind}")
         reset = reset if reset is not None and reset > 0 else None
         if remaining is None or limit == 0:
             continue  # -1 / missing / 0-of-0: unknown, not empty

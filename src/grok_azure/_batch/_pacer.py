@@ -25,8 +25,8 @@ from typing import Any
 
 from .._cost import estimate_prompt_tokens
 from .._errors import RequestValidationError
-from .._ratelimit import _counter, _parse_duration, lower, reset_after_seconds
-from .._retry_after import retry_after_seconds
+from .._ratelimit import counter, header_seconds, lower
+from .._retry import server_wait
 
 __all__ = ["DEFAULT_OUTPUT_TOKENS", "Pacer", "estimate_tokens"]
 
@@ -107,11 +107,10 @@ class _Lane:
         force is the sum over the sources seen (each is a quota of its own)."""
         if self.given:
             return
-        limit = _counter(lowered, f"x-ratelimit-limit-{kind}")
+        limit = counter(lowered, f"x-ratelimit-limit-{kind}")
         if not limit:  # missing, -1 or 0: Azure's placeholders for "unknown"
             return
-        raw = lowered.get(f"x-ratelimit-reset-{kind}")
-        reset = _parse_duration(raw) if raw is not None else None
+        reset = header_seconds(lowered, f"x-ratelimit-reset-{kind}")
         if reset is not None and reset > 0:
             self.longest_reset = max(self.longest_reset, reset)
         self.limits[source] = limit
@@ -299,7 +298,7 @@ class Pacer:
             self._calm_until = now + self._window()
             return
         # A second 429 in one window: the pacing is off (a misread limit, or someone else on the quota).
-        wait = retry_after_seconds(headers) or reset_after_seconds(headers) or _DEFAULT_HOLD
+        wait = server_wait(429, headers) or _DEFAULT_HOLD
         self._hold_until = max(self._hold_until, now + wait)
 
     def _window(self) -> float:
