@@ -126,9 +126,12 @@ def test_ctrl_c_stops_says_how_to_resume_and_the_rerun_finishes(tmp_path: Path, 
             assert process.returncode == 4, stderr
             assert "run the batch again with the same output" in stderr
             assert str(output) in stderr
-        else:  # asyncio.run turns the cancelled run into KeyboardInterrupt
+        else:  # asyncio.run turns the cancelled run into KeyboardInterrupt; the hint comes as a WARNING line
             assert process.returncode != 0, stderr
             assert "KeyboardInterrupt" in stderr, stderr
+            assert "batch interrupted: " in stderr
+            assert "run the batch again with the same output" in stderr
+            assert str(output) in stderr
         written = ids_in(output)
         assert 8 <= len(written) < count
         assert set(written.values()) == {1}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping
@@ -29,6 +30,8 @@ from ._store import ResultStore
 from ._summary import BatchInterrupted, BatchProgress, BatchSummary
 
 __all__ = ["BatchRun", "PacerHook", "call_arguments", "check_request", "run_async", "run_sync"]
+
+_log = logging.getLogger("grok_azure")
 
 # The body fields chat.completions.create takes as keyword arguments; any other goes in extra_body.
 _KNOWN = frozenset(("model", "messages")) | (frozenset(ChatParams.__annotations__) - REQUEST_OPTION_KEYS)
@@ -371,6 +374,9 @@ async def run_async(
             run.abandon()
             for task in tasks:
                 task.cancel()
+            # The cancellation must propagate unchanged (asyncio needs it), so the way to resume is said here: a
+            # WARNING reaches stderr even without any logging configured (logging's last-resort handler).
+            _log.warning("batch interrupted: %s", run.summary(interrupted=True).resume_hint())
         raise
 
 
