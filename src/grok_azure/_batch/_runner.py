@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import httpx
 
@@ -29,7 +29,7 @@ from ._pacer import Pacer, estimate_tokens
 from ._store import ResultStore
 from ._summary import BatchInterrupted, BatchProgress, BatchSummary
 
-__all__ = ["BatchRun", "PacerHook", "call_arguments", "check_request", "run_async", "run_sync"]
+__all__ = ["BatchRun", "PacerHook", "PacerSink", "call_arguments", "check_request", "run_async", "run_sync"]
 
 _log = logging.getLogger("grok_azure")
 
@@ -59,12 +59,24 @@ Step = Start | Sleep | _WaitAny
 Outcome = RawResponse[ChatCompletion] | GrokError
 
 
+class PacerSink(Protocol):
+    """Where :class:`PacerHook` reports: a :class:`Pacer`, or a stand-in that forwards (the Ray coordinator's)."""
+
+    def charge(self, estimated_tokens: int) -> None: ...
+
+    def on_response(self, status: int, headers: Mapping[str, str], source: str | None = None) -> None: ...
+
+
 class PacerHook(Hook):
     """Shows the pacer every attempt: its answer (429s that the client retries included), so it learns the
     deployment's limits from the ``x-ratelimit-*`` headers and backs off on 429; and each retry or failover the
-    client sends on its own, which spends quota the runner did not reserve."""
+    client sends on its own, which spends quota the runner did not reserve.
 
-    def __init__(self, pacer: Pacer) -> None:
+    Args:
+        pacer: the :class:`Pacer` (or any :class:`PacerSink`) to report to.
+    """
+
+    def __init__(self, pacer: PacerSink) -> None:
         self._pacer = pacer
 
     def on_request(self, request: httpx.Request, call: CallInfo) -> None:

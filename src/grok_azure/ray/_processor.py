@@ -17,14 +17,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-import httpx
-
 from .._batch._format import BatchRequest, BatchResult
 from .._batch._pacer import check_concurrency, estimate_tokens
-from .._batch._runner import Outcome, _result, call_arguments
+from .._batch._runner import Outcome, PacerHook, _result, call_arguments
 from .._client import AsyncGrokClient
 from .._errors import GrokError
-from .._hooks import CallInfo, Hook
 from ._rows import columns_of, output_batch, requests_of
 
 __all__ = ["GrokBatchProcessor"]
@@ -33,25 +30,22 @@ _T = TypeVar("_T")
 _RATE_HEADERS = ("x-ratelimit-", "retry-after")
 
 
-class _CoordinatorHook(Hook):
-    """Tells the coordinator about every attempt as it happens: each answer's status and rate-limit headers, and
-    each retry the client sends by itself (it spends quota). A hook must not block, so the messages go without
-    waiting; the batch waits for them before it returns (:meth:`settled`), so no report is still on its way
-    when the batch's rows are out."""
+class _CoordinatorSink:
+    """The coordinator as :class:`PacerHook` reports to it: each retry's charge and each answer's status and
+    rate-limit headers. A hook must not block, so the messages go without waiting; the batch waits for them before
+    it returns (:meth:`settled`), so no report is still on its way when the batch's rows are out."""
 
     def __init__(self, coordinator: Any) -> None:
         self._coordinator = coordinator
         self._pending: list[Any] = []
 
-    def on_request(self, request: httpx.Request, call: CallInfo) -> None:
-        if call.attempt > 1:
-            self._pending.append(self._coordinator.charge.remote(estimate_tokens(call.body)))
+    def charge(self, estimated_tokens: int) -> None:
+        self._pending.append(self._coordinator.charge.remote(estimated_tokens))
 
-    def on_response(self, response: httpx.Response, call: CallInfo) -> None:
-        headers = {k.lower(): v for k, v in response.headers.items() if k.lower().startswith(_RATE_HEADERS)}
-        self._pending.append(
-            self._coordinator.on_response.remote(response.status_code, headers, call.deployment)
-        )
+    def on_response(self, status: int, headers: Mapping[str, str], source: str | None = None) -> None:
+        # Only what the pacer reads crosses to the actor.
+        rate = {k.lower(): v for k, v in headers.items() if k.lower().startswith(_RATE_HEADERS)}
+        self._pending.append(self._coordinator.on_response.remote(status, rate, source))
 
     async def settled(self) -> None:
         """Wait until the coordinator has taken every message sent so far."""
@@ -120,9 +114,9 @@ class GrokBatchProcessor:
         self._thread = threading.Thread(target=self._loop.run_forever, name="grok-azure-ray", daemon=True)
         self._thread.start()
         options = dict(client_options or {})
-        self._hook = _CoordinatorHook(coordinator) if coordinator is not None else None
-        if self._hook is not None:
-            options["hooks"] = [*options.get("hooks", ()), self._hook]
+        self._sink = _CoordinatorSink(coordinator) if coordinator is not None else None
+        if self._sink is not None:
+            options["hooks"] = [*options.get("hooks", ()), PacerHook(self._sink)]
         self._client: AsyncGrokClient = self._on_loop(
             self._build(endpoint, api_key, credential_factory, options)
         )
@@ -170,8 +164,8 @@ class GrokBatchProcessor:
                 return await self._send(item)
 
         results = await asyncio.gather(*(run(item) for _, item in parsed))
-        if self._hook is not None:
-            await self._hook.settled()
+        if self._sink is not None:
+            await self._sink.settled()
         return output_batch(zip((row for row, _ in parsed), results, strict=True), self._keep)
 
     async def _send(self, request: BatchRequest) -> BatchResult:
