@@ -40,7 +40,6 @@ __all__ = ["AiohttpTransport"]
 
 # Bytes per piece of a response body: as httpx-aiohttp reads, so one piece inflates to at most ~16 MiB.
 CHUNK_SIZE = 16 * 1024
-_HTTP_11 = {"http_version": b"HTTP/1.1"}
 # A call's deadline shortens its timeouts, so they vary; most calls use the configured ones.
 _CACHED_TIMEOUTS = 64
 _CACHED_URLS = 64
@@ -164,25 +163,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise _mapped(exc, request) from exc
-        extensions = _HTTP_11
+        extensions = {"http_version": b"HTTP/1.1"}
         if response.reason:
-            extensions = {**_HTTP_11, "reason_phrase": response.reason.encode("latin-1", "replace")}
+            extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
+        received = _response_headers(response)
         body = _whole_body(response)
         if body is None:
-            return httpx.Response(
-                response.status,
-                headers=_response_headers(response),
-                stream=_Body(response, request),
-                request=request,
-                extensions=extensions,
-            )
-        done = httpx.Response(
-            response.status,
-            headers=_response_headers(response),
-            stream=httpx.ByteStream(body),
-            request=request,
-            extensions=extensions,
-        )
+            return _response(response.status, received, _Body(response, request), request, extensions)
+        done = _response(response.status, received, httpx.ByteStream(body), request, extensions)
         # What ``done.read()`` would leave, without its trip through httpx's decoder lookup and three iterators
         # (a third of this function's cost): the body is in memory and needs no decoding. ``_content`` is where
         # httpx keeps a read body (``BodyReader.finish`` stores it there too).
@@ -255,6 +243,30 @@ def _response_headers(response: aiohttp.ClientResponse) -> httpx.Headers:
     """The response's headers as httpx keeps them, encoded already: aiohttp's raw bytes, not re-checked one by
     one as ``httpx.Headers`` does with what it is given."""
     return RedactingHeaders.of_encoded([(name, name.lower(), value) for name, value in response.raw_headers])
+
+
+def _response(
+    status: int,
+    headers: httpx.Headers,
+    stream: httpx.AsyncByteStream,
+    request: httpx.Request,
+    extensions: dict[str, Any],
+) -> httpx.Response:
+    """``httpx.Response(status, headers=headers, stream=stream, request=request, extensions=extensions)``, made
+    without ``__init__``, which would copy the headers and the extensions just made for it (a test checks that the
+    attributes match: tests/unit/test_aiohttp_transport.py)."""
+    made = httpx.Response.__new__(httpx.Response)
+    made.status_code = status
+    made.headers = headers
+    made._request = request
+    made.next_request = None
+    made.extensions = extensions
+    made.history = []
+    made.is_closed = made.is_stream_consumed = False
+    made.default_encoding = "utf-8"
+    made.stream = stream
+    made._num_bytes_downloaded = 0
+    return made
 
 
 def _whole_body(response: aiohttp.ClientResponse) -> bytes | None:

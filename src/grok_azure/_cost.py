@@ -81,13 +81,9 @@ class _Tokens:
 
     @classmethod
     def of(cls, usage: CompletionUsage) -> _Tokens:
-        uncached = usage.uncached_prompt_tokens
-        return cls(
-            uncached=uncached,
-            cached=max(usage.prompt_tokens, 0) - uncached,
-            output=usage.output_tokens,
-            reasoning=usage.reasoning_tokens,
-        )
+        prompt = max(usage.prompt_tokens, 0)
+        cached = min(usage.cached_tokens, prompt)  # as usage.uncached_prompt_tokens splits them
+        return cls(prompt - cached, cached, usage.output_tokens, usage.reasoning_tokens)
 
     def add(self, other: _Tokens) -> None:
         self.uncached += other.uncached

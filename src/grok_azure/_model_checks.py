@@ -66,12 +66,11 @@ class Finding:
 
 def requested_output(body: Mapping[str, Any]) -> int:
     """The output tokens the request asks room for: ``max_completion_tokens`` or ``max_tokens`` (the larger), else 0."""
-    caps = [
-        value
-        for value in (body.get("max_completion_tokens"), body.get("max_tokens"))
-        if isinstance(value, int) and not isinstance(value, bool)
-    ]
-    return max(caps, default=0)
+    largest = 0
+    for value in (body.get("max_completion_tokens"), body.get("max_tokens")):
+        if isinstance(value, int) and not isinstance(value, bool) and value > largest:
+            largest = value
+    return largest
 
 
 def sends_images(body: Mapping[str, Any]) -> bool:
@@ -204,6 +203,8 @@ def _features(spec: ModelSpec, body: Mapping[str, Any]) -> Iterator[Finding]:
                 stated=spec.is_stated("function_calling"),
             )
     kind = _response_format(body)
+    if kind is None:
+        return
     for fact, supported in (("json_schema", spec.json_schema), ("json_object", spec.json_object)):
         if kind == fact and supported is False:
             yield Finding(

@@ -360,6 +360,36 @@ class RedactingRequest(httpx.Request):
         # Same layout, no new slots: swapping the class changes only the repr.
         self.headers.__class__ = RedactingHeaders
 
+    @classmethod
+    def of_parts(
+        cls,
+        method: str,
+        url: httpx.URL,
+        headers: RedactingHeaders,
+        content: bytes,
+        extensions: dict[str, Any],
+    ) -> RedactingRequest:
+        """The request ``cls(method, url, headers=headers, stream=httpx.ByteStream(content), extensions=...)``
+        is once read, made without ``__init__``, which would copy the headers, the URL and the extensions only for
+        this to replace them (a test checks that the attributes match: tests/unit/test_wire_build.py).
+
+        Args:
+            method: the upper-case HTTP method.
+            url: the URL, kept as given (one object per deployment, which the transport recognises).
+            headers: every header to send, Host and Content-Length included (httpx adds none to a request made
+                from a stream).
+            content: the body.
+            extensions: the request's extensions (its ``timeout``), kept as given.
+        """
+        request = cls.__new__(cls)
+        request.method = method
+        request.url = url
+        request.headers = headers
+        request.extensions = extensions
+        request.stream = httpx.ByteStream(content)
+        request._content = content
+        return request
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__}({self.method!r}, {str(redacted_url(self.url))!r})>"
 

@@ -28,7 +28,7 @@ from grok_azure import (
     RedirectError,
     StreamInterruptedError,
 )
-from grok_azure._aiohttp_transport import AiohttpTransport
+from grok_azure._aiohttp_transport import AiohttpTransport, _response
 
 from ._loopback import RESET, ForwardProxy, LoopbackServer, SeenRequest, json_response, response_bytes
 from .conftest import KEY, chunk, completion_body, sse
@@ -474,3 +474,24 @@ async def test_a_transport_closed_before_use_refuses_requests() -> None:
 def test_a_socks_proxy_is_refused_by_this_transport() -> None:
     with pytest.raises(ValueError, match="socks5"):
         AiohttpTransport(limits=httpx.Limits(), proxy=httpx.Proxy("socks5://127.0.0.1:1080"))
+
+
+def test_a_response_made_without_init_has_what_init_would_give_it() -> None:
+    # The transport makes responses without httpx.Response.__init__; if httpx ever sets another attribute there,
+    # this fails before a response comes back without it.
+    request = httpx.Request("POST", "http://127.0.0.1/openai/v1/chat/completions")
+    headers = httpx.Headers({"content-type": "application/json"})
+    stream = httpx.ByteStream(b"{}")
+    extensions = {"http_version": b"HTTP/1.1", "reason_phrase": b"OK"}
+    made = _response(200, headers, stream, request, extensions)
+    httpx_made = httpx.Response(200, headers=headers, stream=stream, request=request, extensions=extensions)
+    assert vars(made).keys() == vars(httpx_made).keys()
+    for name, value in vars(httpx_made).items():
+        if name not in ("headers", "extensions"):
+            assert getattr(made, name) == value, name
+    assert list(made.headers.raw) == list(httpx_made.headers.raw)
+    assert made.extensions == httpx_made.extensions
+    assert made.headers is headers  # kept, not copied
+    assert made.extensions is extensions
+    assert made.request is request
+    assert (made.reason_phrase, made.http_version) == ("OK", "HTTP/1.1")

@@ -3,11 +3,15 @@ holds a secret. Through the public clients (respx), with a look at the URL cache
 
 from __future__ import annotations
 
+import os
+
 import httpx
+import pytest
 import respx
 
 from grok_azure import AsyncGrokClient, GrokClient
-from grok_azure._wire import _TARGETS
+from grok_azure._secrets import RedactingHeaders, RedactingRequest
+from grok_azure._wire import _TARGETS, new_request_id
 
 from .conftest import CHAT_URL, ENDPOINT, KEY, completion_body
 
@@ -93,6 +97,30 @@ def test_httpx_keeps_headers_as_the_fast_path_builds_them() -> None:
     }
 
 
+def test_a_request_made_without_init_has_what_init_would_give_it() -> None:
+    # The SDK makes each attempt's request without httpx.Request.__init__ (RedactingRequest.of_parts); if httpx
+    # ever sets another attribute there, this fails before a request goes out without it.
+    url = httpx.URL("https://example.test/openai/v1/chat/completions")
+    headers = RedactingHeaders.of_encoded([(b"Host", b"host", b"example.test")])
+    extensions = {"timeout": {"connect": 1.0, "read": 2.0, "write": 3.0, "pool": 4.0}}
+    made = RedactingRequest.of_parts("POST", url, headers, b"{}", extensions)
+    httpx_made = httpx.Request(
+        "POST", url, headers=headers, stream=httpx.ByteStream(b"{}"), extensions=extensions
+    )
+    httpx_made.read()
+    assert vars(made).keys() == vars(httpx_made).keys()
+    assert (made.method, made.url, list(made.headers.raw), made.extensions, made.content) == (
+        httpx_made.method,
+        httpx_made.url,
+        list(httpx_made.headers.raw),
+        httpx_made.extensions,
+        httpx_made.content,
+    )
+    assert made.url is url  # kept, not copied
+    assert made.headers is headers
+    assert b"".join(made.stream) == b"{}"  # type: ignore[arg-type]
+
+
 def _headers_sent(extra_headers: dict[str, str] | None = None, **client: object) -> list[tuple[bytes, bytes]]:
     with respx.mock(assert_all_called=False) as mock:
         route = mock.post(CHAT_URL).respond(200, json=completion_body())
@@ -156,3 +184,19 @@ def test_request_ids_are_distinct_version_4_uuids(mock_api: respx.MockRouter) ->
     assert {u.version for u in parsed} == {4}
     assert {u.variant for u in parsed} == {uuid.RFC_4122}
     assert len(set(ids)) == 50
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_worker_makes_request_ids_of_its_own() -> None:
+    # Request ids come from the random module, not os.urandom: a forked child (a gunicorn or multiprocessing
+    # worker) must not repeat its parent's sequence.
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(writer, new_request_id().encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(pid, 0)
+    child = os.read(reader, 64).decode()
+    os.close(reader)
+    assert child != new_request_id()
