@@ -80,8 +80,8 @@ def build_chat_request(
     *, model: str, messages: Iterable[MessageInput], stream: bool, params: Mapping[str, Any]
 ) -> tuple[dict[str, Any], bytes]:
     """:func:`build_chat_body`, and the body's encoding as the request sends it (see ``check_json_body``)."""
-    unknown = sorted(set(params) - _KNOWN_KEYS)
-    if unknown:
+    if not params.keys() <= _KNOWN_KEYS:
+        unknown = sorted(set(params) - _KNOWN_KEYS)
         raise RequestValidationError(
             f"Unexpected argument(s) {', '.join(unknown)}: pass fields the SDK does not know in extra_body={{...}}",
             param=unknown[0],

@@ -100,6 +100,8 @@ def _as_dict(value: object, param: str, what: str) -> dict[str, Any]:
 
 
 def _as_list(value: object, param: str, what: str) -> list[Any]:
+    if type(value) is list:  # most callers pass one: no checks against abstract classes needed
+        return list(value)
     if isinstance(value, (str, bytes, Mapping, BaseModel)) or _is_azure_model(value):
         raise _fail(param, f"must be a list of {what}, not a single {type(value).__name__}")
     if not isinstance(value, Iterable):

@@ -283,6 +283,15 @@ class RedactingHeaders(httpx.Headers):
         headers._encoding = None  # as __init__ leaves it: worked out from the fields when first asked
         return headers
 
+    def set_encoded(self, fields: list[tuple[bytes, bytes, bytes]]) -> None:
+        """Set each field, encoded as :meth:`of_encoded` takes them, in place of any of the same name (as
+        ``headers[name] = value`` would, without encoding them again per request)."""
+        for field in fields:
+            lower = field[1]
+            if any(kept[1] == lower for kept in self._list):
+                self._list = [kept for kept in self._list if kept[1] != lower]
+            self._list.append(field)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({dict(hide_secret_values(self))!r})"
 

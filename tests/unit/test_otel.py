@@ -586,3 +586,99 @@ def test_grok_azure_imports_without_opentelemetry() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "GrokClient"
+
+
+# --- the trace context each attempt carries --------------------------------------------------------------------
+
+
+@pytest.fixture
+def global_propagator() -> Iterator[None]:
+    from opentelemetry import propagate
+
+    kept = propagate.get_global_textmap()
+    yield
+    propagate.set_global_textmap(kept)
+
+
+def test_the_parents_trace_state_goes_with_the_trace_context(
+    mock_api: respx.MockRouter, provider: TracerProvider
+) -> None:
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+    route = mock_api.post(CHAT_URL).mock(return_value=ok())
+    parent = SpanContext(
+        0x1234, 0x5678, is_remote=True, trace_flags=TraceFlags(1), trace_state=TraceState([("vendor", "v1")])
+    )
+    with trace.use_span(NonRecordingSpan(parent)):
+        run("sync", [TracingHook(tracer_provider=provider)])
+    headers = route.calls[0].request.headers
+    assert headers["traceparent"].startswith(f"00-{0x1234:032x}-")
+    assert headers["tracestate"] == "vendor=v1"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_baggage_goes_with_the_trace_context(
+    kind: str, mock_api: respx.MockRouter, exporter: InMemorySpanExporter, provider: TracerProvider
+) -> None:
+    from opentelemetry import baggage, context
+
+    route = mock_api.post(CHAT_URL).mock(return_value=ok())
+    token = context.attach(baggage.set_baggage("tenant", "blue team"))
+    try:
+        run(kind, [TracingHook(tracer_provider=provider)])
+    finally:
+        context.detach(token)
+    headers = route.calls[0].request.headers
+    assert headers["baggage"] == "tenant=blue+team"  # as the W3C baggage propagator encodes it
+    assert headers["traceparent"] == traceparent_of(only_span(exporter))
+
+
+@pytest.mark.usefixtures("global_propagator")
+def test_a_configured_propagator_writes_the_trace_context(
+    mock_api: respx.MockRouter, exporter: InMemorySpanExporter, provider: TracerProvider
+) -> None:
+    from opentelemetry import propagate
+    from opentelemetry.propagators.textmap import DefaultSetter, TextMapPropagator
+
+    class Custom(TextMapPropagator):  # an app's own (B3, X-Ray... write other headers)
+        def inject(self, carrier: Any, context: Any = None, setter: Any = DefaultSetter()) -> None:  # noqa: B008
+            span_context = trace.get_current_span(context).get_span_context()
+            setter.set(carrier, "x-trace-id", f"{span_context.trace_id:032x}")
+
+        def extract(self, carrier: Any, context: Any = None, getter: Any = None) -> Any:
+            return context
+
+        @property
+        def fields(self) -> set[str]:
+            return {"x-trace-id"}
+
+    route = mock_api.post(CHAT_URL).mock(return_value=ok())
+    propagate.set_global_textmap(Custom())
+    run("sync", [TracingHook(tracer_provider=provider)])
+    headers = route.calls[0].request.headers
+    span_context = only_span(exporter).get_span_context()
+    assert span_context is not None
+    assert headers["x-trace-id"] == f"{span_context.trace_id:032x}"
+    assert "traceparent" not in headers
+
+
+def test_the_span_replaces_a_trace_context_the_caller_sent(
+    mock_api: respx.MockRouter, exporter: InMemorySpanExporter, provider: TracerProvider
+) -> None:
+    route = mock_api.post(CHAT_URL).mock(return_value=ok())
+    stale = "00-" + "1" * 32 + "-" + "2" * 16 + "-01"
+    run("sync", [TracingHook(tracer_provider=provider)], extra_headers={"TraceParent": stale})
+    sent = route.calls[0].request.headers
+    assert sent.get_list("traceparent") == [traceparent_of(only_span(exporter))]
+
+
+def test_headers_another_hook_replaced_still_get_the_trace_context(
+    mock_api: respx.MockRouter, exporter: InMemorySpanExporter, provider: TracerProvider
+) -> None:
+    class Replace(Hook):
+        def on_request(self, request: httpx.Request, call: CallInfo) -> None:
+            request.headers = httpx.Headers(request.headers)  # plain httpx headers from here on
+
+    route = mock_api.post(CHAT_URL).mock(return_value=ok())
+    run("sync", [Replace(), TracingHook(tracer_provider=provider)])
+    assert route.calls[0].request.headers["traceparent"] == traceparent_of(only_span(exporter))

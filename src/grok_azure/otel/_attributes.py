@@ -76,7 +76,7 @@ def response_attributes(completion: ChatCompletion) -> dict[str, Any]:
         completion: the call's completion (a stream's accumulated one).
     """
     attributes: dict[str, Any] = {
-        "gen_ai.response.finish_reasons": tuple(c.finish_reason or "" for c in completion.choices),
+        "gen_ai.response.finish_reasons": tuple([c.finish_reason or "" for c in completion.choices]),
     }
     if completion.model:
         attributes["gen_ai.response.model"] = completion.model
@@ -85,11 +85,13 @@ def response_attributes(completion: ChatCompletion) -> dict[str, Any]:
     usage = completion.usage
     if usage is not None:
         attributes["gen_ai.usage.input_tokens"] = max(usage.prompt_tokens, 0)
-        attributes["gen_ai.usage.output_tokens"] = usage.billed_output_tokens
+        if usage.completion_tokens_details is not None and (reasoning := usage.reasoning_tokens):
+            attributes["gen_ai.usage.output_tokens"] = usage.billed_output_tokens
+            attributes["gen_ai.usage.reasoning.output_tokens"] = reasoning
+        else:  # no reasoning reported: billed_output_tokens is the completion's count, without its arithmetic
+            attributes["gen_ai.usage.output_tokens"] = max(usage.completion_tokens, 0)
         if usage.prompt_tokens_details is not None and (cached := usage.cached_tokens):
             attributes["gen_ai.usage.cache_read.input_tokens"] = cached
-        if usage.completion_tokens_details is not None and (reasoning := usage.reasoning_tokens):
-            attributes["gen_ai.usage.reasoning.output_tokens"] = reasoning
     return attributes
 
 
