@@ -241,8 +241,35 @@ def _pairs(headers: dict[str, str] | list[tuple[str, str]]) -> list[tuple[str, s
 
 def _response_headers(response: aiohttp.ClientResponse) -> httpx.Headers:
     """The response's headers as httpx keeps them, encoded already: aiohttp's raw bytes, not re-checked one by
-    one as ``httpx.Headers`` does with what it is given."""
-    return RedactingHeaders.of_encoded([(name, name.lower(), value) for name, value in response.raw_headers])
+    one as ``httpx.Headers`` does with what it is given, and put in httpx's form only when first read."""
+    return _ReceivedHeaders.of_raw(response.raw_headers)
+
+
+class _ReceivedHeaders(RedactingHeaders):
+    """Response headers kept as aiohttp's raw pairs until something reads them: most successful calls read none
+    (without hooks or logging), and building httpx's field list is a twentieth of the transport's work."""
+
+    _raw: tuple[tuple[bytes, bytes], ...]
+    _fields: list[tuple[bytes, bytes, bytes]] | None
+
+    @classmethod
+    def of_raw(cls, raw: tuple[tuple[bytes, bytes], ...]) -> _ReceivedHeaders:
+        headers = cls.__new__(cls)  # see RedactingHeaders.of_encoded
+        headers._raw = raw
+        headers._fields = None
+        headers._encoding = None
+        return headers
+
+    @property
+    def _list(self) -> list[tuple[bytes, bytes, bytes]]:  # httpx.Headers keeps its fields here
+        fields = self._fields
+        if fields is None:
+            fields = self._fields = [(name, name.lower(), value) for name, value in self._raw]
+        return fields
+
+    @_list.setter
+    def _list(self, fields: list[tuple[bytes, bytes, bytes]]) -> None:
+        self._fields = fields
 
 
 def _response(

@@ -28,7 +28,7 @@ from grok_azure import (
     RedirectError,
     StreamInterruptedError,
 )
-from grok_azure._aiohttp_transport import AiohttpTransport, _response
+from grok_azure._aiohttp_transport import AiohttpTransport, _ReceivedHeaders, _response
 
 from ._loopback import RESET, ForwardProxy, LoopbackServer, SeenRequest, json_response, response_bytes
 from .conftest import KEY, chunk, completion_body, sse
@@ -495,3 +495,23 @@ def test_a_response_made_without_init_has_what_init_would_give_it() -> None:
     assert made.extensions is extensions
     assert made.request is request
     assert (made.reason_phrase, made.http_version) == ("OK", "HTTP/1.1")
+
+
+def test_response_headers_read_late_are_what_httpx_would_keep() -> None:
+    # The transport hands over aiohttp's raw header pairs and builds httpx's field list only when first read.
+    raw = (
+        (b"Content-Type", b"application/json"),
+        (b"X-Request-Id", b"abc"),
+        (b"Set-Cookie", b"a=1"),
+        (b"Set-Cookie", b"b=2"),
+    )
+    headers = _ReceivedHeaders.of_raw(raw)
+    assert headers == httpx.Headers(list(raw))
+    assert headers.raw == list(raw)
+    assert headers["x-request-id"] == "abc"
+    assert headers.get_list("set-cookie") == ["a=1", "b=2"]
+    assert dict(headers.copy()) == dict(httpx.Headers(list(raw)))
+    headers["x-request-id"] = "changed"  # a hook may change them: changes stick
+    del headers["set-cookie"]
+    assert headers.multi_items() == [("content-type", "application/json"), ("x-request-id", "changed")]
+    assert "abc" not in repr(_ReceivedHeaders.of_raw(((b"api-key", b"abc"),)))  # still redacting
