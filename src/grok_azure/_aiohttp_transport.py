@@ -246,8 +246,9 @@ def _response_headers(response: aiohttp.ClientResponse) -> httpx.Headers:
 
 
 class _ReceivedHeaders(RedactingHeaders):
-    """Response headers kept as aiohttp's raw pairs until something reads them: most successful calls read none
-    (without hooks or logging), and building httpx's field list is a twentieth of the transport's work."""
+    """Response headers kept as aiohttp's raw pairs until something reads them: a successful call to one endpoint
+    without hooks or INFO logging reads none, and building httpx's field list is a twentieth of the transport's
+    work."""
 
     _raw: tuple[tuple[bytes, bytes], ...]
     _fields: list[tuple[bytes, bytes, bytes]] | None
@@ -265,6 +266,7 @@ class _ReceivedHeaders(RedactingHeaders):
         fields = self._fields
         if fields is None:
             fields = self._fields = [(name, name.lower(), value) for name, value in self._raw]
+            self._raw = ()
         return fields
 
     @_list.setter

@@ -283,14 +283,18 @@ class RedactingHeaders(httpx.Headers):
         headers._encoding = None  # as __init__ leaves it: worked out from the fields when first asked
         return headers
 
-    def set_encoded(self, fields: list[tuple[bytes, bytes, bytes]]) -> None:
-        """Set each field, encoded as :meth:`of_encoded` takes them, in place of any of the same name (as
-        ``headers[name] = value`` would, without encoding them again per request)."""
-        for field in fields:
-            lower = field[1]
-            if any(kept[1] == lower for kept in self._list):
-                self._list = [kept for kept in self._list if kept[1] != lower]
-            self._list.append(field)
+    def set_encoded(self, lower_name: bytes, value: bytes) -> None:
+        """``headers[name] = value`` for a lower-case ASCII ``name`` and an encoded ``value``, without encoding
+        them again: as there, the first field of that name (in any case) is replaced where it stands and any other
+        goes, and a new name goes last."""
+        fields = self._list
+        found = [index for index, field in enumerate(fields) if field[1] == lower_name]
+        if not found:
+            fields.append((lower_name, lower_name, value))
+            return
+        for index in reversed(found[1:]):
+            del fields[index]
+        fields[found[0]] = (lower_name, lower_name, value)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({dict(hide_secret_values(self))!r})"

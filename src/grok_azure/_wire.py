@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import platform
 import random
 import re
@@ -295,12 +296,19 @@ def encode_json(body: Mapping[str, Any]) -> bytes:
 def new_request_id() -> str:
     """A random (version 4) UUID for ``x-ms-client-request-id``, formatted as ``str(uuid.uuid4())``.
 
-    It labels a call in the service's logs and protects nothing, so it comes from :mod:`random` (reseeded in a
-    forked child) rather than ``os.urandom``: a system call on every request, which costs most where many
-    requests are in flight.
+    It labels a call in the service's logs and protects nothing, so it comes from a generator of the SDK's own,
+    seeded from ``os.urandom`` once (and again in a forked child), rather than from ``os.urandom`` itself: a system
+    call on every request, which costs most where many requests are in flight. Not :mod:`random`'s shared one: an
+    application that seeds it (every worker with the same seed) would send the same ids, and each id would shift
+    the application's own sequence.
     """
-    text = "%032x" % (random.getrandbits(128) & _UUID_CLEAR | _UUID_SET)
+    text = "%032x" % (_IDS.getrandbits(128) & _UUID_CLEAR | _UUID_SET)
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_IDS = random.Random()  # seeded from os.urandom
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_IDS.seed)
 
 
 # The version (4) and RFC 4122 variant bits of a UUID, as uuid.UUID(version=4) sets them.

@@ -670,6 +670,8 @@ def test_the_span_replaces_a_trace_context_the_caller_sent(
     run("sync", [TracingHook(tracer_provider=provider)], extra_headers={"TraceParent": stale})
     sent = route.calls[0].request.headers
     assert sent.get_list("traceparent") == [traceparent_of(only_span(exporter))]
+    names = [name.lower() for name, _ in sent.raw]
+    assert names.index(b"traceparent") < names.index(b"content-length")  # replaced where the caller's stood
 
 
 def test_headers_another_hook_replaced_still_get_the_trace_context(
@@ -682,3 +684,88 @@ def test_headers_another_hook_replaced_still_get_the_trace_context(
     route = mock_api.post(CHAT_URL).mock(return_value=ok())
     run("sync", [Replace(), TracingHook(tracer_provider=provider)])
     assert route.calls[0].request.headers["traceparent"] == traceparent_of(only_span(exporter))
+
+
+class _Counting:
+    """A propagator that writes how many times it was asked (a custom one may differ per attempt)."""
+
+    def __init__(self, header: str = "x-attempt-context") -> None:
+        self.header = header
+        self.calls = 0
+
+    def inject(self, carrier: Any, context: Any = None, setter: Any = None) -> None:
+        self.calls += 1
+        carrier[self.header] = str(self.calls)
+
+    def extract(self, carrier: Any, context: Any = None, getter: Any = None) -> Any:
+        return context
+
+    @property
+    def fields(self) -> set[str]:
+        return {self.header}
+
+
+@pytest.mark.usefixtures("global_propagator")
+def test_the_propagators_run_for_every_attempt(mock_api: respx.MockRouter, provider: TracerProvider) -> None:
+    from opentelemetry import propagate
+
+    route = mock_api.post(CHAT_URL).mock(side_effect=[status(500), ok()])
+    propagate.set_global_textmap(_Counting())  # type: ignore[arg-type]
+    run("sync", [TracingHook(tracer_provider=provider)])
+    assert [c.request.headers["x-attempt-context"] for c in route.calls] == ["1", "2"]
+
+
+@pytest.mark.usefixtures("global_propagator")
+def test_a_composite_propagator_of_the_apps_own_is_not_taken_for_the_default(
+    mock_api: respx.MockRouter, provider: TracerProvider
+) -> None:
+    from opentelemetry import propagate
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
+    from opentelemetry.propagators.composite import CompositePropagator
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    class Stamped(CompositePropagator):
+        def inject(self, carrier: Any, context: Any = None, setter: Any = None) -> None:  # type: ignore[override]
+            super().inject(carrier, context)
+            carrier["x-tenant"] = "blue"
+
+    route = mock_api.post(CHAT_URL).mock(return_value=ok())
+    propagate.set_global_textmap(Stamped([TraceContextTextMapPropagator(), W3CBaggagePropagator()]))
+    run("sync", [TracingHook(tracer_provider=provider)])
+    assert route.calls[0].request.headers["x-tenant"] == "blue"
+    assert "traceparent" in route.calls[0].request.headers
+
+
+@pytest.mark.usefixtures("global_propagator")
+def test_a_failing_propagator_still_ends_the_span(
+    mock_api: respx.MockRouter, exporter: InMemorySpanExporter, provider: TracerProvider
+) -> None:
+    from opentelemetry import propagate
+
+    class Broken(_Counting):
+        def inject(self, carrier: Any, context: Any = None, setter: Any = None) -> None:
+            raise RuntimeError("propagator down")
+
+    route = mock_api.post(CHAT_URL).mock(return_value=ok())
+    propagate.set_global_textmap(Broken())  # type: ignore[arg-type]
+    with pytest.raises(HookError):
+        run("sync", [TracingHook(tracer_provider=provider)])
+    assert not route.called
+    span = only_span(exporter)  # started, then ended with the call's error
+    assert span.status.status_code is StatusCode.ERROR
+
+
+@pytest.mark.usefixtures("global_propagator")
+def test_a_propagators_non_ascii_value_is_sent_as_httpx_encodes_it(
+    mock_api: respx.MockRouter, provider: TracerProvider
+) -> None:
+    from opentelemetry import propagate
+
+    class Named(_Counting):
+        def inject(self, carrier: Any, context: Any = None, setter: Any = None) -> None:
+            carrier["x-user"] = "Zoë"
+
+    route = mock_api.post(CHAT_URL).mock(return_value=ok())
+    propagate.set_global_textmap(Named())  # type: ignore[arg-type]
+    run("sync", [TracingHook(tracer_provider=provider)])
+    assert dict(route.calls[0].request.headers.raw)[b"x-user"] == "Zoë".encode()

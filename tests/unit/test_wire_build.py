@@ -200,3 +200,17 @@ def test_a_forked_worker_makes_request_ids_of_its_own() -> None:
     child = os.read(reader, 64).decode()
     os.close(reader)
     assert child != new_request_id()
+
+
+def test_request_ids_do_not_follow_the_applications_random_seed() -> None:
+    import random
+
+    random.seed(42)
+    first = new_request_id()
+    random.seed(42)
+    assert new_request_id() != first  # workers seeded alike still send distinct ids
+    random.seed(7)
+    expected = [random.random() for _ in range(3)]
+    random.seed(7)
+    new_request_id()
+    assert [random.random() for _ in range(3)] == expected  # and the application's sequence is its own

@@ -25,8 +25,6 @@ from ._attributes import (
 )
 
 if TYPE_CHECKING:
-    from opentelemetry.context import Context
-
     from .._errors import GrokError
     from ..types.chat_completion import ChatCompletion
 
@@ -40,14 +38,12 @@ _CONTENT_ON = frozenset({"true", "1", "span_only", "span_and_event"})
 class _CallSpan:
     """One call's span and what the next attempt compares against (lives in ``CallInfo.state``)."""
 
-    __slots__ = ("address", "deployment", "propagated", "span")
+    __slots__ = ("address", "deployment", "span")
 
     def __init__(self, span: trace.Span, call: CallInfo) -> None:
         self.span = span
         self.deployment = call.deployment
         self.address = (call.server_address, call.server_port)  # what the span started with
-        # Worked out once: every attempt of the call carries the same context.
-        self.propagated = _propagated(span)
 
 
 class TracingHook(Hook):
@@ -99,14 +95,7 @@ class TracingHook(Hook):
                 ),
             )
             state.deployment = call.deployment
-        propagated = state.propagated
-        if propagated:
-            headers = request.headers
-            if isinstance(headers, RedactingHeaders):  # what the SDK builds: its fields are set as encoded
-                headers.set_encoded(propagated)
-            else:
-                for name, _, value in propagated:
-                    headers[name.decode("ascii")] = value.decode("ascii")
+        _propagate(state.span, request.headers)
 
     def on_retry(self, error: GrokError, wait: float, call: CallInfo) -> None:
         """An event for the failed attempt that will be tried again (here or, as a failover, elsewhere)."""
@@ -178,63 +167,49 @@ def error_type(error: GrokError) -> str:
     return str(status) if isinstance(status, int) else type(error).__name__
 
 
-def _propagated(span: trace.Span) -> list[tuple[bytes, bytes, bytes]]:
-    """The header fields that carry the call's trace context: this span's, or (a no-op tracer's invalid span) the
-    caller's own, as the configured propagators write it.
+def _propagate(span: trace.Span, headers: httpx.Headers) -> None:
+    """Write the trace context into ``headers`` as the configured propagators do: this span's, or (a no-op tracer's
+    invalid span) the caller's own.
 
-    With OpenTelemetry's default propagators (W3C trace context and baggage) and no baggage, the ``traceparent``
-    (and ``tracestate``) they would write are made here directly: the same bytes, at a fifth of the cost of
-    ``propagate.inject``, which a traced call pays in full.
+    With OpenTelemetry's default propagators (W3C trace context, then baggage: ``OTEL_PROPAGATORS`` unset) and no
+    baggage, the ``traceparent`` and ``tracestate`` they would write are written here directly, already encoded:
+    the same bytes, for a fifth of what ``propagate.inject`` costs into httpx's headers, which every traced attempt
+    pays. Anything else goes through ``propagate.inject``.
     """
     span_context = span.get_span_context()
-    if span_context.is_valid and _default_propagators() and not baggage.get_all():
-        fields = [
-            (
-                b"traceparent",
-                b"traceparent",
-                b"00-%032x-%016x-%02x"
-                % (span_context.trace_id, span_context.span_id, span_context.trace_flags),
+    if (
+        span_context.is_valid
+        and isinstance(headers, RedactingHeaders)  # what the SDK builds (a hook may have replaced them)
+        and _default_propagators(propagate.get_global_textmap())
+        and not baggage.get_all()
+    ):
+        trace_state = span_context.trace_state.to_header() if span_context.trace_state else ""
+        if trace_state.isascii():  # always, once OpenTelemetry has validated it
+            traceparent = b"00-%032x-%016x-%02x" % (
+                span_context.trace_id,
+                span_context.span_id,
+                span_context.trace_flags,
             )
-        ]
-        if span_context.trace_state:
-            fields += _encoded_fields({"tracestate": span_context.trace_state.to_header()})
-        return fields
-    context: Context | None = trace.set_span_in_context(span) if span_context.is_valid else None
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier, context=context)
-    return _encoded_fields(carrier)
+            headers.set_encoded(b"traceparent", traceparent)
+            if trace_state:
+                headers.set_encoded(b"tracestate", trace_state.encode("ascii"))
+            return
+    propagate.inject(headers, context=trace.set_span_in_context(span) if span_context.is_valid else None)
 
 
-_DEFAULT_PROPAGATORS = (TraceContextTextMapPropagator, W3CBaggagePropagator)  # OTEL_PROPAGATORS unset
-_checked_textmap: list[tuple[object, bool]] = []  # the last global propagator looked at, and the verdict
-
-
-def _default_propagators() -> bool:
-    """Whether the global propagator is OpenTelemetry's default one (checked again when it is replaced)."""
-    textmap = propagate.get_global_textmap()
-    if _checked_textmap and _checked_textmap[0][0] is textmap:
-        return _checked_textmap[0][1]
-    parts = getattr(textmap, "_propagators", None)  # CompositePropagator's; anything else is not the default
-    verdict = (
-        isinstance(textmap, CompositePropagator)
-        and isinstance(parts, (list, tuple))
-        and tuple(type(part) for part in parts) == _DEFAULT_PROPAGATORS
+def _default_propagators(textmap: object) -> bool:
+    """Whether ``textmap`` is OpenTelemetry's default global propagator, exactly (not a subclass of any part)."""
+    if type(textmap) is not CompositePropagator:
+        return False
+    parts = getattr(
+        textmap, "_propagators", None
+    )  # its own attribute; if a release renames it, never the default
+    return (
+        isinstance(parts, (list, tuple))
+        and len(parts) == 2
+        and type(parts[0]) is TraceContextTextMapPropagator
+        and type(parts[1]) is W3CBaggagePropagator
     )
-    _checked_textmap[:] = [(textmap, verdict)]
-    return verdict
-
-
-def _encoded_fields(headers: Mapping[str, str]) -> list[tuple[bytes, bytes, bytes]]:
-    """``headers`` as httpx keeps header fields (name, lower-case name, value), encoded; a field that is not ASCII
-    (no W3C propagator makes one) is left out, as the transports would refuse to send it."""
-    fields = []
-    for name, value in headers.items():
-        try:
-            raw = name.encode("ascii")
-            fields.append((raw, raw.lower(), value.encode("ascii")))
-        except UnicodeEncodeError:
-            continue
-    return fields
 
 
 def _present(attributes: Mapping[str, Any]) -> dict[str, Any]:
