@@ -17,7 +17,7 @@ import httpx
 from ._catalog import ModelSpec
 from ._cost import worst_case_cost
 from ._errors import ConfigurationError
-from ._model_checks import check_request
+from ._model_checks import check_request, nothing_to_find
 from ._model_directory import DEPLOYMENTS_ENV, DeployedModel, ModelDirectory
 from ._selection import ModelSelection, select
 from ._usage import Cost, Reservation, UsageTracker, cost_of
@@ -144,6 +144,8 @@ class ModelPolicy:
                 f"{DEPLOYMENTS_ENV}={deployment}=<model id>.",
                 registry=self.warned,
             )
+            return
+        if nothing_to_find(spec, body):  # most calls: no generator walk, no closure
             return
 
         def warn(key: tuple[str, ...], message: str) -> None:

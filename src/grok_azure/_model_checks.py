@@ -26,7 +26,15 @@ from ._catalog import ModelSpec
 from ._errors import GrokError, ModelRetiredError, PromptTooLongError, UnsupportedParameterError
 from ._usage import estimate_prompt_tokens
 
-__all__ = ["CONTEXT_MARGIN", "Finding", "check_request", "findings", "requested_output", "sends_images"]
+__all__ = [
+    "CONTEXT_MARGIN",
+    "Finding",
+    "check_request",
+    "findings",
+    "nothing_to_find",
+    "requested_output",
+    "sends_images",
+]
 
 # The prompt estimate (bytes / 4) can run above the real count: English prose averages 4 to 5 bytes per token
 # for Grok-class tokenizers, and repetitive text even more. A prompt is refused only when it would not fit even
@@ -257,6 +265,30 @@ def _plain_text_bound(body: Mapping[str, Any]) -> int | None:
 
 
 _COUNTED_BESIDE_MESSAGES = ("tools", "functions", "response_format")
+# Body fields whose value a check reads (besides a rejection of the field itself, and the messages).
+_VALUE_CHECKED = frozenset(
+    {"reasoning_effort", "max_tokens", "max_completion_tokens", "tools", "functions", "response_format"}
+)
+
+
+def nothing_to_find(spec: ModelSpec, body: Mapping[str, Any]) -> bool:
+    """True when :func:`findings` would find nothing, read from the body's shape alone: a current model, no field
+    it rejects and none whose value is checked, and plain-text messages that fit its window even if every
+    character were a token. Most calls are such a body; they skip the walk of every check (a test checks the
+    two against each other on generated bodies: tests/unit/test_model_checks.py). False says nothing.
+
+    Args:
+        spec: the catalog entry of the deployment's model.
+        body: the JSON body about to be sent.
+    """
+    if spec.status == "retired" or spec.retired_on is not None:
+        return False
+    keys = body.keys()
+    if not keys.isdisjoint(_VALUE_CHECKED) or not keys.isdisjoint(spec.rejected_parameters):
+        return False
+    bound = _plain_text_bound(body)  # None unless every message is plain text (so: no image)
+    window = spec.context_window
+    return bound is not None and (window is None or bound * (1 - CONTEXT_MARGIN) <= window)
 
 
 def check_request(

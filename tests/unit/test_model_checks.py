@@ -473,3 +473,89 @@ def test_the_quick_bound_that_skips_the_estimate_is_never_below_it() -> None:
         is None
     )
     assert _plain_text_bound({"messages": [], "tools": []}) is None
+
+
+# --- the shortcut for the common body ------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from grok_azure._model_checks import findings, nothing_to_find  # noqa: E402
+
+_SPECS = [
+    *load_catalog().models,
+    ModelSpec(
+        id="grok-tiny", context_window=40, input_modalities={"text"}, rejected_parameters=["stop", "seed"]
+    ),
+    ModelSpec(
+        id="grok-guess", rejected_parameters=["temperature"], unconfirmed=["rejected_parameters.temperature"]
+    ),
+]
+_FIELDS = st.sampled_from(
+    [
+        "temperature",
+        "top_p",
+        "seed",
+        "user",
+        "n",
+        "stop",
+        "presence_penalty",
+        "frequency_penalty",
+        "logprobs",
+        "reasoning_effort",
+        "max_tokens",
+        "max_completion_tokens",
+        "tools",
+        "functions",
+        "response_format",
+        "parallel_tool_calls",
+        "stream_options",
+    ]
+)
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 3_000_000),
+    st.floats(0, 2),
+    st.sampled_from(["low", "high", "medium", "minimal", "text", "x"]),
+    st.just(WEATHER),
+    st.sampled_from([{"type": "json_schema"}, {"type": "json_object"}, {"type": "text"}]),
+)
+_CONTENT = st.one_of(
+    st.none(),
+    st.text(max_size=20),
+    st.just("word " * 300_000),  # long enough to overflow any window
+    st.just([{"type": "text", "text": "hi"}, IMAGE]),
+    st.just([{"type": "text", "text": "hi"}]),
+)
+_MESSAGES = st.lists(
+    st.fixed_dictionaries({"role": st.sampled_from(["user", "system", "assistant"]), "content": _CONTENT}),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    spec=st.sampled_from(_SPECS),
+    messages=_MESSAGES,
+    params=st.dictionaries(_FIELDS, _VALUES, max_size=4),
+)
+def test_the_shortcut_never_skips_a_finding(
+    spec: ModelSpec, messages: list[Any], params: dict[str, Any]
+) -> None:
+    body = {"model": "m", "messages": messages, **params}
+    if nothing_to_find(spec, body):
+        assert list(findings(spec, body)) == []
+
+
+@pytest.mark.parametrize(
+    "spec", [s for s in _SPECS if s.status != "retired" and s.retired_on is None], ids=lambda spec: spec.id
+)
+def test_a_plain_chat_takes_the_shortcut(spec: ModelSpec) -> None:
+    body = {
+        "model": "m",
+        "messages": [{"role": "system", "content": "be brief"}, *MESSAGES],
+        "temperature": 0.2,
+    }
+    assert nothing_to_find(spec, body) is ("temperature" not in spec.rejected_parameters)
