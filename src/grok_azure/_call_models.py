@@ -161,6 +161,12 @@ class ModelPolicy:
         return chosen
 
 
+# The reservation of a call on a tracker without a budget, which holds nothing (see Meter.reserve), and what it
+# becomes once the call failed (then, as with a released Reservation, nothing is recorded).
+_UNHELD: Any = object()
+_RELEASED: Any = object()
+
+
 class Meter:
     """One call's usage bookkeeping: its reservation, then its record (or release).
 
@@ -192,8 +198,12 @@ class Meter:
         Raises:
             BudgetExceededError: the call may cost more than what is left.
         """
+        if self._tracker.budget is None:
+            # Nothing to hold: the usage is recorded when the call settles, and no Reservation is made per call.
+            self._reservation = _UNHELD
+            return
         route = self._first
-        if len(self._routes) > 1 and self._tracker.budget is not None:
+        if len(self._routes) > 1:
             # Failover may take the call to any of its deployments: hold the dearest one's worst case.
             route = max(self._routes.values(), key=lambda each: _worst(each[1], self._body))
         deployment, spec = route
@@ -207,8 +217,14 @@ class Meter:
             response: the response that answered, whose ``served_by`` names the deployment.
         """
         deployment, spec = self._routes.get(response.extensions.get(SERVED_BY), self._first)
-        if self._reservation is not None:
-            return self._reservation.record(usage, deployment=deployment, spec=spec)
+        reservation = self._reservation
+        if reservation is _UNHELD:
+            self._reservation = None  # recorded once: a later settle only prices, as below
+            return self._tracker.record(deployment, spec, usage)
+        if reservation is _RELEASED:
+            return None  # as a released Reservation records nothing
+        if reservation is not None:
+            return reservation.record(usage, deployment=deployment, spec=spec)
         # Not reserved (a completion decoded outside the usual path): cost it without counting it.
         if usage is None or spec is None or spec.price is None:
             return None
@@ -220,8 +236,11 @@ class Meter:
         Args:
             error: why the call ended (for its hooks' ``on_end``), or None (closed early, or already settled).
         """
-        if self._reservation is not None:
-            self._reservation.release()
+        reservation = self._reservation
+        if reservation is _UNHELD:
+            self._reservation = _RELEASED
+        elif reservation is not None and reservation is not _RELEASED:
+            reservation.release()
         if self.observer is not None:
             self.observer.failed(error)
 

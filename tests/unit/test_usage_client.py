@@ -115,6 +115,43 @@ def test_a_stream_left_early_gives_its_hold_back(mock_api: respx.MockRouter) -> 
     assert tracker.totals().requests == 1
 
 
+@pytest.mark.parametrize("budget", [None, 1.0])
+def test_each_call_is_counted_once_with_or_without_a_budget(
+    mock_api: respx.MockRouter, budget: float | None
+) -> None:
+    route = mock_api.post(CHAT_URL)
+    route.side_effect = [
+        httpx.Response(400, json={"error": {"code": "bad_request", "message": "no"}}),
+        httpx.Response(200, json=completion_body()),
+        httpx.Response(200, content=RECORDED_STREAM, headers=SSE),
+        httpx.Response(200, content=RECORDED_STREAM, headers=SSE),
+    ]
+    tracker = UsageTracker(budget=budget)
+    with GrokClient(endpoint=ENDPOINT, api_key=KEY, deployment_models=DEPLOYMENTS, usage=tracker) as client:
+        with pytest.raises(BadRequestError):
+            create(client)  # failed: nothing counted
+        assert tracker.totals().requests == 0
+        completion = create(client)
+        with client.chat.completions.stream(
+            model="prod", messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
+            for _ in stream:
+                pass
+            streamed = stream.get_final_completion()
+            stream.close()  # closing a completed stream counts nothing more
+        with client.chat.completions.stream(
+            model="prod", messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
+            for _ in stream:
+                break  # left early: no usage event, nothing counted
+    totals = tracker.totals()
+    assert totals.requests == 2
+    assert completion.cost is not None
+    assert streamed.cost is not None
+    assert totals.cost == pytest.approx(completion.cost.total + streamed.cost.total)
+    assert tracker.reserved == 0.0
+
+
 # --- budgets ---------------------------------------------------------------------------------------------------
 
 
