@@ -161,10 +161,27 @@ class ModelPolicy:
         return chosen
 
 
-# The reservation of a call on a tracker without a budget, which holds nothing (see Meter.reserve), and what it
-# becomes once the call failed (then, as with a released Reservation, nothing is recorded).
-_UNHELD: Any = object()
-_RELEASED: Any = object()
+class _NoHold:
+    """A call's :class:`Reservation` on a tracker without a budget, where there is nothing to hold: it records the
+    usage once, as a Reservation does, without the tracker's reserve step (made for every call, so kept small)."""
+
+    __slots__ = ("_cost", "_settled", "_tracker")
+
+    def __init__(self, tracker: UsageTracker) -> None:
+        self._tracker = tracker
+        self._settled = False
+        self._cost: Cost | None = None
+
+    def record(
+        self, usage: CompletionUsage | None, *, deployment: str, spec: ModelSpec | None
+    ) -> Cost | None:
+        if not self._settled:
+            self._settled = True
+            self._cost = self._tracker.record(deployment, spec, usage)
+        return self._cost
+
+    def release(self) -> None:
+        self._settled = True
 
 
 class Meter:
@@ -188,7 +205,7 @@ class Meter:
         self._routes = routes
         self._first = next(iter(routes.values()))
         self._body = body
-        self._reservation: Reservation | None = None
+        self._reservation: Reservation | _NoHold | None = None
         # The call's hooks (None: none), told of the call's end here, where its usage is settled or released.
         self.observer: CallObserver | None = None
 
@@ -199,8 +216,7 @@ class Meter:
             BudgetExceededError: the call may cost more than what is left.
         """
         if self._tracker.budget is None:
-            # Nothing to hold: the usage is recorded when the call settles, and no Reservation is made per call.
-            self._reservation = _UNHELD
+            self._reservation = _NoHold(self._tracker)
             return
         route = self._first
         if len(self._routes) > 1:
@@ -217,14 +233,8 @@ class Meter:
             response: the response that answered, whose ``served_by`` names the deployment.
         """
         deployment, spec = self._routes.get(response.extensions.get(SERVED_BY), self._first)
-        reservation = self._reservation
-        if reservation is _UNHELD:
-            self._reservation = None  # recorded once: a later settle only prices, as below
-            return self._tracker.record(deployment, spec, usage)
-        if reservation is _RELEASED:
-            return None  # as a released Reservation records nothing
-        if reservation is not None:
-            return reservation.record(usage, deployment=deployment, spec=spec)
+        if self._reservation is not None:
+            return self._reservation.record(usage, deployment=deployment, spec=spec)
         # Not reserved (a completion decoded outside the usual path): cost it without counting it.
         if usage is None or spec is None or spec.price is None:
             return None
@@ -236,11 +246,8 @@ class Meter:
         Args:
             error: why the call ended (for its hooks' ``on_end``), or None (closed early, or already settled).
         """
-        reservation = self._reservation
-        if reservation is _UNHELD:
-            self._reservation = _RELEASED
-        elif reservation is not None and reservation is not _RELEASED:
-            reservation.release()
+        if self._reservation is not None:
+            self._reservation.release()
         if self.observer is not None:
             self.observer.failed(error)
 

@@ -265,30 +265,33 @@ def _plain_text_bound(body: Mapping[str, Any]) -> int | None:
 
 
 _COUNTED_BESIDE_MESSAGES = ("tools", "functions", "response_format")
-# Body fields whose value a check reads (besides a rejection of the field itself, and the messages).
-_VALUE_CHECKED = frozenset(
-    {"reasoning_effort", "max_tokens", "max_completion_tokens", "tools", "functions", "response_format"}
-)
+# Body fields whose value a check reads, besides the output caps (see nothing_to_find) and the messages.
+_VALUE_CHECKED = frozenset({"reasoning_effort", *_COUNTED_BESIDE_MESSAGES})
 
 
 def nothing_to_find(spec: ModelSpec, body: Mapping[str, Any]) -> bool:
-    """True when :func:`findings` would find nothing, read from the body's shape alone: a current model, no field
-    it rejects and none whose value is checked, and plain-text messages that fit its window even if every
-    character were a token. Most calls are such a body; they skip the walk of every check (a test checks the
-    two against each other on generated bodies: tests/unit/test_model_checks.py). False says nothing.
+    """True when :func:`findings` would find nothing, read from the body's shape alone: a model not retired (nor
+    past its retirement date), no field it rejects and none whose value is checked, output caps within its
+    limit, and plain-text messages that fit its window with the requested output even if every character were a
+    token. Most calls are such a body; they skip the walk of every check (a test checks the two against each
+    other on generated bodies: tests/unit/test_model_checks.py). False says nothing.
 
     Args:
         spec: the catalog entry of the deployment's model.
         body: the JSON body about to be sent.
     """
-    if spec.status == "retired" or spec.retired_on is not None:
+    if spec.status == "retired" or (spec.retired_on is not None and spec.retired_on <= datetime.date.today()):
         return False
     keys = body.keys()
     if not keys.isdisjoint(_VALUE_CHECKED) or not keys.isdisjoint(spec.rejected_parameters):
         return False
+    output = requested_output(body)
+    limit = spec.max_output_tokens
+    if limit is not None and output > limit:
+        return False
     bound = _plain_text_bound(body)  # None unless every message is plain text (so: no image)
     window = spec.context_window
-    return bound is not None and (window is None or bound * (1 - CONTEXT_MARGIN) <= window)
+    return bound is not None and (window is None or bound * (1 - CONTEXT_MARGIN) + output <= window)
 
 
 def check_request(

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from grok_azure import (
     AsyncGrokClient,
@@ -26,6 +28,7 @@ from grok_azure import (
     UnsupportedParameterError,
 )
 from grok_azure._catalog import ModelSpec, load_catalog
+from grok_azure._model_checks import findings, nothing_to_find
 from grok_azure._warnings import GrokAzureWarning
 
 from .conftest import CHAT_URL, ENDPOINT, KEY, chunk, completion_body, sse
@@ -477,11 +480,6 @@ def test_the_quick_bound_that_skips_the_estimate_is_never_below_it() -> None:
 
 # --- the shortcut for the common body ------------------------------------------------------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from grok_azure._model_checks import findings, nothing_to_find  # noqa: E402
-
 _SPECS = [
     *load_catalog().models,
     ModelSpec(
@@ -490,6 +488,10 @@ _SPECS = [
     ModelSpec(
         id="grok-guess", rejected_parameters=["temperature"], unconfirmed=["rejected_parameters.temperature"]
     ),
+    _CAPPED := ModelSpec(id="grok-capped", context_window=5_000, max_output_tokens=1_000),
+    _SMALL := ModelSpec(id="grok-small", context_window=1_000),
+    ModelSpec(id="grok-leaving", retired_on=datetime.date.today() + datetime.timedelta(days=30)),
+    ModelSpec(id="grok-gone", retired_on=datetime.date(2020, 1, 1)),
 ]
 _FIELDS = st.sampled_from(
     [
@@ -516,6 +518,7 @@ _VALUES = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-5, 3_000_000),
+    st.integers(0, 2_000),
     st.floats(0, 2),
     st.sampled_from(["low", "high", "medium", "minimal", "text", "x"]),
     st.just(WEATHER),
@@ -528,11 +531,17 @@ _CONTENT = st.one_of(
     st.just([{"type": "text", "text": "hi"}, IMAGE]),
     st.just([{"type": "text", "text": "hi"}]),
 )
-_MESSAGES = st.lists(
-    st.fixed_dictionaries({"role": st.sampled_from(["user", "system", "assistant"]), "content": _CONTENT}),
-    min_size=1,
-    max_size=3,
+_MESSAGE = st.fixed_dictionaries(
+    {"role": st.sampled_from(["user", "system", "assistant", "tool"]), "content": _CONTENT},
+    optional={
+        "name": st.text(max_size=5),
+        "tool_call_id": st.just("call_1"),
+        "tool_calls": st.just(
+            [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+        ),
+    },
 )
+_MESSAGES = st.lists(st.one_of(_MESSAGE, st.just("not a dict")), min_size=1, max_size=3)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -541,6 +550,8 @@ _MESSAGES = st.lists(
     messages=_MESSAGES,
     params=st.dictionaries(_FIELDS, _VALUES, max_size=4),
 )
+@example(spec=_CAPPED, messages=MESSAGES, params={"max_tokens": 1_500})  # over the model's output limit
+@example(spec=_SMALL, messages=MESSAGES, params={"max_completion_tokens": 999})  # prompt + output > window
 def test_the_shortcut_never_skips_a_finding(
     spec: ModelSpec, messages: list[Any], params: dict[str, Any]
 ) -> None:
@@ -550,12 +561,21 @@ def test_the_shortcut_never_skips_a_finding(
 
 
 @pytest.mark.parametrize(
-    "spec", [s for s in _SPECS if s.status != "retired" and s.retired_on is None], ids=lambda spec: spec.id
+    "spec",
+    [
+        s
+        for s in _SPECS
+        if s.status != "retired"
+        and (s.retired_on is None or s.retired_on > datetime.date.today())
+        and (s.context_window is None or s.context_window > 1_000)  # room for the plain chat below
+    ],
+    ids=lambda spec: spec.id,
 )
 def test_a_plain_chat_takes_the_shortcut(spec: ModelSpec) -> None:
     body = {
         "model": "m",
         "messages": [{"role": "system", "content": "be brief"}, *MESSAGES],
         "temperature": 0.2,
+        "max_tokens": 200,
     }
     assert nothing_to_find(spec, body) is ("temperature" not in spec.rejected_parameters)

@@ -503,3 +503,35 @@ def test_estimate_never_fails_on_odd_bodies() -> None:
 def test_packaged_catalog_prices_give_a_worst_case() -> None:
     spec = load_catalog().require("grok-4-1-fast-non-reasoning")
     assert worst_case_cost(spec, BODY) is not None
+
+
+@pytest.mark.parametrize("budget", [None, 10.0])
+def test_a_calls_meter_records_once_and_repeats_its_first_cost(budget: float | None) -> None:
+    import httpx
+
+    from grok_azure._call_models import Meter
+
+    spec = load_catalog().require("grok-4")
+    tracker = UsageTracker(budget=budget)
+    body = {"model": "prod", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 10}
+    response = httpx.Response(200)
+    meter = Meter(tracker, {None: ("prod", spec)}, body)
+    meter.reserve()
+    first = meter.settle(CompletionUsage(prompt_tokens=10, completion_tokens=5, total_tokens=15), response)
+    again = meter.settle(
+        CompletionUsage(prompt_tokens=1_000, completion_tokens=500, total_tokens=1_500), response
+    )
+    meter.release()
+    assert first is not None
+    assert again is first
+    assert tracker.totals().requests == 1
+    assert tracker.totals().prompt_tokens == 10
+    released = Meter(tracker, {None: ("prod", spec)}, body)
+    released.reserve()
+    released.release()  # the call failed: nothing is recorded, even if it is settled later
+    assert (
+        released.settle(CompletionUsage(prompt_tokens=1, completion_tokens=1, total_tokens=2), response)
+        is None
+    )
+    assert tracker.totals().requests == 1
+    assert tracker.reserved == 0.0
