@@ -206,7 +206,29 @@ def normalize_messages(messages: Iterable[MessageLike]) -> list[dict[str, Any]]:
     items = _as_list(messages, "messages", "messages")
     if not items:
         raise _fail("messages", "must contain at least one message")
-    return [_normalize_message(item, f"messages[{index}]") for index, item in enumerate(items)]
+    return [
+        _plain_text_message(item) or _normalize_message(item, f"messages[{index}]")
+        for index, item in enumerate(items)
+    ]
+
+
+# Roles whose plain-text message needs no check beyond its role (an assistant's drops reasoning_content, a tool's
+# needs tool_call_id).
+_PLAIN_ROLES = frozenset({"system", "developer", "user"})
+
+
+def _plain_text_message(value: object) -> dict[str, Any] | None:
+    """A copy of ``value`` when it is the commonest message, which every check passes and no conversion changes: a
+    dict of strings with text content and a system, developer or user role; else None (the full path)."""
+    if type(value) is not dict or type(value.get("content")) is not str:
+        return None
+    role = value.get("role")
+    if type(role) is not str or role not in _PLAIN_ROLES:
+        return None
+    for item in value.values():
+        if type(item) is not str:
+            return None
+    return dict(value)
 
 
 # --- tools ---------------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from azure.ai.inference import models as azure_models
 from azure.ai.inference.models import _models as azure_private_models
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from grok_azure._convert import (
@@ -598,3 +600,50 @@ def test_convert_does_not_import_azure_inference() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "[]"
+
+
+# --- the shortcut for plain-text messages --------------------------------------------------------------------
+
+_ANY_VALUE = st.one_of(
+    st.none(),
+    st.text(max_size=8),
+    st.integers(),
+    st.sampled_from(["system", "developer", "user", "assistant", "tool", "robot", ""]),
+    st.just([{"type": "text", "text": "hi"}]),
+    st.just(["user"]),
+    st.just({"nested": "dict"}),
+)
+_MESSAGE_DICTS = st.dictionaries(
+    st.sampled_from(["role", "content", "name", "tool_call_id", "reasoning_content", "extra", "tool_calls"]),
+    _ANY_VALUE,
+    max_size=5,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(message=_MESSAGE_DICTS)
+def test_the_plain_message_shortcut_agrees_with_the_full_checks(message: dict[str, Any]) -> None:
+    from grok_azure._convert import _normalize_message, _plain_text_message
+
+    fast = _plain_text_message(message)
+    if fast is None:
+        return
+    assert fast == _normalize_message(message, "messages[0]")  # the full path accepts it and makes the same
+    assert fast is not message  # a copy: the caller's dict can change after the call
+
+
+def test_plain_messages_take_the_shortcut() -> None:
+    from grok_azure._convert import _plain_text_message
+
+    assert _plain_text_message({"role": "user", "content": "hi", "name": "ann"}) == {
+        "role": "user",
+        "content": "hi",
+        "name": "ann",
+    }
+    assert (
+        _plain_text_message({"role": "assistant", "content": "hi"}) is None
+    )  # reasoning_content is dropped there
+    assert (
+        _plain_text_message({"role": ["user"], "content": "hi"}) is None
+    )  # an unhashable role: the full path says
+    assert _plain_text_message({"role": "user"}) is None  # no content: the full path says it is required
