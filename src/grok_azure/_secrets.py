@@ -382,8 +382,8 @@ class RedactingRequest(httpx.Request):
         content: bytes,
         extensions: dict[str, Any],
     ) -> RedactingRequest:
-        """The request ``cls(method, url, headers=headers, stream=httpx.ByteStream(content), extensions=...)``
-        is once read, made without ``__init__``, which would copy the headers, the URL and the extensions only for
+        """What ``cls(method, url, headers=headers, stream=httpx.ByteStream(content), extensions=extensions)`` is
+        once read, made without ``__init__``, which would copy the headers, the URL and the extensions only for
         this to replace them (a test checks that the attributes match: tests/unit/test_wire_build.py).
 
         Args:
