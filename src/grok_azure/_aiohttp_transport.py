@@ -166,7 +166,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         extensions = {"http_version": b"HTTP/1.1"}
         if response.reason:
             extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
-        received = _response_headers(response)
+        received = _ReceivedHeaders.of_raw(response.raw_headers)
         body = _whole_body(response)
         if body is None:
             return _response(response.status, received, _Body(response, request), request, extensions)
@@ -239,16 +239,11 @@ def _pairs(headers: dict[str, str] | list[tuple[str, str]]) -> list[tuple[str, s
     return list(headers.items()) if isinstance(headers, dict) else headers
 
 
-def _response_headers(response: aiohttp.ClientResponse) -> httpx.Headers:
-    """The response's headers as httpx keeps them, encoded already: aiohttp's raw bytes, not re-checked one by
-    one as ``httpx.Headers`` does with what it is given, and put in httpx's form only when first read."""
-    return _ReceivedHeaders.of_raw(response.raw_headers)
-
-
 class _ReceivedHeaders(RedactingHeaders):
-    """Response headers kept as aiohttp's raw pairs until something reads them: a successful call to one endpoint
-    without hooks or INFO logging reads none, and building httpx's field list is a twentieth of the transport's
-    work."""
+    """A response's headers as httpx keeps them, from aiohttp's raw bytes (not re-checked one by one as
+    ``httpx.Headers`` does with what it is given), and kept as those raw pairs until something reads them: a
+    successful call to one endpoint without hooks or INFO logging reads none, and building httpx's field list is a
+    twentieth of the transport's work."""
 
     _raw: tuple[tuple[bytes, bytes], ...]
     _fields: list[tuple[bytes, bytes, bytes]] | None
