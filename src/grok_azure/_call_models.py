@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._catalog import ModelSpec
-from ._cost import worst_case_cost
+from ._cost import PendingCost, worst_case_cost
 from ._errors import ConfigurationError
 from ._model_checks import check_request, nothing_to_find
 from ._model_directory import DEPLOYMENTS_ENV, DeployedModel, ModelDirectory
@@ -163,21 +163,22 @@ class ModelPolicy:
 
 class _NoHold:
     """A call's :class:`Reservation` on a tracker without a budget, where there is nothing to hold: it records the
-    usage once, as a Reservation does, without the tracker's reserve step (made for every call, so kept small)."""
+    usage once, as a Reservation does, without the tracker's reserve step (made for every call, so kept small),
+    and leaves the cost to be priced when it is read (``UsageTracker._defer``)."""
 
     __slots__ = ("_cost", "_settled", "_tracker")
 
     def __init__(self, tracker: UsageTracker) -> None:
         self._tracker = tracker
         self._settled = False
-        self._cost: Cost | None = None
+        self._cost: PendingCost | None = None
 
     def record(
         self, usage: CompletionUsage | None, *, deployment: str, spec: ModelSpec | None
-    ) -> Cost | None:
+    ) -> PendingCost | None:
         if not self._settled:
             self._settled = True
-            self._cost = self._tracker.record(deployment, spec, usage)
+            self._cost = self._tracker._defer(deployment, spec, usage)
         return self._cost
 
     def release(self) -> None:
@@ -225,8 +226,9 @@ class Meter:
         deployment, spec = route
         self._reservation = self._tracker.reserve(deployment, spec, self._body)
 
-    def settle(self, usage: CompletionUsage | None, response: httpx.Response) -> Cost | None:
-        """Record a successful call's usage; its cost (None when the usage, the model or its price is unknown).
+    def settle(self, usage: CompletionUsage | None, response: httpx.Response) -> Cost | PendingCost | None:
+        """Record a successful call's usage; its cost, maybe still to be priced (``ChatCompletion._set_cost`` takes
+        either), or None when the usage, the model or its price is unknown.
 
         Args:
             usage: the completion's usage (a stream's from its usage event).

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .types.completion_usage import CompletionUsage
+from .types.completion_usage import CompletionUsage, UsageCounts, usage_convention, usage_counts
 
 if TYPE_CHECKING:
     from ._catalog import ModelSpec, Price
@@ -81,9 +81,18 @@ class _Tokens:
 
     @classmethod
     def of(cls, usage: CompletionUsage) -> _Tokens:
-        prompt = max(usage.prompt_tokens, 0)
-        cached = min(usage.cached_tokens, prompt)  # as usage.uncached_prompt_tokens splits them
-        return cls(prompt - cached, cached, usage.output_tokens, usage.reasoning_tokens)
+        return cls.of_counts(usage_counts(usage))
+
+    @classmethod
+    def of_counts(cls, counts: UsageCounts) -> _Tokens:
+        """The split of ``usage_counts(usage)``, as ``usage``'s properties make it (``uncached_prompt_tokens``,
+        ``cached_tokens``, ``output_tokens``, ``reasoning_tokens``)."""
+        prompt, completion, total, reasoning, cached = counts
+        prompt, completion, reasoning = max(prompt, 0), max(completion, 0), max(reasoning, 0)
+        cached = min(max(cached, 0), prompt)
+        if usage_convention(prompt, completion, total, reasoning) == "reasoning_included":
+            return cls(prompt - cached, cached, completion - reasoning, reasoning)
+        return cls(prompt - cached, cached, completion, reasoning)
 
     def add(self, other: _Tokens) -> None:
         self.uncached += other.uncached
@@ -100,6 +109,20 @@ class _Tokens:
             reasoning=self.reasoning * price.output / _PER_MILLION,
             price=price,
         )
+
+
+class PendingCost:
+    """A completion's :class:`Cost`, priced when first read (``ChatCompletion.cost``): every call records its
+    usage, and most callers never read its cost, so the pricing is not done for each one."""
+
+    __slots__ = ("_counts", "_price")
+
+    def __init__(self, counts: UsageCounts, price: Price) -> None:
+        self._counts = counts
+        self._price = price
+
+    def resolve(self) -> Cost:
+        return _Tokens.of_counts(self._counts).priced(self._price)
 
 
 def cost_of(usage: CompletionUsage, price: Price) -> Cost:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._cost import (
     Cost,
+    PendingCost,
     _Tokens,
     cost_of,
     estimate_prompt_tokens,
@@ -23,7 +24,7 @@ from ._cost import (
 )
 from ._errors import BudgetExceededError, ConfigurationError
 from ._warnings import OnceRegistry, warn_once
-from .types.completion_usage import CompletionUsage
+from .types.completion_usage import CompletionUsage, UsageCounts, usage_counts
 
 if TYPE_CHECKING:
     from ._catalog import ModelSpec, Price
@@ -40,6 +41,8 @@ __all__ = [
 
 # Float sums of USD amounts drift by ~1e-16; a budget is not "exceeded" by that (a picodollar of slack).
 _BUDGET_SLACK = 1e-12
+# Calls recorded without a budget are added up in batches of this many (see UsageTracker._defer).
+_FOLD_AT = 64
 
 
 # --- the tracker -------------------------------------------------------------------------------------------
@@ -173,12 +176,23 @@ class UsageTracker:
         budget: The most USD the tracked calls may spend, or None (the default) to count without a limit.
     """
 
-    __slots__ = ("__weakref__", "_accounts", "_budget", "_in_flight", "_lock", "_reserved", "_warned")
+    __slots__ = (
+        "__weakref__",
+        "_accounts",
+        "_budget",
+        "_in_flight",
+        "_lock",
+        "_pending",
+        "_reserved",
+        "_warned",
+    )
 
     def __init__(self, budget: float | None = None) -> None:
         self._budget = _check_budget(budget)
         self._lock = threading.Lock()
         self._accounts: dict[str, _Account] = {}
+        # Calls recorded by _defer and not yet added to their accounts: (deployment, price, usage counts).
+        self._pending: list[tuple[str, Price | None, UsageCounts | None]] = []
         self._reserved = 0.0  # sum of the estimates of reservations still open
         self._in_flight = 0  # open reservations that hold an estimate
         self._warned = OnceRegistry()  # warnings are once per tracker and deployment
@@ -260,11 +274,13 @@ class UsageTracker:
     def totals(self) -> UsageSummary:
         """Everything recorded, all deployments together."""
         with self._lock:
+            self._fold()
             return _summarize(list(self._accounts.values()))
 
     def by_deployment(self) -> Mapping[str, UsageSummary]:
         """A read-only snapshot: deployment name -> its :class:`UsageSummary`, in order of first use."""
         with self._lock:
+            self._fold()
             return types.MappingProxyType({name: _summarize([acc]) for name, acc in self._accounts.items()})
 
     def __repr__(self) -> str:
@@ -275,6 +291,7 @@ class UsageTracker:
     # -- internals: under the lock only arithmetic on a few counters; usage is read and warnings issued outside it
 
     def _spent(self) -> float:
+        self._fold()
         return math.fsum(cost.total for account in self._accounts.values() for cost in account.costs())
 
     def _settle(
@@ -292,11 +309,42 @@ class UsageTracker:
                 if not self._close(reservation):
                     return reservation._cost
                 reservation._cost = cost
-            account = self._accounts.get(deployment)
-            if account is None:
-                account = self._accounts[deployment] = _Account()
-            account.add(tokens, price)
+            self._account(deployment).add(tokens, price)
         return cost
+
+    def _defer(
+        self, deployment: str, spec: ModelSpec | None, usage: CompletionUsage | None
+    ) -> PendingCost | None:
+        """:meth:`record` for a call made without a budget, which nothing reads until the totals are asked for:
+        the usage's counts are kept and added to the account with others, and the cost is priced when it is read.
+
+        Adding up a batch at a time is the cheaper for the client's calls: each call does the least here, and the
+        arithmetic runs in one loop (see docs/performance.md). The counts are read now, so what the tracker adds
+        is what the service sent, whatever happens to the completion afterwards.
+        """
+        counts = usage_counts(usage) if usage is not None else None
+        price = spec.price if spec is not None else None
+        with self._lock:
+            pending = self._pending
+            pending.append((deployment, price, counts))
+            if len(pending) >= _FOLD_AT:
+                self._fold()
+        return PendingCost(counts, price) if counts is not None and price is not None else None
+
+    def _fold(self) -> None:
+        """Add what :meth:`_defer` kept to the accounts. Lock held."""
+        pending = self._pending
+        if pending:
+            self._pending = []
+            for deployment, price, counts in pending:
+                self._account(deployment).add(None if counts is None else _Tokens.of_counts(counts), price)
+
+    def _account(self, deployment: str) -> _Account:
+        """``deployment``'s account, opened on first use. Lock held."""
+        account = self._accounts.get(deployment)
+        if account is None:
+            account = self._accounts[deployment] = _Account()
+        return account
 
     def _release(self, reservation: Reservation) -> None:
         with self._lock:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 from typing import Any
 
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from grok_azure import ChatCompletion, CompletionUsage, GrokClient
 from grok_azure._catalog import Price, load_catalog
+from grok_azure._cost import PendingCost, _Tokens
 from grok_azure._usage import Cost, cost_of
+from grok_azure.types.completion_usage import usage_counts
 
 from .conftest import CHAT_URL, ENDPOINT, FIXTURES, KEY
 
@@ -257,3 +262,69 @@ def test_emulated_conventions_give_the_same_cost(stream: bool) -> None:
     assert results["openai"].convention == "reasoning_included"
     assert results["grok"].billed_output_tokens == results["openai"].billed_output_tokens
     assert cost_of(results["grok"], spec.price) == cost_of(results["openai"], spec.price)
+
+
+# --- the counts snapshot and the cost priced when read --------------------------------------------------------
+
+_COUNT = st.one_of(st.none(), st.integers(min_value=-5, max_value=2_000))
+
+
+@given(
+    prompt=_COUNT,
+    completion=_COUNT,
+    total=st.one_of(_COUNT, st.just("sum"), st.just("sum_with_reasoning")),
+    reasoning=_COUNT,
+    cached=_COUNT,
+    details=st.booleans(),
+)
+def test_tokens_from_the_counts_snapshot_split_as_the_usage_properties_do(
+    prompt: int | None,
+    completion: int | None,
+    total: int | str | None,
+    reasoning: int | None,
+    cached: int | None,
+    details: bool,
+) -> None:
+    # The tracker and a pending cost price the snapshot; the properties are what users read: they must agree,
+    # whichever convention the numbers show (totals that match either, or neither).
+    p, c, r = prompt or 0, completion or 0, max(reasoning or 0, 0)
+    if total == "sum":
+        total = max(p, 0) + max(c, 0)
+    elif total == "sum_with_reasoning":
+        total = max(p, 0) + max(c, 0) + r
+    fields: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+    if details:
+        fields["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+        fields["prompt_tokens_details"] = {"cached_tokens": cached}
+    u = usage(**fields)
+    tokens = _Tokens.of_counts(usage_counts(u))
+    assert (tokens.uncached, tokens.cached, tokens.output, tokens.reasoning) == (
+        u.uncached_prompt_tokens,
+        min(u.cached_tokens, max(u.prompt_tokens, 0)),  # billed as cached: never more than the prompt
+        u.output_tokens,
+        u.reasoning_tokens,
+    )
+    assert PendingCost(usage_counts(u), ROUND).resolve() == cost_of(u, ROUND)
+
+
+def test_a_pending_cost_is_priced_on_first_read_then_kept(recorded_response: dict[str, Any]) -> None:
+    completion = ChatCompletion.model_validate(recorded_response)
+    assert completion.usage is not None
+    completion._set_cost(PendingCost(usage_counts(completion.usage), GROK_3_MINI))
+    first = completion.cost
+    assert first == cost_of(completion.usage, GROK_3_MINI)
+    assert completion.cost is first  # priced once
+    assert (
+        completion.model_dump() == ChatCompletion.model_validate(recorded_response).model_dump()
+    )  # no field
+
+
+def test_a_completion_with_a_pending_cost_survives_copy_and_pickle(recorded_response: dict[str, Any]) -> None:
+    completion = ChatCompletion.model_validate(recorded_response)
+    assert completion.usage is not None
+    completion._set_cost(PendingCost(usage_counts(completion.usage), GROK_3_MINI))
+    expected = cost_of(completion.usage, GROK_3_MINI)
+    assert pickle.loads(pickle.dumps(completion)).cost == expected  # before its first read
+    assert completion.model_copy(deep=True).cost == expected
+    assert completion.cost == expected
+    assert pickle.loads(pickle.dumps(completion)).cost == expected  # and after

@@ -535,3 +535,83 @@ def test_a_calls_meter_records_once_and_repeats_its_first_cost(budget: float | N
     )
     assert tracker.totals().requests == 1
     assert tracker.reserved == 0.0
+
+
+# --- calls without a budget: counted in batches, priced when read ---------------------------------------------
+
+
+def _meter_call(tracker: UsageTracker, call_usage: CompletionUsage, spec: ModelSpec | None = SPEC) -> Any:
+    """One call's bookkeeping as the client does it: reserve, then settle with the usage the service sent."""
+    import httpx
+
+    from grok_azure._call_models import Meter
+
+    meter = Meter(tracker, {None: ("prod", spec)}, BODY)
+    meter.reserve()
+    return meter.settle(call_usage, httpx.Response(200))
+
+
+@pytest.mark.parametrize("calls", [1, 63, 64, 65, 150])
+def test_calls_without_a_budget_read_exactly_whenever_the_totals_are_read(calls: int) -> None:
+    tracker, eager = UsageTracker(), UsageTracker()
+    for n in range(calls):
+        each = usage(prompt=100 + n, completion=10 + n, reasoning=n % 3, cached=n % 7)
+        _meter_call(tracker, each)
+        eager.record("prod", SPEC, each)
+        if n in (0, calls // 2):  # a read in the middle folds what is pending so far
+            assert tracker.totals() == eager.totals()
+    assert tracker.totals() == eager.totals()
+    assert tracker.by_deployment() == eager.by_deployment()
+    assert tracker.spent == eager.spent
+    assert repr(tracker) == repr(eager)
+
+
+def test_unpriced_and_unmetered_calls_without_a_budget_are_counted() -> None:
+    tracker = UsageTracker()
+    assert _meter_call(tracker, usage(prompt=7), spec=UNPRICED) is None
+    assert _meter_call(tracker, None) is None  # type: ignore[arg-type]  # the service sent no usage
+    totals = tracker.totals()
+    assert (totals.requests, totals.unpriced_requests, totals.unmetered_requests) == (2, 1, 1)
+    assert totals.prompt_tokens == 7
+
+
+def test_changing_the_usage_after_the_call_changes_neither_its_count_nor_its_cost() -> None:
+    tracker = UsageTracker()
+    sent = usage(prompt=288, completion=27, reasoning=294)
+    pending = _meter_call(tracker, sent)
+    expected = cost_of(usage(prompt=288, completion=27, reasoning=294), PRICE)
+    sent.prompt_tokens = 10**9  # the caller edits the completion it got back
+    assert sent.completion_tokens_details is not None
+    sent.completion_tokens_details.reasoning_tokens = 0
+    assert pending.resolve() == expected
+    assert tracker.totals().prompt_tokens == 288
+    assert (tracker.totals().output_tokens, tracker.totals().reasoning_tokens) == (27, 294)
+    assert tracker.spent == pytest.approx(expected.total, rel=1e-12)
+
+
+def test_threads_recording_without_a_budget_while_others_read_sum_exactly() -> None:
+    tracker = UsageTracker()
+    start = threading.Barrier(9)
+    reads: list[int] = []
+
+    def call() -> None:
+        start.wait()
+        for _ in range(500):
+            _meter_call(tracker, usage(prompt=3, completion=2))
+
+    def read() -> None:
+        start.wait()
+        for _ in range(200):
+            reads.append(tracker.totals().requests)
+
+    threads = [threading.Thread(target=call) for _ in range(8)] + [threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    totals = tracker.totals()
+    assert (totals.requests, totals.prompt_tokens, totals.output_tokens) == (4000, 12_000, 8000)
+    assert reads == sorted(reads)  # a read never goes back: nothing is counted twice or lost on the way
+    assert tracker.spent == pytest.approx(
+        4000 * cost_of(usage(prompt=3, completion=2), PRICE).total, rel=1e-9
+    )

@@ -12,7 +12,7 @@ from .completion_usage import CompletionUsage
 from .content_filter import ContentFilterResults, PromptFilterResult
 
 if TYPE_CHECKING:
-    from .._cost import Cost
+    from .._cost import Cost, PendingCost
 
 __all__ = [
     "ChatCompletion",
@@ -125,10 +125,15 @@ class ChatCompletion(GrokModel):
         or its price, when the service sent no usage, and for a completion built by hand. Like
         :attr:`served_by`, it is set by the client and is not a field.
         """
+        cost = self.__dict__.get(COST_ATTRIBUTE)
+        resolve = getattr(cost, "resolve", None)
+        if resolve is not None:  # a PendingCost: priced now, once
+            cost = resolve()
+            object.__setattr__(self, COST_ATTRIBUTE, cost)
         # Only _set_cost writes the key, so the cast holds (a runtime check would import _cost here, a cycle).
-        return cast("Cost | None", self.__dict__.get(COST_ATTRIBUTE))
+        return cast("Cost | None", cost)
 
-    def _set_cost(self, cost: Cost | None) -> None:
+    def _set_cost(self, cost: Cost | PendingCost | None) -> None:
         object.__setattr__(self, COST_ATTRIBUTE, cost)
 
     @property

@@ -12,6 +12,8 @@ __all__ = ["CompletionTokensDetails", "CompletionUsage", "PromptTokensDetails", 
 
 # How ``completion_tokens`` relates to ``reasoning_tokens``; see CompletionUsage.convention.
 UsageConvention: TypeAlias = Literal["reasoning_separate", "reasoning_included", "no_reasoning", "unknown"]
+# ``(prompt, completion, total, reasoning, cached)`` as sent, a missing detail as 0 (see usage_counts).
+UsageCounts: TypeAlias = tuple[int, int, int, int, int]
 
 
 class CompletionTokensDetails(GrokModel):
@@ -78,15 +80,9 @@ class CompletionUsage(GrokModel):
         ``"no_reasoning"``: no reasoning tokens reported, so both conventions give the same numbers.
         ``"unknown"``: reasoning reported but the total matches neither (e.g. no total was sent).
         """
-        reasoning = self.reasoning_tokens
-        if reasoning == 0:
-            return "no_reasoning"
-        prompt, completion = max(self.prompt_tokens, 0), max(self.completion_tokens, 0)
-        if self.total_tokens == prompt + completion + reasoning or reasoning > completion:
-            return "reasoning_separate"
-        if self.total_tokens == prompt + completion:
-            return "reasoning_included"
-        return "unknown"
+        return usage_convention(
+            self.prompt_tokens, self.completion_tokens, self.total_tokens, self.reasoning_tokens
+        )
 
     @property
     def output_tokens(self) -> int:
@@ -110,3 +106,30 @@ class CompletionUsage(GrokModel):
         """Prompt tokens billed at the full input price: ``prompt_tokens`` minus the cached ones."""
         prompt = max(self.prompt_tokens, 0)
         return prompt - min(self.cached_tokens, prompt)
+
+
+def usage_convention(prompt: int, completion: int, total: int, reasoning: int) -> UsageConvention:
+    """:attr:`CompletionUsage.convention` of these counts (``reasoning`` already read as at least 0)."""
+    if reasoning == 0:
+        return "no_reasoning"
+    prompt, completion = max(prompt, 0), max(completion, 0)
+    if total == prompt + completion + reasoning or reasoning > completion:
+        return "reasoning_separate"
+    if total == prompt + completion:
+        return "reasoning_included"
+    return "unknown"
+
+
+def usage_counts(usage: CompletionUsage) -> UsageCounts:
+    """The numbers every count derived from ``usage`` comes from, read once: a snapshot that arithmetic done later
+    (a tracker folding what it recorded, a cost priced when first read) uses instead of the model, which the caller
+    may change in the meantime."""
+    completion = usage.completion_tokens_details
+    prompt = usage.prompt_tokens_details
+    return (
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.total_tokens,
+        (completion.reasoning_tokens or 0) if completion is not None else 0,
+        (prompt.cached_tokens or 0) if prompt is not None else 0,
+    )
