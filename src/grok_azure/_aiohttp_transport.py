@@ -35,6 +35,7 @@ import httpx
 from yarl import URL
 
 from ._secrets import RedactingHeaders, holds_credential
+from ._wire import SentHeaders
 
 __all__ = ["AiohttpTransport"]
 
@@ -141,7 +142,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             content: bytes | None = request.content
         except httpx.RequestNotRead:
             content = await request.aread()
-        headers = _as_aiohttp_headers(request.headers.raw)
+        headers = _as_aiohttp_headers(request.headers)
         proxy_headers = None
         if self._proxy is not None:
             if request.url.scheme == "http":
@@ -223,12 +224,16 @@ class _Body(httpx.AsyncByteStream):
             connection.protocol.start_timeout()
 
 
-def _as_aiohttp_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str] | list[tuple[str, str]]:
+def _as_aiohttp_headers(sent: httpx.Headers) -> dict[str, str] | list[tuple[str, str]]:
     """The request's headers for aiohttp: a dict of strings when no name repeats, else a list of pairs.
 
     The dict is the cheaper for the garbage collector: it holds only strings, so it is not tracked, where a list
-    of pairs adds a dozen objects that the collector walks while the request waits for its answer.
+    of pairs adds a dozen objects that the collector walks while the request waits for its answer. Headers the SDK
+    built and nothing changed are that dict already (aiohttp copies what it is given).
     """
+    if isinstance(sent, SentHeaders) and sent.pairs is not None:
+        return sent.pairs
+    raw = sent.raw
     headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in raw}
     if len(headers) == len(raw):
         return headers

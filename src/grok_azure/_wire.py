@@ -176,9 +176,8 @@ class PreparedRequest:
         """The attempt's headers, with the two httpx would add itself: Host first, Content-Length last.
 
         Added here so that httpx need not build the header list twice (its own request preparation re-reads and
-        copies every header). The fields are encoded here too, most of them once per process (see
-        :func:`_field`): besides the work, that keeps the in-flight request from holding a dozen new tuples,
-        which the garbage collector would otherwise walk while the call waits for its answer.
+        copies every header). They stay strings until something reads them through httpx (see
+        :class:`SentHeaders`).
         """
         mine = self.headers
         names = {name.lower() for name in mine}
@@ -188,14 +187,17 @@ class PreparedRequest:
             or any(name.lower() in names or name.lower() in _FRAMING_NAMES for name in auth_headers)
         ):
             return self._merged_headers(auth_headers, retry_count, host, length)
-        fields = [_field("Host", host)]
-        # Only the SDK's fixed fields are shared between requests (see _field): the caller's headers and the
-        # credential's are encoded afresh, and go when the request does.
-        fields += [_field(name, value) for name, value in mine.items()]
-        fields.append(_field(RETRY_COUNT_HEADER, str(retry_count)))
-        fields += [_encoded(name, value) for name, value in auth_headers.items()]
-        fields.append(_encoded("Content-Length", str(length)))
-        return RedactingHeaders.of_encoded(fields)
+        # None of these names is another's (the caller's differ from the SDK's and the credential's in any case),
+        # so a dict holds them all, in the order httpx would send them.
+        return SentHeaders.of_pairs(
+            {
+                "Host": host,
+                **mine,
+                RETRY_COUNT_HEADER: str(retry_count),
+                **auth_headers,
+                "Content-Length": str(length),
+            }
+        )
 
     def _merged_headers(
         self, auth_headers: Mapping[str, str], retry_count: int, host: str, length: int
@@ -221,31 +223,54 @@ class PreparedRequest:
 
 
 _FRAMING_NAMES = frozenset({"host", "content-length", "transfer-encoding"})
-# Encoded header fields ``(name, lower-case name, value)``, as httpx keeps them, shared by every request that sends
-# the same one. Only the SDK's own fixed headers: a caller's header may carry a credential under any name.
-_FIELDS: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
-_MAX_FIELDS = 64  # emptied when it outgrows this (one client sends to one host or a few)
-_SHARED_NAMES = frozenset(
-    {"host", "content-type", "accept", "user-agent", "extra-parameters", RETRY_COUNT_HEADER}
-)
+
+
+class SentHeaders(RedactingHeaders):
+    """A request's headers as ``name -> value`` strings, encoded into httpx's field list only when something reads
+    them through httpx's API.
+
+    The SDK's aiohttp transport sends the strings as they are (:attr:`pairs`): encoding each header for httpx and
+    decoding it again for aiohttp was a tenth of a call's own work. A request that a hook, the log or a tracer
+    reads (or changes) is encoded then, and sent from its fields as before. The names and values were checked
+    (printable ASCII, see :func:`header_problem`) before they got here.
+    """
+
+    _pairs: dict[str, str] | None
+    _fields: list[tuple[bytes, bytes, bytes]] | None
+
+    @classmethod
+    def of_pairs(cls, pairs: dict[str, str]) -> SentHeaders:
+        """Headers holding ``pairs`` (taken as they are, not copied)."""
+        headers = cls.__new__(cls)  # see RedactingHeaders.of_encoded
+        headers._pairs = pairs
+        headers._fields = None
+        headers._encoding = None
+        return headers
+
+    @property
+    def pairs(self) -> dict[str, str] | None:
+        """The headers as given, while nothing has read them through httpx's API (which may change them); else
+        None."""
+        return self._pairs
+
+    @property
+    def _list(self) -> list[tuple[bytes, bytes, bytes]]:  # httpx.Headers keeps its fields here
+        fields = self._fields
+        if fields is None:
+            assert self._pairs is not None
+            fields = self._fields = [_encoded(name, value) for name, value in self._pairs.items()]
+            self._pairs = None  # the fields may be changed from now on: they are the headers
+        return fields
+
+    @_list.setter
+    def _list(self, fields: list[tuple[bytes, bytes, bytes]]) -> None:
+        self._fields = fields
+        self._pairs = None
 
 
 def _encoded(name: str, value: str) -> tuple[bytes, bytes, bytes]:
     raw = name.encode("ascii")
     return (raw, raw.lower(), value.encode("ascii"))
-
-
-def _field(name: str, value: str) -> tuple[bytes, bytes, bytes]:
-    """:func:`_encoded`, kept for the next request when it is one of the SDK's fixed headers."""
-    found = _FIELDS.get((name, value))
-    if found is not None:
-        return found
-    found = _encoded(name, value)
-    if name.lower() in _SHARED_NAMES:
-        if len(_FIELDS) >= _MAX_FIELDS:
-            _FIELDS.clear()
-        _FIELDS[(name, value)] = found
-    return found
 
 
 _TARGETS: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[httpx.URL, str]] = {}

@@ -24,7 +24,9 @@ from grok_azure import (
     APIConnectionError,
     APITimeoutError,
     AsyncGrokClient,
+    CallInfo,
     ClientClosedError,
+    Hook,
     RedirectError,
     StreamInterruptedError,
 )
@@ -112,6 +114,43 @@ async def test_the_request_goes_out_as_built() -> None:
     assert seen.headers["host"] == f"127.0.0.1:{port}"
     assert seen.headers["content-length"] == str(len(seen.body))
     assert json.loads(seen.body)["messages"] == MESSAGES
+
+
+async def test_every_header_built_goes_out_when_nothing_reads_them() -> None:
+    # Headers nothing read are handed to aiohttp as the strings they were built from (SentHeaders.pairs).
+    with LoopbackServer(_completion) as server:
+        async with _client(server, default_headers={"X-Team": "blue"}) as client:
+            await client.chat.completions.create(
+                model="grok-4", messages=MESSAGES, extra_headers={"X-Trace": "abc"}
+            )
+        seen = server.requests[0]
+    assert {
+        name: seen.headers[name] for name in ("x-team", "x-trace", "x-grok-azure-retry-count", "accept")
+    } == {
+        "x-team": "blue",
+        "x-trace": "abc",
+        "x-grok-azure-retry-count": "0",
+        "accept": "application/json",
+    }
+    assert seen.headers["user-agent"].startswith("grok-azure/")
+    assert len(seen.headers["x-ms-client-request-id"]) == 36
+
+
+async def test_headers_a_hook_changes_go_out_changed() -> None:
+    class Stamp(Hook):
+        def on_request(self, request: httpx.Request, call: CallInfo) -> None:
+            request.headers["X-Stamp"] = "1"
+            request.headers["accept"] = "application/json; q=0.9"
+            del request.headers["x-grok-azure-retry-count"]
+
+    with LoopbackServer(_completion) as server:
+        async with _client(server, hooks=[Stamp()]) as client:
+            await client.chat.completions.create(model="grok-4", messages=MESSAGES)
+        seen = server.requests[0]
+    assert seen.headers["x-stamp"] == "1"
+    assert seen.headers["accept"] == "application/json; q=0.9"
+    assert "x-grok-azure-retry-count" not in seen.headers
+    assert seen.headers["api-key"] == KEY
 
 
 async def test_a_body_that_arrives_in_pieces_is_read_whole(release: threading.Event) -> None:

@@ -4,6 +4,7 @@ holds a secret. Through the public clients (respx), with a look at the URL cache
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ import respx
 
 from grok_azure import AsyncGrokClient, GrokClient
 from grok_azure._secrets import RedactingHeaders, RedactingRequest
-from grok_azure._wire import _TARGETS, new_request_id
+from grok_azure._wire import _TARGETS, SentHeaders, new_request_id
 
 from .conftest import CHAT_URL, ENDPOINT, KEY, completion_body
 
@@ -161,16 +162,6 @@ def test_a_header_of_the_callers_named_like_the_credentials_is_sent_as_before() 
     assert names.index(b"api-key") < names.index(b"x-after")
 
 
-def test_only_the_sdks_fixed_header_fields_are_kept_between_calls() -> None:
-    from grok_azure._wire import _FIELDS
-
-    _headers_sent({"x-api-token": "tok-SECRET", "X-Plain": "kept"})
-    kept = {name.lower() for name, _ in _FIELDS}
-    assert "user-agent" in kept  # the cache is in use, for the SDK's own fixed headers only
-    assert not kept & {"x-plain", "x-api-token", "api-key", "x-ms-client-request-id", "content-length"}
-    assert all(b"SECRET" not in field[2] and KEY.encode() not in field[2] for field in _FIELDS.values())
-
-
 def test_request_ids_are_distinct_version_4_uuids(mock_api: respx.MockRouter) -> None:
     import uuid
 
@@ -214,3 +205,42 @@ def test_request_ids_do_not_follow_the_applications_random_seed() -> None:
     random.seed(7)
     new_request_id()
     assert [random.random() for _ in range(3)] == expected  # and the application's sequence is its own
+
+
+# --- headers kept as strings until read ---------------------------------------------------------------------
+
+_PAIRS = {"Host": "example.test", "accept": "application/json", "Accept": "text/plain", "api-key": KEY}
+
+
+def test_sent_headers_untouched_hand_over_the_strings_they_were_given() -> None:
+    pairs = dict(_PAIRS)
+    headers = SentHeaders.of_pairs(pairs)
+    assert headers.pairs is pairs  # what the aiohttp transport sends, as given
+    assert KEY not in repr(headers)  # hidden like any RedactingHeaders
+
+
+def test_sent_headers_read_through_httpx_are_what_httpx_would_make_of_the_same_pairs() -> None:
+    headers = SentHeaders.of_pairs(dict(_PAIRS))
+    made = httpx.Headers(list(_PAIRS.items()))
+    assert list(headers.raw) == list(made.raw)
+    assert headers.multi_items() == made.multi_items()
+    assert headers.pairs is None  # read: from now on the fields are the headers
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda h: h.__setitem__("X-New", "1"),
+        lambda h: h.__setitem__("ACCEPT", "*/*"),  # replaces the first of two, drops the other
+        lambda h: h.__delitem__("api-key"),
+        lambda h: h.update({"api-key": "other"}),
+        lambda h: h.set_encoded(b"traceparent", b"00-abc-def-01"),
+    ],
+)
+def test_sent_headers_changed_through_httpx_change_as_httpx_headers_do(change: Any) -> None:
+    headers = SentHeaders.of_pairs(dict(_PAIRS))
+    made = RedactingHeaders(list(_PAIRS.items()))
+    change(headers)
+    change(made)
+    assert headers.pairs is None  # the transport sends the fields, changes included
+    assert list(headers.raw) == list(made.raw)
