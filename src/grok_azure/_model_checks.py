@@ -250,20 +250,25 @@ def _plain_text_bound(body: Mapping[str, Any]) -> int | None:
     """An upper bound of :func:`estimate_prompt_tokens` for a body of plain-text messages, from their lengths alone
     (a token is never fewer than one character's UTF-8 bytes / 4); None for any other body (parts, tools...)."""
     messages = body.get("messages")
-    if not isinstance(messages, list) or any(name in body for name in _COUNTED_BESIDE_MESSAGES):
+    if not isinstance(messages, list) or not body.keys().isdisjoint(_COUNTED_BESIDE_MESSAGES):
         return None
     chars = 0
     for message in messages:
         if not isinstance(message, dict):
             return None
-        for value in message.values():
-            if isinstance(value, str):
-                chars += len(value)
-            elif value is not None:
-                return None
+        values = message.values()
+        if _ONLY_STR.issuperset(map(type, values)):  # the common message: strings only
+            chars += sum(map(len, values))
+        else:
+            for value in values:
+                if isinstance(value, str):
+                    chars += len(value)
+                elif value is not None:
+                    return None
     return chars + (len(messages) + 1) * 8
 
 
+_ONLY_STR = frozenset({str})
 _COUNTED_BESIDE_MESSAGES = ("tools", "functions", "response_format")
 # Body fields whose value a check reads, besides the output caps (see nothing_to_find) and the messages.
 _VALUE_CHECKED = frozenset({"reasoning_effort", *_COUNTED_BESIDE_MESSAGES})

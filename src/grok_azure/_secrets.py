@@ -341,7 +341,7 @@ def hide_request_options(params: Mapping[str, Any]) -> None:
     and by every frame it is passed to. Swapping its entries hides them in all those frames at once, which a
     ``del`` in each could not. Call it first, before anything that can raise.
     """
-    if not isinstance(params, dict):
+    if not isinstance(params, dict) or not ("extra_headers" in params or "extra_query" in params):
         return
     for name in ("extra_headers", "extra_query"):
         value = params.get(name)

@@ -103,6 +103,19 @@ def header_problem(name: object, value: object) -> str | None:
     return f"the value of header {name!r} contains {kind} at position {end}; header values must be printable ASCII"
 
 
+def _plainly_sendable(headers: Mapping[str, str]) -> bool:
+    """True when :func:`header_problem` finds nothing in any of ``headers`` for the common reason: a token name and
+    a value of printable ASCII without a tab. False says nothing (a tab is fine): ask ``header_problem``."""
+    return all(
+        type(name) is str
+        and type(value) is str
+        and value.isascii()
+        and value.isprintable()
+        and _HEADER_NAME_RE.fullmatch(name)
+        for name, value in headers.items()
+    )
+
+
 def check_headers(headers: Mapping[str, str] | None, *, param: str) -> None:
     """Raise :class:`RequestValidationError` naming ``param`` if any header cannot be sent as given."""
     check_header_mapping(headers, param)  # a list of pairs or a string would fail below with AttributeError
@@ -155,10 +168,13 @@ class PreparedRequest:
             timeout: this attempt's timeouts (the call's deadline may have shortened them); default ``timeout``.
         """
         # Checked per attempt: an AzureKeyCredential can be rotated to a bad value, and a token comes from outside.
-        problem = next(filter(None, (header_problem(k, v) for k, v in auth_headers.items())), None)
-        if problem is not None:
-            del auth_headers  # keep the credential out of this frame's locals, which a traceback may render
-            raise RequestValidationError(f"The credential's {problem}", param="credential")
+        if not _plainly_sendable(auth_headers):
+            problem = next(filter(None, (header_problem(k, v) for k, v in auth_headers.items())), None)
+            if problem is not None:
+                del (
+                    auth_headers
+                )  # keep the credential out of this frame's locals, which a traceback may render
+                raise RequestValidationError(f"The credential's {problem}", param="credential")
         url, host = _target(self.url, self.params)
         content = self.content or b""
         # Its repr hides credentials, for tracebacks rendered with capture_locals.

@@ -9,10 +9,19 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 
-from grok_azure import AsyncGrokClient, GrokClient
+from grok_azure import AsyncGrokClient, GrokClient, RequestValidationError
 from grok_azure._secrets import RedactingHeaders, RedactingRequest
-from grok_azure._wire import _TARGETS, SentHeaders, new_request_id
+from grok_azure._wire import (
+    _TARGETS,
+    PreparedRequest,
+    SentHeaders,
+    _plainly_sendable,
+    header_problem,
+    new_request_id,
+)
 
 from .conftest import CHAT_URL, ENDPOINT, KEY, completion_body
 
@@ -244,3 +253,35 @@ def test_sent_headers_changed_through_httpx_change_as_httpx_headers_do(change: A
     change(made)
     assert headers.pairs is None  # the transport sends the fields, changes included
     assert list(headers.raw) == list(made.raw)
+
+
+# --- the shortcut of the credential-header check --------------------------------------------------------------
+
+
+@given(
+    st.dictionaries(
+        st.one_of(
+            st.text(max_size=12), st.sampled_from(["api-key", "Authorization", "x-api-key"]), st.integers()
+        ),
+        st.one_of(st.text(max_size=24), st.sampled_from(["Bearer a.b.c", "key\tvalue", "k\r\n"]), st.none()),
+        max_size=3,
+    )
+)
+def test_headers_the_shortcut_passes_are_ones_the_full_check_passes(headers: dict[Any, Any]) -> None:
+    # A credential header is checked on every attempt; the shortcut may only say "fine" where header_problem would.
+    if _plainly_sendable(headers):
+        assert [header_problem(name, value) for name, value in headers.items()] == [None] * len(headers)
+
+
+@pytest.mark.parametrize("value", ["key\r\nX-Injected: 1", "kéy", "key\x00", 42])
+def test_a_credential_header_the_shortcut_refuses_still_gets_the_full_check(value: object) -> None:
+    prepared = PreparedRequest("POST", "https://example.test/openai/v1/chat/completions")
+    with pytest.raises(RequestValidationError) as caught:
+        prepared.build({"api-key": value})  # type: ignore[dict-item]
+    assert caught.value.param == "credential"
+    assert str(value) not in str(caught.value)  # the value is never quoted: it is a credential
+
+
+def test_a_tab_in_a_credential_header_is_sent() -> None:
+    prepared = PreparedRequest("POST", "https://example.test/openai/v1/chat/completions")
+    assert prepared.build({"api-key": "a\tb"}).headers["api-key"] == "a\tb"
