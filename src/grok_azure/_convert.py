@@ -215,6 +215,7 @@ def normalize_messages(messages: Iterable[MessageLike]) -> list[dict[str, Any]]:
 # Roles whose plain-text message needs no check beyond its role (an assistant's drops reasoning_content, a tool's
 # needs tool_call_id).
 _PLAIN_ROLES = frozenset({"system", "developer", "user"})
+_ONLY_STR = frozenset({str})
 
 
 def _plain_text_message(value: object) -> dict[str, Any] | None:
@@ -222,12 +223,9 @@ def _plain_text_message(value: object) -> dict[str, Any] | None:
     dict of strings with text content and a system, developer or user role; else None (the full path)."""
     if type(value) is not dict or type(value.get("content")) is not str:
         return None
-    role = value.get("role")
-    if type(role) is not str or role not in _PLAIN_ROLES:
+    # Every value a str first: a role of another type (a list, unhashable) must not reach the set lookup.
+    if not _ONLY_STR.issuperset(map(type, value.values())) or value.get("role") not in _PLAIN_ROLES:
         return None
-    for item in value.values():
-        if type(item) is not str:
-            return None
     return dict(value)
 
 

@@ -54,7 +54,7 @@ def check_json_body(body: Mapping[str, Any], extra_keys: Mapping[str, Any] | Non
         The encoding, which the request sends as it is (the body is encoded once, not checked and then encoded).
     """
     try:
-        encoded: bytes | None = _STRICT_JSON.encode(body).encode("utf-8")
+        encoded: bytes | None = "".join(_strict_chunks(body, 0)).encode("utf-8")
     except (TypeError, ValueError, RecursionError):  # a UnicodeEncodeError (a lone surrogate) is a ValueError
         encoded = None
     # Nesting deeper than MAX_JSON_DEPTH takes that many brackets, so only a long body can; only a body with a
@@ -70,6 +70,29 @@ def check_json_body(body: Mapping[str, Any], extra_keys: Mapping[str, Any] | Non
 
 # The request's encoding: compact, UTF-8 as is, and strict (no NaN or infinity).
 _STRICT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _unserializable(value: object) -> Any:
+    raise TypeError(
+        f"Object of type {type(value).__name__} is not JSON serializable"
+    )  # as JSONEncoder.default
+
+
+def _one_chunk(body: object, _level: int) -> tuple[str]:
+    return (_STRICT_JSON.encode(body),)
+
+
+# _STRICT_JSON's C encoder, made once: JSONEncoder.encode makes a new one for every body (a tenth of a small call's
+# encoding). Without the circularity check, whose table it would otherwise fill per body: a body that contains
+# itself nests until RecursionError, which check_json_body reports as too deep, as it did the ValueError.
+_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_strict_chunks: Any = (
+    _one_chunk
+    if _make_encoder is None
+    else _make_encoder(
+        None, _unserializable, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+)
 
 
 def _json_ok(value: object) -> bool:

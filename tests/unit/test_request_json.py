@@ -8,8 +8,11 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from grok_azure import AsyncGrokClient, GrokClient, RequestValidationError
+from grok_azure._validate import check_json_body
 
 from .conftest import CHAT_URL, ENDPOINT, KEY, completion_body
 
@@ -84,3 +87,39 @@ def test_a_deployment_that_renames_the_model_sends_its_own_name(mock_api: respx.
     ) as client:
         client.chat.completions.create(model="auto", messages=MESSAGES)
     assert json.loads(route.calls.last.request.content)["model"] == "cheap"
+
+
+# --- the encoder made once ----------------------------------------------------------------------------------
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(blacklist_categories=("Cs",))),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), _JSON, max_size=5))
+def test_the_encoding_is_the_one_json_dumps_gives_for_any_json_body(body: dict[str, Any]) -> None:
+    expected = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    assert check_json_body(body) == expected
+
+
+def test_a_body_that_contains_itself_is_refused_before_sending(mock_api: respx.MockRouter) -> None:
+    route = mock_api.post(CHAT_URL).respond(200, json=completion_body())
+    looped: dict[str, Any] = {"type": "object"}
+    looped["properties"] = looped
+    with (
+        GrokClient(endpoint=ENDPOINT, api_key=KEY) as client,
+        pytest.raises(RequestValidationError) as caught,
+    ):
+        client.chat.completions.create(
+            model="grok-4", messages=[{"role": "user", "content": "hi"}], extra_body={"schema": looped}
+        )
+    assert "nests deeper than" in str(caught.value)
+    assert not route.called
