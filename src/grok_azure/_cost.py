@@ -124,6 +124,12 @@ class PendingCost:
     def resolve(self) -> Cost:
         return _Tokens.of_counts(self._counts).priced(self._price)
 
+    def __reduce__(self) -> tuple[type[PendingCost], tuple[UsageCounts, Price]]:
+        return (
+            PendingCost,
+            (self._counts, self._price),
+        )  # every pickle protocol (slots alone need 2 or later)
+
 
 def cost_of(usage: CompletionUsage, price: Price) -> Cost:
     """The cost of ``usage`` at ``price``, under whichever usage convention its numbers show.

@@ -325,6 +325,7 @@ class UsageTracker:
         counts = usage_counts(usage) if usage is not None else None
         price = spec.price if spec is not None else None
         with self._lock:
+            self._account(deployment)  # opened now: by_deployment() lists deployments in order of first use
             pending = self._pending
             pending.append((deployment, price, counts))
             if len(pending) >= _FOLD_AT:

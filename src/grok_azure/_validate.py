@@ -54,7 +54,7 @@ def check_json_body(body: Mapping[str, Any], extra_keys: Mapping[str, Any] | Non
         The encoding, which the request sends as it is (the body is encoded once, not checked and then encoded).
     """
     try:
-        encoded: bytes | None = "".join(_strict_chunks(body, 0)).encode("utf-8")
+        encoded: bytes | None = _strict_json(body).encode("utf-8")
     except (TypeError, ValueError, RecursionError):  # a UnicodeEncodeError (a lone surrogate) is a ValueError
         encoded = None
     # Nesting deeper than MAX_JSON_DEPTH takes that many brackets, so only a long body can; only a body with a
@@ -78,21 +78,20 @@ def _unserializable(value: object) -> Any:
     )  # as JSONEncoder.default
 
 
-def _one_chunk(body: object, _level: int) -> tuple[str]:
-    return (_STRICT_JSON.encode(body),)
-
-
-# _STRICT_JSON's C encoder, made once: JSONEncoder.encode makes a new one for every body (a tenth of a small call's
-# encoding). Without the circularity check, whose table it would otherwise fill per body: a body that contains
-# itself nests until RecursionError, which check_json_body reports as too deep, as it did the ValueError.
 _make_encoder = getattr(json.encoder, "c_make_encoder", None)
-_strict_chunks: Any = (
-    _one_chunk
-    if _make_encoder is None
-    else _make_encoder(
-        None, _unserializable, json.encoder.encode_basestring, None, ":", ",", False, False, False
-    )
-)
+
+
+def _strict_json(body: object) -> str:
+    """``_STRICT_JSON.encode(body)``, calling its C encoder directly: ``JSONEncoder.encode`` reaches it through two
+    Python methods that re-read every option (a fifth of a small call's encoding). A new one per body, each with its
+    own table of the containers being encoded: a body that contains itself is refused at once, whatever the
+    recursion limit (without the table it recurses until the C stack overflows when the limit was raised)."""
+    if _make_encoder is None:
+        return _STRICT_JSON.encode(body)
+    chunks = _make_encoder(
+        {}, _unserializable, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )(body, 0)
+    return "".join(chunks)
 
 
 def _json_ok(value: object) -> bool:

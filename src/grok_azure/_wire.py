@@ -205,15 +205,18 @@ class PreparedRequest:
             return self._merged_headers(auth_headers, retry_count, host, length)
         # None of these names is another's (the caller's differ from the SDK's and the credential's in any case),
         # so a dict holds them all, in the order httpx would send them.
-        return SentHeaders.of_pairs(
-            {
-                "Host": host,
-                **mine,
-                RETRY_COUNT_HEADER: str(retry_count),
-                **auth_headers,
-                "Content-Length": str(length),
-            }
-        )
+        pairs = {
+            "Host": host,
+            **mine,
+            RETRY_COUNT_HEADER: str(retry_count),
+            **auth_headers,
+            "Content-Length": str(length),
+        }
+        if _ONLY_STR.issuperset(map(type, pairs)) and _ONLY_STR.issuperset(map(type, pairs.values())):
+            return SentHeaders.of_pairs(pairs)
+        # A str subclass (a key wrapped to hide it in logs, say): what was checked is its text, which httpx encodes,
+        # where aiohttp would send whatever its __str__ returns.
+        return RedactingHeaders(list(pairs.items()))
 
     def _merged_headers(
         self, auth_headers: Mapping[str, str], retry_count: int, host: str, length: int
@@ -239,6 +242,7 @@ class PreparedRequest:
 
 
 _FRAMING_NAMES = frozenset({"host", "content-length", "transfer-encoding"})
+_ONLY_STR = frozenset({str})
 
 
 class SentHeaders(RedactingHeaders):

@@ -67,7 +67,8 @@ def _wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
 
 
 def _client(server: LoopbackServer, **options: object) -> AsyncGrokClient:
-    return AsyncGrokClient(endpoint=server.url, api_key=KEY, **options)  # type: ignore[arg-type]
+    options.setdefault("api_key", KEY)
+    return AsyncGrokClient(endpoint=server.url, **options)  # type: ignore[arg-type]
 
 
 # --- what works -------------------------------------------------------------------------------------------
@@ -151,6 +152,25 @@ async def test_headers_a_hook_changes_go_out_changed() -> None:
     assert seen.headers["accept"] == "application/json; q=0.9"
     assert "x-grok-azure-retry-count" not in seen.headers
     assert seen.headers["api-key"] == KEY
+
+
+class _Masked(str):
+    """A str that hides itself when printed, as secret wrappers do: its text is what must be sent."""
+
+    def __str__(self) -> str:
+        return "****"
+
+
+async def test_a_key_and_headers_given_as_str_subclasses_are_sent_as_their_text() -> None:
+    with LoopbackServer(_completion) as server:
+        async with _client(
+            server, api_key=_Masked(KEY), default_headers={"X-Tag": _Masked("plain")}
+        ) as client:
+            await client.chat.completions.create(
+                model="grok-4", messages=MESSAGES, extra_headers={_Masked("X-Trace"): _Masked("abc")}
+            )
+        seen = server.requests[0]
+    assert (seen.headers["api-key"], seen.headers["x-tag"], seen.headers["x-trace"]) == (KEY, "plain", "abc")
 
 
 async def test_a_body_that_arrives_in_pieces_is_read_whole(release: threading.Event) -> None:

@@ -324,7 +324,8 @@ def test_a_completion_with_a_pending_cost_survives_copy_and_pickle(recorded_resp
     assert completion.usage is not None
     completion._set_cost(PendingCost(usage_counts(completion.usage), GROK_3_MINI))
     expected = cost_of(completion.usage, GROK_3_MINI)
-    assert pickle.loads(pickle.dumps(completion)).cost == expected  # before its first read
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):  # before its first read
+        assert pickle.loads(pickle.dumps(completion, protocol=protocol)).cost == expected
     assert completion.model_copy(deep=True).cost == expected
     assert completion.cost == expected
     assert pickle.loads(pickle.dumps(completion)).cost == expected  # and after

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -123,3 +125,21 @@ def test_a_body_that_contains_itself_is_refused_before_sending(mock_api: respx.M
         )
     assert "nests deeper than" in str(caught.value)
     assert not route.called
+
+
+def test_a_body_that_contains_itself_is_refused_even_with_a_raised_recursion_limit() -> None:
+    # In a child interpreter: an encoder that recursed into the loop would overflow the C stack and kill it.
+    script = (
+        "import sys\n"
+        "sys.setrecursionlimit(100_000)\n"
+        "from grok_azure import RequestValidationError\n"
+        "from grok_azure._validate import check_json_body\n"
+        "loop = {}\n"
+        "loop['self'] = loop\n"
+        "try:\n"
+        "    check_json_body({'metadata': loop})\n"
+        "except RequestValidationError as exc:\n"
+        "    print(type(exc).__name__, exc.param.split('.')[0])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "RequestValidationError metadata")

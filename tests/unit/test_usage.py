@@ -615,3 +615,10 @@ def test_threads_recording_without_a_budget_while_others_read_sum_exactly() -> N
     assert tracker.spent == pytest.approx(
         4000 * cost_of(usage(prompt=3, completion=2), PRICE).total, rel=1e-9
     )
+
+
+def test_deployments_are_listed_in_order_of_first_use_however_they_were_recorded() -> None:
+    tracker = UsageTracker()
+    _meter_call(tracker, usage(prompt=1))  # "prod", counted in a batch
+    tracker.record("other", OTHER, usage(prompt=2))  # counted at once
+    assert list(tracker.by_deployment()) == ["prod", "other"]
