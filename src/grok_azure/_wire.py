@@ -137,7 +137,7 @@ def check_headers(headers: Mapping[str, str] | None, *, param: str) -> None:
 _BODY_FRAMING = frozenset({"content-length", "transfer-encoding"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PreparedRequest:
     """Everything about a request except its credentials, which are added per attempt."""
 
