@@ -34,7 +34,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
-from ._secrets import RedactingHeaders, holds_credential
+from ._secrets import LazyHeaders, holds_credential
 from ._wire import SentHeaders
 
 __all__ = ["AiohttpTransport"]
@@ -244,34 +244,24 @@ def _pairs(headers: dict[str, str] | list[tuple[str, str]]) -> list[tuple[str, s
     return list(headers.items()) if isinstance(headers, dict) else headers
 
 
-class _ReceivedHeaders(RedactingHeaders):
+class _ReceivedHeaders(LazyHeaders):
     """A response's headers as httpx keeps them, from aiohttp's raw bytes (not re-checked one by one as
     ``httpx.Headers`` does with what it is given), and kept as those raw pairs until something reads them: a
     successful call to one endpoint without hooks or INFO logging reads none, and building httpx's field list is a
     twentieth of the transport's work."""
 
     _raw: tuple[tuple[bytes, bytes], ...]
-    _fields: list[tuple[bytes, bytes, bytes]] | None
 
     @classmethod
     def of_raw(cls, raw: tuple[tuple[bytes, bytes], ...]) -> _ReceivedHeaders:
-        headers = cls.__new__(cls)  # see RedactingHeaders.of_encoded
+        headers = cls._blank()
         headers._raw = raw
-        headers._fields = None
-        headers._encoding = None
         return headers
 
-    @property
-    def _list(self) -> list[tuple[bytes, bytes, bytes]]:  # httpx.Headers keeps its fields here
-        fields = self._fields
-        if fields is None:
-            fields = self._fields = [(name, name.lower(), value) for name, value in self._raw]
-            self._raw = ()
+    def _make_fields(self) -> list[tuple[bytes, bytes, bytes]]:
+        fields = [(name, name.lower(), value) for name, value in self._raw]
+        self._raw = ()  # the fields are the headers from now on
         return fields
-
-    @_list.setter
-    def _list(self, fields: list[tuple[bytes, bytes, bytes]]) -> None:
-        self._fields = fields
 
 
 def _response(

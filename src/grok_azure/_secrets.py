@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from typing_extensions import Self
 
 __all__ = [
     "REDACTED",
@@ -298,6 +299,36 @@ class RedactingHeaders(httpx.Headers):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({dict(hide_secret_values(self))!r})"
+
+
+class LazyHeaders(RedactingHeaders):
+    """Headers whose httpx field list is made when something first reads them, from what the subclass holds
+    (:meth:`_make_fields`); a call that reads none encodes and copies none. Made without ``__init__``
+    (:meth:`_blank`), as :meth:`RedactingHeaders.of_encoded` is."""
+
+    _fields: list[tuple[bytes, bytes, bytes]] | None
+
+    @classmethod
+    def _blank(cls) -> Self:
+        headers = cls.__new__(cls)
+        headers._fields = None
+        headers._encoding = None  # as __init__ leaves it: worked out from the fields when first asked
+        return headers
+
+    def _make_fields(self) -> list[tuple[bytes, bytes, bytes]]:
+        """The field list ``(name, lower-case name, value)``, encoded, from what the subclass holds."""
+        raise NotImplementedError
+
+    @property
+    def _list(self) -> list[tuple[bytes, bytes, bytes]]:  # httpx.Headers keeps its fields here
+        fields = self._fields
+        if fields is None:
+            fields = self._fields = self._make_fields()
+        return fields
+
+    @_list.setter
+    def _list(self, fields: list[tuple[bytes, bytes, bytes]]) -> None:
+        self._fields = fields
 
 
 class RedactingDict(dict[str, str]):

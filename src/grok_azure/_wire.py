@@ -33,6 +33,7 @@ from ._errors import (
     ResponseTooLargeError,
 )
 from ._secrets import (
+    LazyHeaders,
     RedactingHeaders,
     RedactingRequest,
     hide_secret_values,
@@ -245,47 +246,33 @@ _FRAMING_NAMES = frozenset({"host", "content-length", "transfer-encoding"})
 _ONLY_STR = frozenset({str})
 
 
-class SentHeaders(RedactingHeaders):
+class SentHeaders(LazyHeaders):
     """A request's headers as ``name -> value`` strings, encoded into httpx's field list only when something reads
     them through httpx's API.
 
     The SDK's aiohttp transport sends the strings as they are (:attr:`pairs`): encoding each header for httpx and
     decoding it again for aiohttp was a tenth of a call's own work. A request that a hook, the log or a tracer
-    reads (or changes) is encoded then, and sent from its fields as before. The names and values were checked
-    (printable ASCII, see :func:`header_problem`) before they got here.
+    reads (or changes) is encoded then, and sent from its fields as before. The names and values are exact
+    ``str`` s that were checked (printable ASCII, see :func:`header_problem`) before they got here.
     """
 
-    _pairs: dict[str, str] | None
-    _fields: list[tuple[bytes, bytes, bytes]] | None
+    _pairs: dict[str, str]
 
     @classmethod
     def of_pairs(cls, pairs: dict[str, str]) -> SentHeaders:
         """Headers holding ``pairs`` (taken as they are, not copied)."""
-        headers = cls.__new__(cls)  # see RedactingHeaders.of_encoded
+        headers = cls._blank()
         headers._pairs = pairs
-        headers._fields = None
-        headers._encoding = None
         return headers
 
     @property
     def pairs(self) -> dict[str, str] | None:
         """The headers as given, while nothing has read them through httpx's API (which may change them); else
         None."""
-        return self._pairs
+        return self._pairs if self._fields is None else None
 
-    @property
-    def _list(self) -> list[tuple[bytes, bytes, bytes]]:  # httpx.Headers keeps its fields here
-        fields = self._fields
-        if fields is None:
-            assert self._pairs is not None
-            fields = self._fields = [_encoded(name, value) for name, value in self._pairs.items()]
-            self._pairs = None  # the fields may be changed from now on: they are the headers
-        return fields
-
-    @_list.setter
-    def _list(self, fields: list[tuple[bytes, bytes, bytes]]) -> None:
-        self._fields = fields
-        self._pairs = None
+    def _make_fields(self) -> list[tuple[bytes, bytes, bytes]]:
+        return [_encoded(name, value) for name, value in self._pairs.items()]
 
 
 def _encoded(name: str, value: str) -> tuple[bytes, bytes, bytes]:
