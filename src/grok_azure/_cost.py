@@ -125,10 +125,8 @@ class PendingCost:
         return _Tokens.of_counts(self._counts).priced(self._price)
 
     def __reduce__(self) -> tuple[type[PendingCost], tuple[UsageCounts, Price]]:
-        return (
-            PendingCost,
-            (self._counts, self._price),
-        )  # every pickle protocol (slots alone need 2 or later)
+        # For every pickle protocol: slots alone pickle only from protocol 2.
+        return (PendingCost, (self._counts, self._price))
 
 
 def cost_of(usage: CompletionUsage, price: Price) -> Cost:

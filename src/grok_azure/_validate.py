@@ -73,9 +73,8 @@ _STRICT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow
 
 
 def _unserializable(value: object) -> Any:
-    raise TypeError(
-        f"Object of type {type(value).__name__} is not JSON serializable"
-    )  # as JSONEncoder.default
+    """What ``JSONEncoder.default`` does with a value JSON has no type for."""
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 _make_encoder = getattr(json.encoder, "c_make_encoder", None)
