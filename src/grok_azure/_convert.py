@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ._errors import RequestValidationError
+from ._validate import ONLY_STR
 from .types.chat_completion import ChatCompletionMessage, ChatCompletionMessageToolCall
 from .types.chat_params import (
     AssistantMessage,
@@ -215,7 +216,6 @@ def normalize_messages(messages: Iterable[MessageLike]) -> list[dict[str, Any]]:
 # Roles whose plain-text message needs no check beyond its role (an assistant's drops reasoning_content, a tool's
 # needs tool_call_id).
 _PLAIN_ROLES = frozenset({"system", "developer", "user"})
-_ONLY_STR = frozenset({str})
 
 
 def _plain_text_message(value: object) -> dict[str, Any] | None:
@@ -224,7 +224,7 @@ def _plain_text_message(value: object) -> dict[str, Any] | None:
     if type(value) is not dict or type(value.get("content")) is not str:
         return None
     # Every value a str first: a role of another type (a list, unhashable) must not reach the set lookup.
-    if not _ONLY_STR.issuperset(map(type, value.values())) or value.get("role") not in _PLAIN_ROLES:
+    if not ONLY_STR.issuperset(map(type, value.values())) or value.get("role") not in _PLAIN_ROLES:
         return None
     return dict(value)
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .types.completion_usage import CompletionUsage, UsageCounts, usage_convention, usage_counts
+from .types.completion_usage import CompletionUsage, UsageCounts, billed_split, usage_counts
 
 if TYPE_CHECKING:
     from ._catalog import ModelSpec, Price
@@ -85,14 +85,8 @@ class _Tokens:
 
     @classmethod
     def of_counts(cls, counts: UsageCounts) -> _Tokens:
-        """The split of ``usage_counts(usage)``, as ``usage``'s properties make it (``uncached_prompt_tokens``,
-        ``cached_tokens``, ``output_tokens``, ``reasoning_tokens``)."""
-        prompt, completion, total, reasoning, cached = counts
-        prompt, completion, reasoning = max(prompt, 0), max(completion, 0), max(reasoning, 0)
-        cached = min(max(cached, 0), prompt)
-        if usage_convention(prompt, completion, total, reasoning) == "reasoning_included":
-            return cls(prompt - cached, cached, completion - reasoning, reasoning)
-        return cls(prompt - cached, cached, completion, reasoning)
+        """``usage_counts(usage)`` split as it is billed (see ``billed_split``)."""
+        return cls(*billed_split(counts))
 
     def add(self, other: _Tokens) -> None:
         self.uncached += other.uncached

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from ._catalog import ModelSpec
 from ._errors import GrokError, ModelRetiredError, PromptTooLongError, UnsupportedParameterError
 from ._usage import estimate_prompt_tokens
+from ._validate import ONLY_STR
 
 __all__ = [
     "CONTEXT_MARGIN",
@@ -257,7 +258,7 @@ def _plain_text_bound(body: Mapping[str, Any]) -> int | None:
         if not isinstance(message, dict):
             return None
         values = message.values()
-        if _ONLY_STR.issuperset(map(type, values)):  # the common message: strings only
+        if ONLY_STR.issuperset(map(type, values)):  # the common message: strings only
             chars += sum(map(len, values))
         else:
             for value in values:
@@ -268,7 +269,6 @@ def _plain_text_bound(body: Mapping[str, Any]) -> int | None:
     return chars + (len(messages) + 1) * 8
 
 
-_ONLY_STR = frozenset({str})
 _COUNTED_BESIDE_MESSAGES = ("tools", "functions", "response_format")
 # Body fields whose value a check reads, besides the output caps (see nothing_to_find) and the messages.
 _VALUE_CHECKED = frozenset({"reasoning_effort", *_COUNTED_BESIDE_MESSAGES})

@@ -40,7 +40,7 @@ from ._secrets import (
     holds_credential,
     sanitized_cause,
 )
-from ._validate import check_header_mapping, check_timeout
+from ._validate import ONLY_STR, check_header_mapping, check_timeout
 from ._version import __version__
 from .types.chat_completion import ChatCompletion
 
@@ -172,9 +172,8 @@ class PreparedRequest:
         if not _plainly_sendable(auth_headers):
             problem = next(filter(None, (header_problem(k, v) for k, v in auth_headers.items())), None)
             if problem is not None:
-                del (
-                    auth_headers
-                )  # keep the credential out of this frame's locals, which a traceback may render
+                # Keep the credential out of this frame's locals, which a traceback may render.
+                del auth_headers
                 raise RequestValidationError(f"The credential's {problem}", param="credential")
         url, host = _target(self.url, self.params)
         content = self.content or b""
@@ -213,7 +212,7 @@ class PreparedRequest:
             **auth_headers,
             "Content-Length": str(length),
         }
-        if _ONLY_STR.issuperset(map(type, pairs)) and _ONLY_STR.issuperset(map(type, pairs.values())):
+        if ONLY_STR.issuperset(map(type, pairs)) and ONLY_STR.issuperset(map(type, pairs.values())):
             return SentHeaders.of_pairs(pairs)
         # A str subclass (a key wrapped to hide it in logs, say): what was checked is its text, which httpx encodes,
         # where aiohttp would send whatever its __str__ returns.
@@ -243,7 +242,6 @@ class PreparedRequest:
 
 
 _FRAMING_NAMES = frozenset({"host", "content-length", "transfer-encoding"})
-_ONLY_STR = frozenset({str})
 
 
 class SentHeaders(LazyHeaders):

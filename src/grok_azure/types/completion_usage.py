@@ -87,10 +87,7 @@ class CompletionUsage(GrokModel):
     @property
     def output_tokens(self) -> int:
         """Tokens of the visible answer (content and tool calls), reasoning excluded, under either convention."""
-        completion = max(self.completion_tokens, 0)
-        if self.convention == "reasoning_included":
-            return completion - self.reasoning_tokens
-        return completion
+        return billed_split(usage_counts(self))[2]
 
     @property
     def billed_output_tokens(self) -> int:
@@ -104,8 +101,7 @@ class CompletionUsage(GrokModel):
     @property
     def uncached_prompt_tokens(self) -> int:
         """Prompt tokens billed at the full input price: ``prompt_tokens`` minus the cached ones."""
-        prompt = max(self.prompt_tokens, 0)
-        return prompt - min(self.cached_tokens, prompt)
+        return billed_split(usage_counts(self))[0]
 
 
 def usage_convention(prompt: int, completion: int, total: int, reasoning: int) -> UsageConvention:
@@ -118,6 +114,19 @@ def usage_convention(prompt: int, completion: int, total: int, reasoning: int) -
     if total == prompt + completion:
         return "reasoning_included"
     return "unknown"
+
+
+def billed_split(counts: UsageCounts) -> tuple[int, int, int, int]:
+    """How ``counts`` are billed: ``(uncached prompt, cached prompt, output, reasoning)``. Negative counts (a broken
+    gateway) read as 0, cached tokens are never more than the prompt, and the output leaves reasoning out under
+    either convention (see :attr:`CompletionUsage.convention`). The one rule for the properties, the tracker and
+    the cost."""
+    prompt, completion, total, reasoning, cached = counts
+    prompt, completion, reasoning = max(prompt, 0), max(completion, 0), max(reasoning, 0)
+    cached = min(max(cached, 0), prompt)
+    if usage_convention(prompt, completion, total, reasoning) == "reasoning_included":
+        completion -= reasoning
+    return prompt - cached, cached, completion, reasoning
 
 
 def usage_counts(usage: CompletionUsage) -> UsageCounts:
