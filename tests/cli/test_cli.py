@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 
 import pytest
 import respx
@@ -264,6 +265,11 @@ def test_timeout_exits_6(configured: FoundryEmulator, capsys: Capture) -> None:
     configured.fault(Fault.slow_first_byte(2.0), times=3)  # the first try and both retries
     assert main(["chat", "hi", "--timeout", "0.2"]) == 6
     assert "timed out" in capsys.readouterr().err
+    # The emulator records each slow attempt when its 2 s are up, after the client gave up: let them land here, not
+    # in the next test's emulator log (a test asserting that nothing was sent saw one of them).
+    deadline = time.monotonic() + 10.0  # bounds the wait only; nothing asserts how long it took
+    while len(configured.requests) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def test_content_filter_exits_7_naming_the_category(configured: FoundryEmulator, capsys: Capture) -> None:
