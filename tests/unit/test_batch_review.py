@@ -1,11 +1,14 @@
 """client.batches.run, review mends: bodies the SDK would refuse are refused up front; a changed input counts only
-its own ids; learned limits are summed over deployments; Ctrl-C leaves no thread that holds the process."""
+its own ids; learned limits are summed over deployments; Ctrl-C leaves no thread that holds the process, and every
+call it let out is written."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import warnings
+from itertools import count, islice
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +25,10 @@ from grok_azure import (
     GrokAzureWarning,
     GrokClient,
 )
+from grok_azure._batch._format import read_requests
 from grok_azure._batch._pacer import Pacer
-from grok_azure._batch._runner import PacerHook
+from grok_azure._batch._runner import BatchRun, PacerHook, Start
+from grok_azure._batch._store import ResultStore
 
 from .conftest import CHAT_URL, ENDPOINT, KEY, completion_body
 
@@ -228,3 +233,99 @@ def test_ctrl_c_abandons_calls_on_daemon_threads(tmp_path: Path, mock_api: respx
         release.set()
     assert caught.value.summary.interrupted
     assert [json.loads(raw)["custom_id"] for raw in out.read_text().splitlines()] == ["fast"]
+
+
+class _InterruptedAfterStart(threading.Thread):
+    """A thread whose ``start`` is hit by Ctrl-C just after the thread began: the moment a signal most often
+    lands, since the batch's main thread waits there for each new call's thread to come up."""
+
+    starts = 0
+
+    def start(self) -> None:
+        super().start()
+        type(self).starts += 1
+        if type(self).starts == 2:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_as_a_call_thread_starts_writes_every_call_that_was_sent(
+    tmp_path: Path, mock_api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import grok_azure._batch._runner as runner
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        # The call whose thread the Ctrl-C hit answers last, well after the others.
+        slow = json.loads(request.content)["messages"][0]["content"] == "b"
+        threading.Event().wait(0.5 if slow else 0.05)
+        return httpx.Response(200, json=completion_body("x"))
+
+    fake_threading = type(threading)("threading")
+    fake_threading.__dict__.update(vars(threading))
+    fake_threading.Thread = _InterruptedAfterStart  # type: ignore[attr-defined]
+    monkeypatch.setattr(runner, "threading", fake_threading)
+    _InterruptedAfterStart.starts = 0
+    mock_api.post(CHAT_URL).mock(side_effect=answer)
+    out = tmp_path / "out.jsonl"
+    with client() as c, pytest.raises(BatchInterrupted):
+        c.batches.run([line("a"), line("b"), line("c")], out, rpm=60_000, concurrency=4, grace=5)
+    for thread in threading.enumerate():
+        if thread.name == "grok-azure-batch":
+            thread.join(5)
+    sent = sorted(json.loads(call.request.content)["messages"][0]["content"] for call in mock_api.calls)
+    written = sorted(json.loads(raw)["custom_id"] for raw in out.read_text().splitlines())
+    assert "a" in sent
+    assert "c" not in sent  # nothing starts after the stop
+    assert written == sent  # a call sent before the stop had its grace period, wherever the Ctrl-C landed
+
+
+async def test_a_cancelled_async_batch_writes_every_call_it_sent(
+    tmp_path: Path, mock_api: respx.MockRouter
+) -> None:
+    started = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.sleep(0.05)
+        return httpx.Response(200, json=completion_body("x"))
+
+    mock_api.post(CHAT_URL).mock(side_effect=answer)
+    out = tmp_path / "out.jsonl"
+    async with aclient() as c:
+        batch = asyncio.ensure_future(
+            c.batches.run([line(f"id{i}") for i in range(8)], out, rpm=60_000, concurrency=8, grace=5)
+        )
+        await started.wait()  # a call is on the wire
+        batch.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await batch
+    sent = sorted(json.loads(call.request.content)["messages"][0]["content"] for call in mock_api.calls)
+    written = sorted(json.loads(raw)["custom_id"] for raw in out.read_text().splitlines())
+    assert sent  # the call on the wire was sent...
+    assert written == sent  # ...and every call that was sent was written within the grace period
+
+
+def test_a_call_that_claims_its_send_after_the_stop_sends_nothing_and_runs_on_resume(tmp_path: Path) -> None:
+    requests = list(read_requests([line("a"), line("b")]))
+    store = ResultStore(tmp_path / "out.jsonl")
+    try:
+        run = BatchRun(
+            requests,
+            ["a", "b"],
+            store,
+            Pacer(rpm=60_000, concurrency=2, clock=count().__next__),
+            concurrency=2,
+        )
+        first, second = [step for step in islice(run.steps(), 10) if isinstance(step, Start)][:2]
+        assert run.claim(first)  # its thread came up before the Ctrl-C
+        run.stop()
+        assert not run.claim(second)  # its thread came up after: it must not send
+        waiter = threading.Thread(target=run.wait_sending, args=(5,))
+        waiter.start()
+        waiter.join(0.2)
+        assert waiter.is_alive()  # the grace period waits for the claimed call...
+        run.release(first)
+        waiter.join(5)
+        assert not waiter.is_alive()  # ...and ends as soon as it has
+        assert run.progress().in_flight == 0  # neither is counted: both run on resume
+    finally:
+        store.close()

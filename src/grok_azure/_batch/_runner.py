@@ -147,7 +147,9 @@ class BatchRun:
         self._clock = clock
         self._started = clock()
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)  # notified when a sending call ends
         self._in_flight: set[str] = set()
+        self._sending: set[str] = set()  # claimed by their call: sent, or about to be
         self._stopping = False
         self._accepting = True
         outcomes = store.outcomes
@@ -200,17 +202,42 @@ class BatchRun:
                 self._completion += usage[1] if usage else 0
                 if cost is not None:
                     self._cost = (self._cost or 0.0) + cost
-            self._in_flight.discard(request.custom_id)
+            self._end(request.custom_id)
         self.pacer.settle(step.estimate, actual)
+
+    def claim(self, step: Start) -> bool:
+        """Whether ``step``'s call may send, asked by the call itself just before it sends: not after
+        :meth:`stop` (the step is forgotten and runs on resume). A claimed call is one :meth:`wait_sending`
+        waits for; deciding here rather than from the driver's own set of calls leaves no moment (a Ctrl-C
+        between a thread's start and its bookkeeping) when a call can send unseen."""
+        custom_id = step.request.custom_id
+        with self._lock:
+            if self._stopping:
+                self._end(custom_id)
+                return False
+            self._sending.add(custom_id)
+            return True
 
     def release(self, step: Start) -> None:
         """Forget ``step`` without writing it (its call was cancelled or raised a bug): it runs on resume."""
         with self._lock:
-            self._in_flight.discard(step.request.custom_id)
+            self._end(step.request.custom_id)
+
+    def _end(self, custom_id: str) -> None:
+        """``custom_id``'s call is over (the lock is held)."""
+        self._in_flight.discard(custom_id)
+        self._sending.discard(custom_id)
+        self._settled.notify_all()
 
     def stop(self) -> None:
-        """Send nothing more; calls in flight may still finish and be written."""
-        self._stopping = True
+        """Send nothing more; calls that already claimed their send may still finish and be written."""
+        with self._lock:
+            self._stopping = True
+
+    def wait_sending(self, timeout: float) -> None:
+        """Block until every claimed call has ended, or ``timeout`` seconds (the grace period) have passed."""
+        with self._settled:
+            self._settled.wait_for(lambda: not self._sending, timeout)
 
     def abandon(self) -> None:
         """Write nothing more (after the grace period): what is still in flight runs again on resume."""
@@ -292,6 +319,8 @@ def run_sync(
     (their threads end with their calls, and never hold the process at exit)."""
 
     def perform(step: Start) -> None:
+        if not run.claim(step):
+            return
         try:
             outcome: Outcome = send(**call_arguments(step.request.body))
         except GrokError as exc:
@@ -315,7 +344,7 @@ def run_sync(
     except KeyboardInterrupt:
         run.stop()
         try:
-            concurrent.futures.wait(futures, timeout=grace)
+            run.wait_sending(grace)
         finally:
             run.abandon()
         raise BatchInterrupted(run.summary(interrupted=True)) from None
@@ -356,6 +385,8 @@ async def run_async(
     rest (they run on resume) and propagates."""
 
     async def perform(step: Start) -> None:
+        if not run.claim(step):
+            return
         try:
             outcome: Outcome = await send(**call_arguments(step.request.body))
         except GrokError as exc:
