@@ -235,35 +235,39 @@ def test_ctrl_c_abandons_calls_on_daemon_threads(tmp_path: Path, mock_api: respx
     assert [json.loads(raw)["custom_id"] for raw in out.read_text().splitlines()] == ["fast"]
 
 
-class _InterruptedAfterStart(threading.Thread):
-    """A thread whose ``start`` is hit by Ctrl-C just after the thread began: the moment a signal most often
-    lands, since the batch's main thread waits there for each new call's thread to come up."""
-
-    starts = 0
-
-    def start(self) -> None:
-        super().start()
-        type(self).starts += 1
-        if type(self).starts == 2:
-            raise KeyboardInterrupt
-
-
 def test_ctrl_c_as_a_call_thread_starts_writes_every_call_that_was_sent(
     tmp_path: Path, mock_api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import grok_azure._batch._runner as runner
 
+    first_sent = threading.Event()
+
     def answer(request: httpx.Request) -> httpx.Response:
+        which = json.loads(request.content)["messages"][0]["content"]
+        if which == "a":
+            first_sent.set()
         # The call whose thread the Ctrl-C hit answers last, well after the others.
-        slow = json.loads(request.content)["messages"][0]["content"] == "b"
-        threading.Event().wait(0.5 if slow else 0.05)
+        threading.Event().wait(0.5 if which == "b" else 0.05)
         return httpx.Response(200, json=completion_body("x"))
+
+    starts = 0
+
+    class InterruptedAfterStart(threading.Thread):
+        """Ctrl-C lands in the second call thread's ``start``, just after the thread began: where a signal most
+        often lands, since the batch's main thread waits there for each new call's thread to come up."""
+
+        def start(self) -> None:
+            nonlocal starts
+            super().start()
+            starts += 1
+            if starts == 2:
+                first_sent.wait(5)  # the first call is surely on the wire
+                raise KeyboardInterrupt
 
     fake_threading = type(threading)("threading")
     fake_threading.__dict__.update(vars(threading))
-    fake_threading.Thread = _InterruptedAfterStart  # type: ignore[attr-defined]
+    fake_threading.Thread = InterruptedAfterStart  # type: ignore[attr-defined]
     monkeypatch.setattr(runner, "threading", fake_threading)
-    _InterruptedAfterStart.starts = 0
     mock_api.post(CHAT_URL).mock(side_effect=answer)
     out = tmp_path / "out.jsonl"
     with client() as c, pytest.raises(BatchInterrupted):
