@@ -34,6 +34,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from ._errors import RequestValidationError
 from ._secrets import LazyHeaders, holds_credential
 from ._wire import SentHeaders
 
@@ -233,11 +234,31 @@ def _as_aiohttp_headers(sent: httpx.Headers) -> dict[str, str] | list[tuple[str,
     """
     if isinstance(sent, SentHeaders) and sent.pairs is not None:
         return sent.pairs
-    raw = sent.raw
-    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in raw}
-    if len(headers) == len(raw):
-        return headers
-    return [(key.decode("latin-1"), value.decode("latin-1")) for key, value in raw]
+    # aiohttp encodes header text as UTF-8, so UTF-8 is the decoding that sends httpx's bytes unchanged (a hook's
+    # non-ASCII value, which httpx stores as UTF-8, went out encoded twice when this was latin-1).
+    try:
+        pairs = [(key.decode(), value.decode()) for key, value in sent.raw]
+    except UnicodeDecodeError:
+        pairs = None
+    if (
+        pairs is None
+    ):  # raised here, not in the except block: the decode error holds the bytes (a credential?)
+        name = next(key for key, value in sent.raw if not _utf8(key) or not _utf8(value))
+        raise RequestValidationError(
+            f"The request's header {name.decode('latin-1')!r} holds bytes that are not UTF-8 (set by a hook?): the "
+            "async client's transport sends header text as UTF-8 and cannot send them as they are",
+            param="headers",
+        )
+    headers = dict(pairs)
+    return headers if len(headers) == len(pairs) else pairs
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _pairs(headers: dict[str, str] | list[tuple[str, str]]) -> list[tuple[str, str]]:

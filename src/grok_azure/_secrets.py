@@ -298,7 +298,13 @@ class RedactingHeaders(httpx.Headers):
         fields[found[0]] = (lower_name, lower_name, value)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({dict(hide_secret_values(self))!r})"
+        try:
+            shown = dict(hide_secret_values(self))
+        except UnicodeDecodeError:
+            # httpx decodes with the encoding it first worked out, which bytes added since (a hook's) may not be
+            # in; a repr must not raise (tracebacks rendered with their locals call it).
+            shown = dict(hide_secret_values({k.decode("latin-1"): v.decode("latin-1") for k, v in self.raw}))
+        return f"{type(self).__name__}({shown!r})"
 
 
 class LazyHeaders(RedactingHeaders):

@@ -26,8 +26,10 @@ from grok_azure import (
     AsyncGrokClient,
     CallInfo,
     ClientClosedError,
+    GrokClient,
     Hook,
     RedirectError,
+    RequestValidationError,
     StreamInterruptedError,
 )
 from grok_azure._aiohttp_transport import AiohttpTransport, _ReceivedHeaders, _response
@@ -152,6 +154,43 @@ async def test_headers_a_hook_changes_go_out_changed() -> None:
     assert seen.headers["accept"] == "application/json; q=0.9"
     assert "x-grok-azure-retry-count" not in seen.headers
     assert seen.headers["api-key"] == KEY
+
+
+class _SetsHeader(Hook):
+    def __init__(self, name: str, value: str | bytes) -> None:
+        self._header = {name: value}
+
+    def on_request(self, request: httpx.Request, call: CallInfo) -> None:
+        for name, value in self._header.items():
+            if isinstance(value, str):
+                request.headers[name] = value  # httpx stores a str set this way as UTF-8
+            else:
+                request.headers.update({name: value})  # bytes, as they are
+
+
+async def test_a_non_ascii_value_a_hook_sets_goes_out_as_the_sync_client_sends_it() -> None:
+    hook = _SetsHeader("X-Team", "Zoë and Þór")
+    with LoopbackServer(_completion) as server:
+        with GrokClient(endpoint=server.url, api_key=KEY, hooks=[hook]) as sync_client:
+            sync_client.chat.completions.create(model="grok-4", messages=MESSAGES)
+        async with _client(server, hooks=[hook]) as client:
+            await client.chat.completions.create(model="grok-4", messages=MESSAGES)
+        sent = [seen.headers["x-team"].encode("latin-1") for seen in server.requests]  # the bytes on the wire
+    assert sent == ["Zoë and Þór".encode()] * 2  # UTF-8, as httpx holds it; once, not encoded twice
+
+
+async def test_header_bytes_that_are_not_utf8_are_refused_before_sending() -> None:
+    with LoopbackServer(_completion) as server:
+        async with _client(server, hooks=[_SetsHeader("X-Raw", b"caf\xe9")]) as client:
+            with pytest.raises(RequestValidationError) as caught:
+                await client.chat.completions.create(model="grok-4", messages=MESSAGES)
+        assert server.requests == []  # nothing went out, and nothing was retried
+    assert caught.value.param == "headers"
+    assert "'X-Raw'" in str(caught.value)
+    assert "not UTF-8" in str(caught.value)
+    assert "caf" not in str(caught.value)  # the value is not shown: a hook may put a credential there
+    assert caught.value.__context__ is None  # nor chained (the decode error holds the bytes)
+    assert_no_secret(caught.value, KEY)  # the frames that raised hold no credential (the API key's header)
 
 
 class _Masked(str):

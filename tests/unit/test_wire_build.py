@@ -285,3 +285,12 @@ def test_a_credential_header_the_shortcut_refuses_still_gets_the_full_check(valu
 def test_a_tab_in_a_credential_header_is_sent() -> None:
     prepared = PreparedRequest("POST", "https://example.test/openai/v1/chat/completions")
     assert prepared.build({"api-key": "a\tb"}).headers["api-key"] == "a\tb"
+
+
+def test_a_repr_after_a_hook_added_bytes_httpx_cannot_decode_does_not_raise() -> None:
+    headers = RedactingHeaders({"api-key": KEY, "Accept": "application/json"})
+    assert dict(headers.items())["accept"] == "application/json"  # httpx settles on ascii here, and keeps it
+    headers.update({"X-Raw": b"caf\xe9"})  # as a hook may: httpx's own items() now raises
+    shown = repr(headers)  # a traceback rendered with its locals calls this
+    assert KEY not in shown
+    assert "x-raw" in shown.lower()
