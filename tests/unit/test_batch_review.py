@@ -21,9 +21,11 @@ from grok_azure import (
     BatchInputError,
     BatchInterrupted,
     BatchProgress,
+    BatchResult,
     Deployment,
     GrokAzureWarning,
     GrokClient,
+    GrokError,
 )
 from grok_azure._batch._format import read_requests
 from grok_azure._batch._pacer import Pacer
@@ -331,5 +333,87 @@ def test_a_call_that_claims_its_send_after_the_stop_sends_nothing_and_runs_on_re
         waiter.join(5)
         assert not waiter.is_alive()  # ...and ends as soon as it has
         assert run.progress().in_flight == 0  # neither is counted: both run on resume
+    finally:
+        store.close()
+
+
+def _one_call_run(store: ResultStore) -> tuple[BatchRun, Start]:
+    run = BatchRun(
+        list(read_requests([line("a")])),
+        ["a"],
+        store,
+        Pacer(rpm=60_000, concurrency=1, clock=count().__next__),
+        concurrency=1,
+    )
+    step = next(step for step in run.steps() if isinstance(step, Start))
+    return run, step
+
+
+def test_a_call_whose_line_cannot_be_written_is_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ResultStore(tmp_path / "out.jsonl")
+    try:
+        run, step = _one_call_run(store)
+
+        def disk_full(result: object) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(store, "write", disk_full)
+        assert run.claim(step)
+        with pytest.raises(OSError, match="No space left"):
+            run.record(step, GrokError("the service said no"))  # its thread ends with this
+        run.stop()
+        waiter = threading.Thread(target=run.wait_sending, args=(60,))
+        waiter.start()
+        waiter.join(5)
+        assert not waiter.is_alive()  # Ctrl-C's grace period does not wait for a call that is over
+    finally:
+        store.close()
+
+
+def test_ctrl_c_neither_waits_behind_a_line_being_written_nor_holds_its_lock(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "out.jsonl")
+    try:
+        run, step = _one_call_run(store)
+        writing, go_on = threading.Event(), threading.Event()
+        real_write = store.write
+
+        def slow_write(result: BatchResult) -> None:  # a slow fsync, under the run's lock
+            writing.set()
+            go_on.wait(10)
+            real_write(result)
+
+        store.write = slow_write  # type: ignore[method-assign]
+        assert run.claim(step)
+        errors: list[BaseException] = []
+
+        def writer() -> None:
+            try:
+                run.record(step, GrokError("a line to write"))
+            except BaseException as exc:
+                errors.append(exc)
+
+        writer_thread = threading.Thread(target=writer)
+        writer_thread.start()
+        assert writing.wait(5)
+
+        def ctrl_c() -> None:  # what the driver does; a second Ctrl-C may land anywhere in it
+            run.stop()
+            run.wait_sending(0.05)
+
+        stopping = threading.Thread(target=ctrl_c)
+        stopping.start()
+        stopping.join(5)
+        try:
+            assert not stopping.is_alive()  # done while the line is still being written...
+            assert run._lock.locked()  # ...whose lock it never took (nor could give back for the writer)
+        finally:
+            go_on.set()
+            writer_thread.join(5)
+        assert errors == []
+        assert [
+            BatchResult.from_line(raw).custom_id for raw in (tmp_path / "out.jsonl").read_text().splitlines()
+        ] == ["a"]
     finally:
         store.close()

@@ -32,6 +32,7 @@ from ._summary import BatchInterrupted, BatchProgress, BatchSummary
 __all__ = ["BatchRun", "PacerHook", "PacerSink", "call_arguments", "check_request", "run_async", "run_sync"]
 
 _log = logging.getLogger("grok_azure")
+_SETTLE_POLL_S = 0.005  # how often Ctrl-C's grace period looks whether the claimed calls have ended
 
 # The body fields chat.completions.create takes as keyword arguments; any other goes in extra_body.
 _KNOWN = frozenset(("model", "messages")) | (frozenset(ChatParams.__annotations__) - REQUEST_OPTION_KEYS)
@@ -146,8 +147,10 @@ class BatchRun:
         self.concurrency = concurrency
         self._clock = clock
         self._started = clock()
-        self._lock = threading.Lock()
-        self._settled = threading.Condition(self._lock)  # notified when a sending call ends
+        self._lock = threading.Lock()  # held while a line is written (an fsync)
+        # Claims and the stop, under a lock of their own that is never held while writing: Ctrl-C's stop must not
+        # wait behind a disk (see wait_sending).
+        self._claims = threading.Lock()
         self._in_flight: set[str] = set()
         self._sending: set[str] = set()  # claimed by their call: sent, or about to be
         self._stopping = False
@@ -186,24 +189,26 @@ class BatchRun:
             yield WAIT_ANY
 
     def record(self, step: Start, outcome: Outcome) -> None:
-        """Write ``outcome`` as ``step``'s line (durably) and count it; after :meth:`abandon`, only forget it."""
-        request = step.request
-        result, usage, cost = _result(request.custom_id, outcome)
-        actual = usage[0] + usage[1] if usage else 0
-        with self._lock:
-            if request.custom_id not in self._in_flight:
-                return
-            if self._accepting:
-                self.store.write(result)
-                self._finished += 1
-                self._done += result.ok
-                self._failed += not result.ok
-                self._prompt += usage[0] if usage else 0
-                self._completion += usage[1] if usage else 0
-                if cost is not None:
-                    self._cost = (self._cost or 0.0) + cost
-            self._end(request.custom_id)
-        self.pacer.settle(step.estimate, actual)
+        """Write ``outcome`` as ``step``'s line (durably) and count it; after :meth:`abandon`, only forget it.
+        However this ends (a write that fails included), the call is over: :meth:`wait_sending` waits no more."""
+        custom_id = step.request.custom_id
+        try:
+            result, usage, cost = _result(custom_id, outcome)
+            with self._lock:
+                if custom_id not in self._in_flight:
+                    return
+                if self._accepting:
+                    self.store.write(result)
+                    self._finished += 1
+                    self._done += result.ok
+                    self._failed += not result.ok
+                    self._prompt += usage[0] if usage else 0
+                    self._completion += usage[1] if usage else 0
+                    if cost is not None:
+                        self._cost = (self._cost or 0.0) + cost
+        finally:
+            self._end(custom_id)
+        self.pacer.settle(step.estimate, usage[0] + usage[1] if usage else 0)
 
     def claim(self, step: Start) -> bool:
         """Whether ``step``'s call may send, asked by the call itself just before it sends: not after
@@ -211,33 +216,39 @@ class BatchRun:
         waits for; deciding here rather than from the driver's own set of calls leaves no moment (a Ctrl-C
         between a thread's start and its bookkeeping) when a call can send unseen."""
         custom_id = step.request.custom_id
-        with self._lock:
-            if self._stopping:
-                self._end(custom_id)
-                return False
-            self._sending.add(custom_id)
-            return True
+        with self._claims:
+            allowed = not self._stopping
+            if allowed:
+                self._sending.add(custom_id)
+        if not allowed:
+            self._end(custom_id)
+        return allowed
 
     def release(self, step: Start) -> None:
         """Forget ``step`` without writing it (its call was cancelled or raised a bug): it runs on resume."""
-        with self._lock:
-            self._end(step.request.custom_id)
+        self._end(step.request.custom_id)
 
     def _end(self, custom_id: str) -> None:
-        """``custom_id``'s call is over (the lock is held)."""
-        self._in_flight.discard(custom_id)
-        self._sending.discard(custom_id)
-        self._settled.notify_all()
+        """``custom_id``'s call is over."""
+        with self._lock:
+            self._in_flight.discard(custom_id)
+        with self._claims:
+            self._sending.discard(custom_id)
 
     def stop(self) -> None:
         """Send nothing more; calls that already claimed their send may still finish and be written."""
-        with self._lock:
+        with self._claims:
             self._stopping = True
 
     def wait_sending(self, timeout: float) -> None:
-        """Block until every claimed call has ended, or ``timeout`` seconds (the grace period) have passed."""
-        with self._settled:
-            self._settled.wait_for(lambda: not self._sending, timeout)
+        """Block until every claimed call has ended, or ``timeout`` seconds (the grace period) have passed.
+
+        It polls, holding no lock: a second Ctrl-C can land at any moment here, and one that lands in a
+        ``Condition`` taking its lock back would leave it to release a lock another thread holds.
+        """
+        deadline = time.monotonic() + timeout
+        while self._sending and time.monotonic() < deadline:
+            time.sleep(_SETTLE_POLL_S)
 
     def abandon(self) -> None:
         """Write nothing more (after the grace period): what is still in flight runs again on resume."""
@@ -342,8 +353,8 @@ def run_sync(
             futures = _harvest(run, futures, on_progress)
         return run.summary()
     except KeyboardInterrupt:
-        run.stop()
         try:
+            run.stop()
             run.wait_sending(grace)
         finally:
             run.abandon()
