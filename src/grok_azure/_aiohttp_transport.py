@@ -240,9 +240,8 @@ def _as_aiohttp_headers(sent: httpx.Headers) -> dict[str, str] | list[tuple[str,
         pairs = [(key.decode(), value.decode()) for key, value in sent.raw]
     except UnicodeDecodeError:
         pairs = None
-    if (
-        pairs is None
-    ):  # raised here, not in the except block: the decode error holds the bytes (a credential?)
+    # Raised here, not in the except block: the decode error holds the bytes (a credential, maybe).
+    if pairs is None:
         name = next(key for key, value in sent.raw if not _utf8(key) or not _utf8(value))
         raise RequestValidationError(
             f"The request's header {name.decode('latin-1')!r} holds bytes that are not UTF-8 (set by a hook?): the "
