@@ -69,7 +69,11 @@ class ModelPolicy:
     )
 
     def admit(
-        self, body: dict[str, Any], fixed: tuple[str | None, ...], labels: tuple[str | None, ...]
+        self,
+        body: dict[str, Any],
+        fixed: tuple[str | None, ...],
+        labels: tuple[str | None, ...],
+        encoded: bytes | None = None,
     ) -> Meter:
         """Make ``body`` ready to send, or raise; the call's :class:`Meter`.
 
@@ -80,6 +84,8 @@ class ModelPolicy:
             fixed: per target of the call, the deployment name it sends instead of ``body["model"]`` (None: it
                 sends ``body["model"]``).
             labels: per target, its ``served_by`` label (None without ``deployments=``).
+            encoded: ``body`` as JSON (its ``model`` may differ), which spares the checks a walk of the messages;
+                or None.
 
         Raises:
             ModelSelectionError: ``model="auto"`` and no configured deployment suits the request.
@@ -94,9 +100,9 @@ class ModelPolicy:
             routes = self._routes(*key)
         if self.validate:
             deployment, spec = routes.first
-            self._check(deployment, spec, body)
+            self._check(deployment, spec, body, encoded)
             for deployment, spec in routes.others:
-                self._check(deployment, spec, body)
+                self._check(deployment, spec, body, encoded)
         return Meter(self.tracker, routes.by_label, body)
 
     def _routes(self, model: str, fixed: tuple[str | None, ...], labels: tuple[str | None, ...]) -> _Routes:
@@ -135,7 +141,9 @@ class ModelPolicy:
             registry=self.warned,
         )
 
-    def _check(self, deployment: str, spec: ModelSpec | None, body: Mapping[str, Any]) -> None:
+    def _check(
+        self, deployment: str, spec: ModelSpec | None, body: Mapping[str, Any], encoded: bytes | None
+    ) -> None:
         if spec is None:
             warn_once(
                 ("unknown-deployment", deployment),
@@ -145,7 +153,7 @@ class ModelPolicy:
                 registry=self.warned,
             )
             return
-        if nothing_to_find(spec, body):  # most calls: no generator walk, no closure
+        if nothing_to_find(spec, body, encoded):  # most calls: no generator walk, no closure
             return
 
         def warn(key: tuple[str, ...], message: str) -> None:

@@ -293,7 +293,7 @@ class _BaseClient(Generic[_Cred, _Http]):
         extra_headers = params.get("extra_headers")
         extra_query = params.get("extra_query")
         model = body["model"]
-        meter = self._model_policy.admit(body, *self._routing)
+        meter = self._model_policy.admit(body, *self._routing, encoded)
         if body["model"] != model:  # model="auto" was resolved: the encoding is out of date
             encoded = None
         request_id = new_request_id()  # one request id for every attempt, on every deployment

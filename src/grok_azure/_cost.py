@@ -8,6 +8,7 @@ everything public here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ __all__ = [
     "Cost",
     "cost_of",
     "estimate_prompt_tokens",
+    "prompt_tokens_at_most",
     "worst_case_cost",
 ]
 
@@ -165,6 +167,27 @@ def estimate_prompt_tokens(body: Mapping[str, Any]) -> int:
         + images * IMAGE_TOKENS
         + -(-text_bytes // BYTES_PER_TOKEN)
     )
+
+
+def prompt_tokens_at_most(message_count: int, encoded: bytes) -> int | None:
+    """An upper bound of :func:`estimate_prompt_tokens` read from the size of a body's JSON encoding alone (its
+    strings are at most that many UTF-8 bytes: escaping only lengthens them), for a body of ``message_count``
+    messages and without ``tools``, ``functions`` or ``response_format``; None when it may hold an image part, whose
+    tokens do not follow from its bytes."""
+    if _ENCODED_IMAGE_TYPE.search(encoded):
+        return None
+    return (
+        _REQUEST_OVERHEAD_TOKENS
+        + message_count * MESSAGE_OVERHEAD_TOKENS
+        + -(-len(encoded) // BYTES_PER_TOKEN)
+    )
+
+
+# An image part's type as an encoding holds it: a JSON string of its own. Inside a message's text its quotes are
+# escaped, so text that mentions one is no match (and a match that is no image part only costs the caller a walk).
+_ENCODED_IMAGE_TYPE = re.compile(
+    b'"(?:%s)"' % b"|".join(re.escape(kind.encode()) for kind in sorted(_IMAGE_PART_TYPES))
+)
 
 
 def _walk(value: object, *, with_keys: bool) -> tuple[int, int]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._catalog import ModelSpec
+from ._cost import prompt_tokens_at_most
 from ._errors import GrokError, ModelRetiredError, PromptTooLongError, UnsupportedParameterError
 from ._usage import estimate_prompt_tokens
 from ._validate import ONLY_STR
@@ -269,21 +270,30 @@ def _plain_text_bound(body: Mapping[str, Any]) -> int | None:
     return chars + (len(messages) + 1) * 8
 
 
+def _encoded_bound(body: Mapping[str, Any], encoded: bytes) -> int | None:
+    """:func:`_plain_text_bound` read from the size of the body's encoding instead of a walk of the messages (see
+    ``prompt_tokens_at_most``); None for messages that may hold an image part."""
+    messages = body.get("messages")
+    return prompt_tokens_at_most(len(messages), encoded) if isinstance(messages, list) else None
+
+
 _COUNTED_BESIDE_MESSAGES = ("tools", "functions", "response_format")
 # Body fields whose value a check reads, besides the output caps (see nothing_to_find) and the messages.
 _VALUE_CHECKED = frozenset({"reasoning_effort", *_COUNTED_BESIDE_MESSAGES})
 
 
-def nothing_to_find(spec: ModelSpec, body: Mapping[str, Any]) -> bool:
+def nothing_to_find(spec: ModelSpec, body: Mapping[str, Any], encoded: bytes | None = None) -> bool:
     """True when :func:`findings` would find nothing, read from the body's shape alone: a model not retired (nor
     past its retirement date), no field it rejects and none whose value is checked, output caps within its
-    limit, and plain-text messages that fit its window with the requested output even if every character were a
-    token. Most calls are such a body; they skip the walk of every check (a test checks the two against each
-    other on generated bodies: tests/unit/test_model_checks.py). False says nothing.
+    limit, and messages without image parts that fit its window with the requested output even if every byte of
+    the body's encoding (or, without it, every character of plain-text messages) were text. Most calls are such
+    a body; they skip the walk of every check (a test checks the two against each other on generated bodies:
+    tests/unit/test_model_checks.py). False says nothing.
 
     Args:
         spec: the catalog entry of the deployment's model.
         body: the JSON body about to be sent.
+        encoded: ``body`` as JSON (as sent, or with another ``model``), or None: then the messages are walked.
     """
     if spec.status == "retired" or (spec.retired_on is not None and spec.retired_on <= datetime.date.today()):
         return False
@@ -294,7 +304,9 @@ def nothing_to_find(spec: ModelSpec, body: Mapping[str, Any]) -> bool:
     limit = spec.max_output_tokens
     if limit is not None and output > limit:
         return False
-    bound = _plain_text_bound(body)  # None unless every message is plain text (so: no image)
+    bound = None if encoded is None else _encoded_bound(body, encoded)
+    if bound is None:
+        bound = _plain_text_bound(body)  # None unless every message is plain text (so: no image)
     window = spec.context_window
     return bound is not None and (window is None or bound * (1 - CONTEXT_MARGIN) + output <= window)
 

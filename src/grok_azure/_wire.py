@@ -138,9 +138,16 @@ def check_headers(headers: Mapping[str, str] | None, *, param: str) -> None:
 _BODY_FRAMING = frozenset({"content-length", "transfer-encoding"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class PreparedRequest:
-    """Everything about a request except its credentials, which are added per attempt."""
+    """Everything about a request except its credentials, which are added per attempt.
+
+    Not frozen, though nothing changes it once made: a frozen dataclass sets each field through
+    ``object.__setattr__``, which doubled the cost of making one, and every call makes one.
+
+    ``sdk_named``: every header name in ``headers`` is one the SDK chose (no ``default_headers`` or
+    ``extra_headers``), so none of them can clash with Host, the retry count or the body framing.
+    """
 
     method: str
     url: str
@@ -148,6 +155,7 @@ class PreparedRequest:
     headers: dict[str, str] = field(default_factory=dict)
     content: bytes | None = None
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    sdk_named: bool = False
 
     def __repr__(self) -> str:
         # Secret-named headers and query parameters (from default_headers, extra_headers, extra_query) are hidden:
@@ -169,7 +177,8 @@ class PreparedRequest:
             timeout: this attempt's timeouts (the call's deadline may have shortened them); default ``timeout``.
         """
         # Checked per attempt: an AzureKeyCredential can be rotated to a bad value, and a token comes from outside.
-        if not _plainly_sendable(auth_headers):
+        plain = _plainly_sendable(auth_headers)
+        if not plain:
             problem = next(filter(None, (header_problem(k, v) for k, v in auth_headers.items())), None)
             if problem is not None:
                 # Keep the credential out of this frame's locals, which a traceback may render.
@@ -181,21 +190,35 @@ class PreparedRequest:
         return RedactingRequest.of_parts(
             self.method,
             url,
-            self._headers(auth_headers, retry_count, host, len(content)),
+            self._headers(auth_headers, retry_count, host, len(content), plain),
             content,
             {"timeout": (timeout or self.timeout).as_dict()},
         )
 
     def _headers(
-        self, auth_headers: Mapping[str, str], retry_count: int, host: str, length: int
+        self, auth_headers: Mapping[str, str], retry_count: int, host: str, length: int, plain_auth: bool
     ) -> RedactingHeaders:
         """The attempt's headers, with the two httpx would add itself: Host first, Content-Length last.
 
         Added here so that httpx need not build the header list twice (its own request preparation re-reads and
         copies every header). They stay strings until something reads them through httpx (see
         :class:`SentHeaders`).
+
+        ``plain_auth``: :func:`_plainly_sendable` found the credential's headers to be exact strings.
         """
         mine = self.headers
+        if plain_auth and self.sdk_named and _SDK_NAMES.isdisjoint(map(str.lower, auth_headers)):
+            # The common call: the SDK's own headers (exact strings it made) and a credential's that clash with
+            # none of them; what the checks below would find, known without walking every header.
+            return SentHeaders.of_pairs(
+                {
+                    "Host": host,
+                    **mine,
+                    RETRY_COUNT_HEADER: str(retry_count),
+                    **auth_headers,
+                    "Content-Length": str(length),
+                }
+            )
         names = {name.lower() for name in mine}
         if (
             RETRY_COUNT_HEADER in names
@@ -242,6 +265,15 @@ class PreparedRequest:
 
 
 _FRAMING_NAMES = frozenset({"host", "content-length", "transfer-encoding"})
+# Every header name the SDK sends on its own (prepare_chat_request and _headers), in lower case.
+_SDK_NAMES = _FRAMING_NAMES | {
+    RETRY_COUNT_HEADER,
+    "content-type",
+    "accept",
+    "user-agent",
+    "x-ms-client-request-id",
+    "extra-parameters",
+}
 
 
 class SentHeaders(LazyHeaders):
@@ -390,6 +422,7 @@ def prepare_chat_request(
         headers=headers,
         content=encode_json(body) if encoded is None else encoded,
         timeout=timeout,
+        sdk_named=not default_headers and not extra_headers,
     )
 
 

@@ -30,6 +30,7 @@ from grok_azure import (
 from grok_azure._catalog import ModelSpec, load_catalog
 from grok_azure._model_checks import findings, nothing_to_find
 from grok_azure._warnings import GrokAzureWarning
+from grok_azure._wire import encode_json
 
 from .conftest import CHAT_URL, ENDPOINT, KEY, chunk, completion_body, sse
 
@@ -556,8 +557,50 @@ def test_the_shortcut_never_skips_a_finding(
     spec: ModelSpec, messages: list[Any], params: dict[str, Any]
 ) -> None:
     body = {"model": "m", "messages": messages, **params}
-    if nothing_to_find(spec, body):
+    # Both ways the shortcut bounds the prompt: from a walk of plain-text messages, and from the encoding's size.
+    if nothing_to_find(spec, body) or nothing_to_find(spec, body, encode_json(body)):
         assert list(findings(spec, body)) == []
+
+
+def _text_only_spec() -> ModelSpec:
+    return next(s for s in _SPECS if s.status != "retired" and "image" not in s.input_modalities)
+
+
+def test_an_image_part_is_never_read_past_in_the_encoding() -> None:
+    spec = _text_only_spec()
+    body = {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}, IMAGE]}]}
+    assert not nothing_to_find(spec, body, encode_json(body))
+    assert [f.param for f in findings(spec, body)] == ["messages"]
+
+
+def test_text_that_names_an_image_type_is_not_taken_for_an_image_part() -> None:
+    spec = _text_only_spec()
+    body = {"model": "m", "messages": [{"role": "user", "content": 'what does {"type": "image_url"} mean?'}]}
+    assert nothing_to_find(spec, body, encode_json(body))
+
+
+def test_the_encodings_size_spares_the_walk_for_messages_that_are_not_plain_text() -> None:
+    # A tool-call turn is not plain text, so the walk's bound gives up on it; the encoding's size still bounds it.
+    spec = _text_only_spec()
+    calls = [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": None, "tool_calls": calls},
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+        ],
+    }
+    assert not nothing_to_find(spec, body)
+    assert nothing_to_find(spec, body, encode_json(body))
+
+
+def test_a_prompt_over_the_window_is_found_with_the_encoding_too() -> None:
+    spec = next(s for s in _SPECS if s.context_window and s.status != "retired" and s.retired_on is None)
+    assert spec.context_window is not None
+    body = {"model": "m", "messages": [{"role": "user", "content": "word " * 2 * spec.context_window}]}
+    assert not nothing_to_find(spec, body, encode_json(body))
+    assert [f.kind for f in findings(spec, body)] == ["context"]
 
 
 @pytest.mark.parametrize(

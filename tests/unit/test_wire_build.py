@@ -3,6 +3,7 @@ holds a secret. Through the public clients (respx), with a look at the URL cache
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grok_azure import AsyncGrokClient, GrokClient, RequestValidationError
+from grok_azure._endpoint import resolve_endpoint
 from grok_azure._secrets import RedactingHeaders, RedactingRequest
 from grok_azure._wire import (
     _TARGETS,
@@ -21,6 +23,7 @@ from grok_azure._wire import (
     _plainly_sendable,
     header_problem,
     new_request_id,
+    prepare_chat_request,
 )
 
 from .conftest import CHAT_URL, ENDPOINT, KEY, completion_body
@@ -169,6 +172,71 @@ def test_a_header_of_the_callers_named_like_the_credentials_is_sent_as_before() 
     assert [value for name, value in sent if name.lower() == b"api-key"] == [KEY.encode()]
     names = [name.lower() for name, _ in sent]
     assert names.index(b"api-key") < names.index(b"x-after")
+
+
+_SDK_NAMES_ANY_CASE = st.sampled_from(
+    [
+        "host",
+        "HOST",
+        "Content-Length",
+        "transfer-encoding",
+        "x-grok-azure-retry-count",
+        "User-Agent",
+        "accept",
+        "Content-Type",
+        "x-ms-client-request-id",
+        "extra-parameters",
+    ]
+)
+
+
+@given(
+    st.dictionaries(
+        st.one_of(_SDK_NAMES_ANY_CASE, st.sampled_from(["api-key", "Authorization", "x-key"])),
+        st.sampled_from(["k1", "Bearer a.b.c"]),
+        min_size=1,
+        max_size=2,
+    ),
+    st.sampled_from(["openai_v1", "model_inference"]),
+)
+def test_a_request_without_caller_headers_sends_what_the_full_merge_would(
+    auth: dict[str, str], route: str
+) -> None:
+    # Without default_headers or extra_headers the headers are built without the name-clash walk: whatever the
+    # credential's header names (one may be named like one of the SDK's own), the result must be the walk's.
+    endpoint = resolve_endpoint(ENDPOINT, route)
+    prepared = prepare_chat_request(
+        endpoint, {"model": "m", "messages": [], "seed": 1}, api_version=None, timeout=httpx.Timeout(5.0)
+    )
+    assert prepared.sdk_named
+    walked = dataclasses.replace(prepared, sdk_named=False)
+    for attempt in (0, 1):
+        assert list(prepared.build(auth, attempt).headers.raw) == list(
+            walked.build(auth, attempt).headers.raw
+        )
+
+
+@pytest.mark.parametrize(
+    "given_headers", [{"default_headers": {"X-Team": "blue"}}, {"extra_headers": {"X": "1"}}]
+)
+def test_a_request_with_caller_headers_is_not_taken_for_one_with_only_the_sdks(given_headers: Any) -> None:
+    endpoint = resolve_endpoint(ENDPOINT)
+    prepared = prepare_chat_request(
+        endpoint,
+        {"model": "m", "messages": []},
+        api_version=None,
+        timeout=httpx.Timeout(5.0),
+        **given_headers,
+    )
+    assert not prepared.sdk_named
+
+
+def test_a_key_header_named_like_one_of_the_sdks_replaces_it_where_it_stood() -> None:
+    sent = _headers_sent(api_key_header="User-Agent")
+    assert [value for name, value in sent if name.lower() == b"user-agent"] == [KEY.encode()]
+    assert [name for name, _ in sent].index(b"User-Agent") < [name for name, _ in sent].index(
+        b"x-grok-azure-retry-count"
+    )
 
 
 def test_request_ids_are_distinct_version_4_uuids(mock_api: respx.MockRouter) -> None:
