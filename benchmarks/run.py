@@ -56,7 +56,7 @@ class Plan:
     watchdog_s: float  # the whole run is killed (with tracebacks) past this
 
 
-FULL = Plan(5, 300, 5, 3, 9, 4000, 5, 2.5, 600)
+FULL = Plan(5, 300, 5, 3, 9, 4000, 9, 2.5, 900)
 QUICK = Plan(2, 50, 2, 1, 3, 1000, 1, 0.5, 120)
 
 
