@@ -204,7 +204,8 @@ def _walk(value: object, *, with_keys: bool) -> tuple[int, int]:
         if isinstance(item, str):
             total += _utf8_len(item)
         elif isinstance(item, Mapping):
-            if not with_keys and item.get("type") in _IMAGE_PART_TYPES:
+            kind = item.get("type")  # a caller's extra key may hold anything, unhashable too
+            if not with_keys and isinstance(kind, str) and kind in _IMAGE_PART_TYPES:
                 images += 1
                 continue
             if with_keys:

@@ -91,10 +91,15 @@ def sends_images(body: Mapping[str, Any]) -> bool:
     for message in messages:
         content = message.get("content") if type(message) is dict or isinstance(message, Mapping) else None
         if isinstance(content, list) and any(
-            isinstance(part, Mapping) and part.get("type") in _IMAGE_PARTS for part in content
+            isinstance(part, Mapping) and _is_image_type(part.get("type")) for part in content
         ):
             return True
     return False
+
+
+def _is_image_type(kind: object) -> bool:
+    # A part may carry anything under "type", unhashable too: only a string names an image part.
+    return isinstance(kind, str) and kind in _IMAGE_PARTS
 
 
 def _response_format(body: Mapping[str, Any]) -> str | None:

@@ -143,7 +143,8 @@ class PreparedRequest:
     """Everything about a request except its credentials, which are added per attempt.
 
     Not frozen, though nothing changes it once made: a frozen dataclass sets each field through
-    ``object.__setattr__``, which doubled the cost of making one, and every call makes one.
+    ``object.__setattr__``, which doubled the cost of making one, and every call makes one. Compared by identity
+    (nothing compares two).
 
     ``sdk_named``: every header name in ``headers`` is one the SDK chose (no ``default_headers`` or
     ``extra_headers``), so none of them can clash with Host, the retry count or the body framing.

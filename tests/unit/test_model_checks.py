@@ -535,6 +535,7 @@ _CONTENT = st.one_of(
 _MESSAGE = st.fixed_dictionaries(
     {"role": st.sampled_from(["user", "system", "assistant", "tool"]), "content": _CONTENT},
     optional={
+        "type": st.sampled_from([["x"], {"a": 1}, "image_url", "text"]),  # a caller's extra key, of any type
         "name": st.text(max_size=5),
         "tool_call_id": st.just("call_1"),
         "tool_calls": st.just(
@@ -571,6 +572,25 @@ def test_an_image_part_is_never_read_past_in_the_encoding() -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}, IMAGE]}]}
     assert not nothing_to_find(spec, body, encode_json(body))
     assert [f.param for f in findings(spec, body)] == ["messages"]
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [{"role": "user", "content": "hi", "type": ["x"]}],
+        [{"role": "user", "content": [{"type": "text", "text": "hi", "meta": {"type": {"a": 1}}}]}],
+    ],
+    ids=["message", "nested"],
+)
+def test_a_type_that_is_not_a_string_is_no_image_part(messages: list[Any]) -> None:
+    # A caller's extra key may hold anything under "type"; the checks' walk raised TypeError on an unhashable one.
+    assert list(findings(_text_only_spec(), {"model": "m", "messages": messages})) == []
+    with respx.mock:
+        route = respx.post(CHAT_URL).respond(200, json=completion_body())
+        with GrokClient(endpoint=ENDPOINT, api_key=KEY, deployment_models={"prod": "grok-4"}) as client:
+            # tools: a value-checked field, so the checks walk the body rather than take the shortcut
+            client.chat.completions.create(model="prod", messages=messages, tools=WEATHER)
+    assert route.call_count == 1
 
 
 def test_text_that_names_an_image_type_is_not_taken_for_an_image_part() -> None:
