@@ -330,10 +330,7 @@ def call_flow(call: Call) -> CallFlow:
             if again is not None:
                 index, again = again, None
             else:
-                if call.pool is ONE_TARGET:
-                    index = 0  # what _choose picks there: the one deployment, after the retry rules' wait
-                else:
-                    index, wait = _choose(call, tried, index, wait, deadline)
+                index, wait = _choose(call, tried, index, wait, deadline)
                 if sent and observer is not None and last is not None:
                     observer.retry(last, wait)
                 if wait > 0:
@@ -381,7 +378,7 @@ def call_flow(call: Call) -> CallFlow:
                         raise
                 status = response.status_code
                 streamed = call.stream and 200 <= status < 300 and not json_instead_of_events(response)
-                if not streamed and call.pool is not ONE_TARGET:
+                if not streamed:
                     call.pool.record_response(index, status, response.headers)
                 if status == 401 and index not in refreshed:
                     refreshed += (index,)

@@ -25,6 +25,7 @@ __all__ = [
     "Cost",
     "cost_of",
     "estimate_prompt_tokens",
+    "is_image_part",
     "prompt_tokens_at_most",
     "worst_case_cost",
 ]
@@ -190,6 +191,13 @@ _ENCODED_IMAGE_TYPE = re.compile(
 )
 
 
+def is_image_part(part: Mapping[str, Any]) -> bool:
+    """Whether ``part`` (a content part) is an image part. Only a string names one: a caller's extra key may hold
+    anything under ``type``, unhashable too."""
+    kind = part.get("type")
+    return isinstance(kind, str) and kind in _IMAGE_PART_TYPES
+
+
 def _walk(value: object, *, with_keys: bool) -> tuple[int, int]:
     """(UTF-8 bytes of the strings under ``value``, image parts found); keys and literals only ``with_keys``.
 
@@ -204,8 +212,7 @@ def _walk(value: object, *, with_keys: bool) -> tuple[int, int]:
         if isinstance(item, str):
             total += _utf8_len(item)
         elif isinstance(item, Mapping):
-            kind = item.get("type")  # a caller's extra key may hold anything, unhashable too
-            if not with_keys and isinstance(kind, str) and kind in _IMAGE_PART_TYPES:
+            if not with_keys and is_image_part(item):
                 images += 1
                 continue
             if with_keys:

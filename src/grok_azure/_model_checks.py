@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._catalog import ModelSpec
-from ._cost import prompt_tokens_at_most
+from ._cost import is_image_part, prompt_tokens_at_most
 from ._errors import GrokError, ModelRetiredError, PromptTooLongError, UnsupportedParameterError
 from ._usage import estimate_prompt_tokens
 from ._validate import ONLY_STR
@@ -43,7 +43,6 @@ __all__ = [
 # if the real count were this much below the estimate, so "plainly cannot fit" holds for ordinary text.
 CONTEXT_MARGIN = 0.25
 
-_IMAGE_PARTS = frozenset({"image_url", "input_image", "image"})
 # The body fields that are the request itself, never "a parameter the model rejects".
 _STRUCTURAL = frozenset({"model", "messages", "stream"})
 
@@ -91,15 +90,10 @@ def sends_images(body: Mapping[str, Any]) -> bool:
     for message in messages:
         content = message.get("content") if type(message) is dict or isinstance(message, Mapping) else None
         if isinstance(content, list) and any(
-            isinstance(part, Mapping) and _is_image_type(part.get("type")) for part in content
+            isinstance(part, Mapping) and is_image_part(part) for part in content
         ):
             return True
     return False
-
-
-def _is_image_type(kind: object) -> bool:
-    # A part may carry anything under "type", unhashable too: only a string names an image part.
-    return isinstance(kind, str) and kind in _IMAGE_PARTS
 
 
 def _response_format(body: Mapping[str, Any]) -> str | None:
@@ -275,13 +269,6 @@ def _plain_text_bound(body: Mapping[str, Any]) -> int | None:
     return chars + (len(messages) + 1) * 8
 
 
-def _encoded_bound(body: Mapping[str, Any], encoded: bytes) -> int | None:
-    """:func:`_plain_text_bound` read from the size of the body's encoding instead of a walk of the messages (see
-    ``prompt_tokens_at_most``); None for messages that may hold an image part."""
-    messages = body.get("messages")
-    return prompt_tokens_at_most(len(messages), encoded) if isinstance(messages, list) else None
-
-
 _COUNTED_BESIDE_MESSAGES = ("tools", "functions", "response_format")
 # Body fields whose value a check reads, besides the output caps (see nothing_to_find) and the messages.
 _VALUE_CHECKED = frozenset({"reasoning_effort", *_COUNTED_BESIDE_MESSAGES})
@@ -309,7 +296,10 @@ def nothing_to_find(spec: ModelSpec, body: Mapping[str, Any], encoded: bytes | N
     limit = spec.max_output_tokens
     if limit is not None and output > limit:
         return False
-    bound = None if encoded is None else _encoded_bound(body, encoded)
+    messages = body.get("messages")
+    bound = None
+    if encoded is not None and isinstance(messages, list):
+        bound = prompt_tokens_at_most(len(messages), encoded)  # None if an image part may be there
     if bound is None:
         bound = _plain_text_bound(body)  # None unless every message is plain text (so: no image)
     window = spec.context_window

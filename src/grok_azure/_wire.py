@@ -208,25 +208,17 @@ class PreparedRequest:
         ``plain_auth``: :func:`_plainly_sendable` found the credential's headers to be exact strings.
         """
         mine = self.headers
-        if plain_auth and self.sdk_named and _SDK_NAMES.isdisjoint(map(str.lower, auth_headers)):
-            # The common call: the SDK's own headers (exact strings it made) and a credential's that clash with
-            # none of them; what the checks below would find, known without walking every header.
-            return SentHeaders.of_pairs(
-                {
-                    "Host": host,
-                    **mine,
-                    RETRY_COUNT_HEADER: str(retry_count),
-                    **auth_headers,
-                    "Content-Length": str(length),
-                }
-            )
-        names = {name.lower() for name in mine}
-        if (
-            RETRY_COUNT_HEADER in names
-            or "host" in names
-            or any(name.lower() in names or name.lower() in _FRAMING_NAMES for name in auth_headers)
-        ):
-            return self._merged_headers(auth_headers, retry_count, host, length)
+        # The common call: the SDK's own headers (exact strings it made) and a credential's, exact strings too, that
+        # clash with none of them; what the checks below would find, known without walking every header.
+        known = plain_auth and self.sdk_named and _SDK_NAMES.isdisjoint(map(str.lower, auth_headers))
+        if not known:
+            names = {name.lower() for name in mine}
+            if (
+                RETRY_COUNT_HEADER in names
+                or "host" in names
+                or any(name.lower() in names or name.lower() in _FRAMING_NAMES for name in auth_headers)
+            ):
+                return self._merged_headers(auth_headers, retry_count, host, length)
         # None of these names is another's (the caller's differ from the SDK's and the credential's in any case),
         # so a dict holds them all, in the order httpx would send them.
         pairs = {
@@ -236,7 +228,9 @@ class PreparedRequest:
             **auth_headers,
             "Content-Length": str(length),
         }
-        if ONLY_STR.issuperset(map(type, pairs)) and ONLY_STR.issuperset(map(type, pairs.values())):
+        if known or (
+            ONLY_STR.issuperset(map(type, pairs)) and ONLY_STR.issuperset(map(type, pairs.values()))
+        ):
             return SentHeaders.of_pairs(pairs)
         # A str subclass (a key wrapped to hide it in logs, say): what was checked is its text, which httpx encodes,
         # where aiohttp would send whatever its __str__ returns.
