@@ -118,7 +118,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if len(self._timeouts) >= _CACHED_TIMEOUTS:
                 self._timeouts.clear()
             timeout = self._timeouts[key] = aiohttp.ClientTimeout(
-                total=None, sock_connect=key[0], sock_read=key[1], connect=key[2]
+                total=None,
+                sock_connect=_at_least_a_moment(key[0]),
+                sock_read=_at_least_a_moment(key[1]),
+                connect=_at_least_a_moment(key[2]),
             )
         return timeout
 
@@ -223,6 +226,14 @@ class _Body(httpx.AsyncByteStream):
             # The timer armed by the last piece still counts the old timeout: re-arm it with the new one (from
             # now), or a stall right after the first chunk would end at the deadline after all.
             connection.protocol.start_timeout()
+
+
+def _at_least_a_moment(seconds: float | None) -> float | None:
+    """An httpx timeout for aiohttp, which reads 0 as "no timeout" where httpx means "at once"."""
+    return _A_MOMENT if seconds is not None and seconds <= 0 else seconds
+
+
+_A_MOMENT = 1e-6
 
 
 def _as_aiohttp_headers(sent: httpx.Headers) -> dict[str, str] | list[tuple[str, str]]:

@@ -9,8 +9,10 @@ Commands and what the executor sends back:
 
 - :class:`GetHeaders` -> the auth headers of ``target`` (a dict); not asked for a key, which the loop reads itself.
 - :class:`Refresh` -> whether the credential got a new token after a 401 (bool).
-- :class:`Send` -> the streamed ``httpx.Response``, or the :class:`GrokError` the send failed with.
-- :class:`ReadBody` -> None once the body is read into ``response`` and the response closed, or the error.
+- :class:`Send` -> the streamed ``httpx.Response``, or the :class:`GrokError` the send failed with; an async
+  executor bounds the whole send by ``within`` seconds (each of httpx's operations already is, by the timeouts).
+- :class:`ReadBody` -> None once the body is read into ``response`` and the response closed, or the error; the
+  executor cuts the read off once the reader's deadline runs out.
 - :class:`Close` -> None once the response is closed.
 - :class:`Sleep` -> None after ``seconds``, or sooner once its ``waker`` is woken (:meth:`Call.stop`).
 - :class:`Done` -> the call's success ``response``: the last command, except for a stream that fails before its
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 from collections.abc import Callable, Collection, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -104,6 +107,7 @@ class Refresh:
 class Send:
     request: httpx.Request
     target: Target
+    within: float | None = None  # what the call's budgets leave (None: unbounded)
 
 
 @dataclass(slots=True)
@@ -318,6 +322,7 @@ def call_flow(call: Call) -> CallFlow:
         tried: tuple[int, ...] = ()
         refreshed: tuple[int, ...] = ()
         sent = 0
+        resent = 0  # resends after a token refresh: attempts, but not retries
         wait = 0.0
         last: GrokError | None = None
         again: int | None = None  # after a token refresh: the same deployment, at once
@@ -332,7 +337,7 @@ def call_flow(call: Call) -> CallFlow:
             else:
                 index, wait = _choose(call, tried, index, wait, deadline)
                 if sent and observer is not None and last is not None:
-                    observer.retry(last, wait)
+                    observer.retry(last, wait, sent - resent)
                 if wait > 0:
                     waited = wait
                     _raise_interrupt((yield Sleep(wait, call.sleep_waker())))
@@ -351,6 +356,16 @@ def call_flow(call: Call) -> CallFlow:
                     raise headers
             else:  # a key: read here, without a round trip through the executor (an await, for the async client)
                 headers = target.auth.headers()
+            # Getting a token, or a wait the event loop or scheduler stretched, may have used up what was left: an
+            # attempt with no time for it is not sent (its timeouts would be zero, which transports read as none).
+            for budget in (deadline, call.stream_deadline):
+                if budget is not None and not budget.fits(0.0):
+                    raise budget.error(
+                        "before the next attempt could be sent"
+                        if sent
+                        else "before the request could be sent",
+                        None,
+                    ) from last
             timeout = deadline.attempt_timeout(request.timeout)
             if call.stream_deadline is not None:  # no single read of the stream may outlast its whole budget
                 timeout = call.stream_deadline.attempt_timeout(timeout)
@@ -358,7 +373,10 @@ def call_flow(call: Call) -> CallFlow:
             del headers
             if observer is not None:
                 observer.request(built, target, sent + 1, waited)
-            result = yield Send(built, target)
+            within = None
+            if deadline.seconds is not None or call.stream_deadline is not None:
+                within = min(deadline.remaining(), _left(call.stream_deadline))
+            result = yield Send(built, target, within)
             sent += 1
             if index not in tried:
                 tried += (index,)
@@ -389,9 +407,9 @@ def call_flow(call: Call) -> CallFlow:
                         yield from _read_body(call, response, deadline)
                         if isinstance(renewed, BaseException):
                             raise renewed
-                        again = (
-                            index  # the same target with the new token (counted in the retry-count header)
-                        )
+                        # The same target with the new token: counted in the retry-count header, not as a retry.
+                        again = index
+                        resent += 1
                         continue
                 if target.name is not None:
                     response.extensions[SERVED_BY] = target.name
@@ -436,7 +454,12 @@ def call_flow(call: Call) -> CallFlow:
             if call.stream_deadline is not None:
                 left = min(left, call.stream_deadline.remaining())
             verdict = retry_decision(
-                call.policy, outcome, sent, left, call.max_retries, elsewhere=len(tried) < len(call.targets)
+                call.policy,
+                outcome,
+                sent - resent,
+                left,
+                call.max_retries,
+                elsewhere=len(tried) < len(call.targets),
             )
             if not verdict.retry:
                 raise verdict.error
@@ -521,14 +544,21 @@ def _read_body(
             return None
         if not isinstance(outcome, GrokError):
             raise outcome
-        return _past_deadline(outcome, deadline, "reading the body", response.request)
+        return _past_deadline(outcome, deadline, "reading the body", response.request, cut=True)
     _raise_interrupt((yield Close(response)))
     return error
 
 
-def _past_deadline(error: GrokError, deadline: Deadline, during: str, request: httpx.Request) -> GrokError:
-    """A timeout that struck because the deadline shortened it is the deadline's error, naming the budget."""
-    if isinstance(error, APITimeoutError) and deadline.expired():
+def _left(budget: Deadline | None) -> float:
+    return math.inf if budget is None else budget.remaining()
+
+
+def _past_deadline(
+    error: GrokError, deadline: Deadline, during: str, request: httpx.Request, *, cut: bool = False
+) -> GrokError:
+    """A timeout that struck because the deadline shortened it is the deadline's error, naming the budget; so is
+    any failure of a read the deadline's timer ``cut`` off."""
+    if (cut or isinstance(error, APITimeoutError)) and deadline.expired():
         timeout = deadline.error(during, request)
         timeout.__cause__ = error.__cause__  # already a credential-free stand-in
         return timeout

@@ -6,6 +6,7 @@ modules and in :class:`_BaseClient`; the two clients below only move bytes with 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import logging
@@ -13,7 +14,7 @@ import os
 import re
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
@@ -42,9 +43,12 @@ from ._call_flow import (
     Sleep,
     Target,
     TargetPool,
+    Waker,
 )
 from ._call_models import Meter, ModelPolicy
 from ._constants import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
+from ._cutoff import arm as arm_cutoff
+from ._cutoff import bounded, shutdown_socket
 from ._deadline import UNBOUNDED, Deadline, check_budget
 from ._deployments import Deployment, DeploymentPool
 from ._endpoint import Endpoint, resolve_endpoint
@@ -81,12 +85,31 @@ if TYPE_CHECKING:
 
 
 class _Lifecycle:
-    """Whether a client's resources were closed; shared by a client and its ``with_options`` copies."""
+    """Whether a client's resources were closed, and the retry waits to end when they are; shared by a client and
+    its ``with_options`` copies."""
 
-    __slots__ = ("closed",)
+    __slots__ = ("closed", "waiting")
 
     def __init__(self) -> None:
         self.closed = False
+        self.waiting: set[Waker] = set()
+
+    @contextlib.contextmanager
+    def wait(self, waker: Waker) -> Iterator[None]:
+        """Around a call's retry wait: :meth:`close` wakes it. Registered before ``closed`` is read, so a close
+        either comes before (and the wait is skipped) or finds the waker to wake."""
+        self.waiting.add(waker)
+        try:
+            if self.closed:
+                waker.wake()
+            yield
+        finally:
+            self.waiting.discard(waker)
+
+    def close(self) -> None:
+        self.closed = True
+        for waker in list(self.waiting):
+            waker.wake()
 
 
 _P = ParamSpec("_P")
@@ -395,7 +418,7 @@ class _BaseClient(Generic[_Cred, _Http]):
         """Start one command of the call loop; the value, or (async client) an awaitable of it."""
         kind = type(command)
         if kind is Send:
-            return self._transmit(command.request)
+            return self._transmit(command.request, command.within)
         if kind is GetHeaders:
             return getattr(command.target.auth, self._HEADERS)()
         if kind is ReadBody:
@@ -407,7 +430,7 @@ class _BaseClient(Generic[_Cred, _Http]):
             return refresh(command.sent_headers, command.response_headers)
         return self._sleep(command)
 
-    _transmit: Callable[[httpx.Request], Any]
+    _transmit: Callable[[httpx.Request, float | None], Any]
     _read: Callable[[httpx.Response, BodyReader], Any]
     _sleep: Callable[[Sleep], Any]
 
@@ -454,7 +477,7 @@ class _BaseClient(Generic[_Cred, _Http]):
         """Mark the shared resources closed; False when there is nothing (more) for this object to close."""
         if not self._owns_resources or self._lifecycle.closed:
             return False
-        self._lifecycle.closed = True
+        self._lifecycle.close()  # a call waiting to retry ends now, with ClientClosedError
         return True
 
     def __repr__(self) -> str:
@@ -538,9 +561,9 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
     _DEFAULT_CREDENTIAL = staticmethod(default_sync_credential)
     _DEFAULT_HTTP = staticmethod(default_sync_client)
 
-    @staticmethod
-    def _sleep(command: Sleep) -> None:
-        command.waker.sleep(command.seconds)
+    def _sleep(self, command: Sleep) -> None:
+        with self._lifecycle.wait(command.waker):
+            command.waker.sleep(command.seconds)
 
     def _bind_resources(self) -> None:
         self.__dict__.pop("batches", None)  # a with_options copy makes its own (see batches)
@@ -558,10 +581,12 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
             command = flow.send(_settled(self._perform, command))
         return command.response
 
-    def _transmit(self, request: httpx.Request) -> httpx.Response | GrokError:
+    def _transmit(self, request: httpx.Request, within: float | None = None) -> httpx.Response | GrokError:
         """Hand the request to httpx (redirects off); a failure comes back as a GrokError with a clean cause.
 
         Returned, not raised: the original (holding the request's headers) must not be chained to anything.
+        ``within`` is not needed here: httpcore bounds every write and read by the attempt's timeouts, which the
+        call loop shortened to what the deadline leaves, and a blocking write cannot outlast its timeout.
         """
         started = time.perf_counter()
         try:
@@ -572,7 +597,13 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
             return self._failure(exc, request)
 
     def _read(self, response: httpx.Response, body: BodyReader) -> GrokError | None:
-        """Read the body into ``body``, then release the connection (dropping it on failure); the failure, if any."""
+        """Read the body into ``body``, then release the connection (dropping it on failure); the failure, if any.
+
+        Under a deadline, a timer shuts the socket down when it runs out: each read is bounded by the read timeout,
+        but a body dripping in within it would outlast the deadline.
+        """
+        left = body.time_left()
+        cancel = None if left is None else arm_cutoff(left, functools.partial(shutdown_socket, response))
         try:
             for chunk in response.iter_bytes():
                 body.feed(chunk)
@@ -580,6 +611,8 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
         except Exception as exc:
             return self._failure(exc, response.request)
         finally:
+            if cancel is not None:
+                cancel()
             response.close()
         return None
 
@@ -668,9 +701,9 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
     _DEFAULT_CREDENTIAL = staticmethod(default_async_credential)
     _DEFAULT_HTTP = staticmethod(default_async_client)
 
-    @staticmethod
-    async def _sleep(command: Sleep) -> None:
-        await command.waker.asleep(command.seconds)
+    async def _sleep(self, command: Sleep) -> None:
+        with self._lifecycle.wait(command.waker):
+            await command.waker.asleep(command.seconds)
 
     def _bind_resources(self) -> None:
         self.__dict__.pop("batches", None)  # a with_options copy makes its own (see batches)
@@ -691,26 +724,39 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
             command = flow.send(result)
         return command.response
 
-    async def _transmit(self, request: httpx.Request) -> httpx.Response | GrokError:
+    async def _transmit(
+        self, request: httpx.Request, within: float | None = None
+    ) -> httpx.Response | GrokError:
         """Hand the request to httpx (redirects off); a failure comes back as a GrokError with a clean cause.
+
+        ``within``: the seconds the call's budgets leave for the whole send, its upload included (aiohttp bounds no
+        write: a server that stops reading a large body would hold the call for ever); None: unbounded.
 
         ``except Exception`` also catches what httpx-aiohttp leaves unmapped (oversized headers, for one), and
         never ``asyncio.CancelledError``, a BaseException.
         """
         started = time.perf_counter()
+        direct = self._direct
         try:
-            if self._direct is None:
-                return await self._http.send(request, stream=True, follow_redirects=False)
-            return bind_direct_response(await self._direct.handle_async_request(request), request, started)
+            sending = (
+                self._http.send(request, stream=True, follow_redirects=False)
+                if direct is None
+                else direct.handle_async_request(request)
+            )
+            response = await (sending if within is None else bounded(within, sending, request))
         except Exception as exc:
             return self._failure(exc, request)
+        return response if direct is None else bind_direct_response(response, request, started)
 
     async def _read(self, response: httpx.Response, body: BodyReader) -> GrokError | None:
-        """Read the body into ``body``, then release the connection (dropping it on failure); the failure, if any."""
+        """Read the body into ``body``, then release the connection (dropping it on failure); the failure, if any.
+
+        Under a deadline the whole read is bounded by what it leaves (see :meth:`GrokClient._read`).
+        """
+        left = body.time_left()
+        reading = _read_into(response, body)
         try:
-            async for chunk in response.aiter_bytes():
-                body.feed(chunk)
-            body.finish()
+            await (reading if left is None else bounded(left, reading, response.request))
         except Exception as exc:
             return self._failure(exc, response.request)
         finally:
@@ -840,6 +886,12 @@ def _check_policy(value: object) -> RetryPolicy:
     if not isinstance(value, RetryPolicy):
         raise ConfigurationError(f"retry must be a RetryPolicy or None; got {type(value).__name__}")
     return value
+
+
+async def _read_into(response: httpx.Response, body: BodyReader) -> None:
+    async for chunk in response.aiter_bytes():
+        body.feed(chunk)
+    body.finish()
 
 
 def _settled(perform: Callable[[Any], Any], command: Any) -> Any:

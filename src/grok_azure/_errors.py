@@ -321,9 +321,20 @@ class APIConnectionError(APIError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out."""
+    """The request timed out.
 
-    def __init__(self, message: str = "Request timed out.", *, request: httpx.Request | None = None) -> None:
+    ``partial`` is what a stream had delivered before it stalled or its ``stream_deadline`` ran out; None for a
+    call that timed out before any chunk (and for every non-streamed call).
+    """
+
+    def __init__(
+        self,
+        message: str = "Request timed out.",
+        *,
+        request: httpx.Request | None = None,
+        partial: ChatCompletion | None = None,
+    ) -> None:
+        self.partial = partial
         super().__init__(message, request=request)
 
 

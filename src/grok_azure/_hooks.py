@@ -102,6 +102,8 @@ class CallInfo:
         server_port: its port.
         started: ``time.perf_counter()`` when the call started.
         wait: the seconds waited before the current attempt (0.0 for the first).
+        retry: in ``on_retry``, the number of the retry about to be made (1 for the first); a resend after a token
+            refresh is an attempt but not a retry. 0 until the first ``on_retry``.
         state: a dict for hooks' own per-call data (key it by something of your hook's).
     """
 
@@ -111,6 +113,7 @@ class CallInfo:
         "deployment",
         "model",
         "request_id",
+        "retry",
         "route",
         "server_address",
         "server_port",
@@ -132,6 +135,7 @@ class CallInfo:
         self.server_port: int | None = None
         self.started = time.perf_counter()
         self.wait = 0.0
+        self.retry = 0
         self.state: dict[Any, Any] = {}
 
     def __repr__(self) -> str:  # no body: it holds the prompt
@@ -148,7 +152,7 @@ class _RetryCallback(Hook):
         self.callback = callback
 
     def on_retry(self, error: GrokError, wait: float, call: CallInfo) -> None:
-        self.callback(call.attempt, error, wait)
+        self.callback(call.retry, error, wait)
 
 
 class HookSet:
@@ -248,7 +252,9 @@ class CallObserver:
     def error(self, error: GrokError) -> None:
         _run(self.hooks.on_error, "on_error", error, self.info)
 
-    def retry(self, error: GrokError, wait: float) -> None:
+    def retry(self, error: GrokError, wait: float, number: int) -> None:
+        """Before retry ``number`` (1 for the first), ``wait`` seconds from now."""
+        self.info.retry = number
         _run(self.hooks.on_retry, "on_retry", error, wait, self.info)
 
     def succeeded(self, completion: ChatCompletion) -> None:

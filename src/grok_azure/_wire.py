@@ -458,8 +458,9 @@ class BodyReader:
     Args:
         response: The response whose body is about to be read.
         limit: ``ResponseLimits.max_body_bytes``.
-        deadline: The call's budget; checked as each piece arrives, so a body that drips slowly past it ends with
-            :class:`APITimeoutError` (each single read is bounded by the attempt's shortened read timeout).
+        deadline: The call's budget; checked as each piece arrives, and the executors cut a read still blocked
+            when it runs out (:meth:`time_left`), so a body that drips slowly past it ends with
+            :class:`APITimeoutError`.
     """
 
     __slots__ = ("_deadline", "_limit", "_parts", "_response", "_size")
@@ -475,6 +476,10 @@ class BodyReader:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise self._too_large(f"declares Content-Length {int(declared)}")
+
+    def time_left(self) -> float | None:
+        """Seconds the call's deadline leaves for the read (None: no deadline), for a timer that cuts it off."""
+        return None if self._deadline is None else self._deadline.remaining()
 
     def feed(self, chunk: bytes) -> None:
         if self._deadline is not None and self._deadline.expired():

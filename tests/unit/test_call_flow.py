@@ -175,6 +175,7 @@ class Run:
     sent: list[httpx.Request]
     done: httpx.Response | None = None
     raised: BaseException | None = None
+    within: list[float | None] = field(default_factory=list)  # each Send's bound for the whole send
 
 
 def drive(
@@ -185,6 +186,7 @@ def drive(
     headers: dict[str, str] | BaseException | None = None,
     sleep_reply: BaseException | None = None,
     on_sleep: Callable[[], None] | None = None,
+    on_headers: Callable[[], None] | None = None,
 ) -> Run:
     """Play the executor: answer each command of ``call_flow(call)`` until Done or an exception."""
     flow = call_flow(call)
@@ -196,10 +198,13 @@ def drive(
             command = flow.send(reply)
             if isinstance(command, GetHeaders):
                 run.steps.append(("headers", command.target.name))
+                if on_headers is not None:
+                    on_headers()
                 reply = {"api-key": KEY} if headers is None else headers
             elif isinstance(command, Send):
                 request = command.request
                 run.sent.append(request)
+                run.within.append(command.within)
                 run.steps.append(("send", command.target.name, request.headers[RETRY_COUNT_HEADER]))
                 reply = answers_left.pop(0)(request)
             elif isinstance(command, ReadBody):
@@ -561,3 +566,83 @@ def test_a_body_the_transport_already_read_needs_no_read_command() -> None:
 
     run = drive(build().call, [in_memory, status(200)])
     assert [step[0] for step in run.steps] == ["headers", "send", "sleep", "headers", "send", "read", "done"]
+
+
+# -- no attempt without time for it; what each send may take ------------------------------------------------
+
+
+def test_an_attempt_the_deadline_left_no_time_for_is_not_sent() -> None:
+    clock = [100.0]
+    deadline = Deadline(1.0, clock=lambda: clock[0])
+
+    def slow_token() -> None:
+        clock[0] += 1.2  # getting the token took longer than the whole budget
+
+    run = drive(build(deadline=deadline).call, [status(200)], on_headers=slow_token)
+    assert run.steps == [("headers", "east")]  # nothing sent: its timeouts would all have been zero
+    assert isinstance(run.raised, APITimeoutError)
+    assert "deadline=1 s ran out before the request could be sent" in str(run.raised)
+
+
+def test_a_retry_whose_wait_overran_the_deadline_is_not_sent() -> None:
+    clock = [100.0]
+    deadline = Deadline(1.0, clock=lambda: clock[0])
+
+    def overrun() -> None:
+        clock[0] += 0.995  # a 0.5 s wait the event loop stretched: 5 ms left, under MIN_ATTEMPT_SECONDS
+
+    run = drive(
+        build(deadline=deadline).call,
+        [status(503, {"retry-after-ms": "500"}), status(200)],
+        on_sleep=overrun,
+    )
+    assert [s[0] for s in run.steps] == ["headers", "send", "read", "sleep", "headers"]
+    assert isinstance(run.raised, APITimeoutError)
+    assert "ran out before the next attempt could be sent" in str(run.raised)
+    assert isinstance(run.raised.__cause__, InternalServerError)  # what the last attempt failed with
+
+
+def test_each_send_is_bounded_by_what_the_deadline_leaves() -> None:
+    clock = [100.0]
+    deadline = Deadline(3.0, clock=lambda: clock[0])
+
+    def slow_503(request: httpx.Request) -> httpx.Response:
+        clock[0] += 2.5
+        return status(503, {"retry-after-ms": "100"})(request)
+
+    run = drive(build(deadline=deadline).call, [slow_503, status(200)])
+    assert run.within == [pytest.approx(3.0), pytest.approx(0.5)]
+    assert drive(build().call, [status(200)]).within == [None]  # no deadline: no bound of the SDK's own
+
+
+def test_a_resend_after_a_token_refresh_is_not_counted_as_a_retry() -> None:
+    retries: list[int] = []
+    policy = RetryPolicy(
+        backoff_base=0.01, backoff_cap=0.02, on_retry=lambda attempt, error, wait: retries.append(attempt)
+    )
+    answers = [status(401), status(429, {"retry-after-ms": "10"}), status(200)]
+    run = drive(build(policy=policy, max_retries=1).call, answers, refresh=[True])
+    assert run.done is not None
+    assert run.done.status_code == 200
+    assert [s[2] for s in run.steps if s[0] == "send"] == ["0", "1", "2"]  # the header counts every attempt
+    assert retries == [1]  # on_retry numbers retries, not attempts
+
+
+def test_a_read_the_deadline_cut_off_ends_with_the_deadline_error() -> None:
+    clock = [100.0]
+    deadline = Deadline(1.0, clock=lambda: clock[0])
+    call = build(deadline=deadline).call
+    flow = call_flow(call)
+    command = flow.send(None)
+    assert isinstance(command, GetHeaders)
+    command = flow.send({"api-key": KEY})
+    assert isinstance(command, Send)
+    # A body that was not read with the headers (a streamed response), so the executor must read it.
+    response = httpx.Response(200, stream=httpx.ByteStream(b"{}"), request=command.request)
+    command = flow.send(response)
+    assert isinstance(command, ReadBody)
+    clock[0] += 1.0  # the timer shut the socket: the read failed as a dropped connection, at the deadline
+    with pytest.raises(APITimeoutError, match="deadline=1 s ran out reading the body"):
+        flow.send(
+            APIConnectionError("Connection error: RemoteProtocolError", request=command.response.request)
+        )

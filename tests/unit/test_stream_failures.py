@@ -285,6 +285,36 @@ def test_time_the_consumer_spends_on_a_chunk_is_not_a_stall() -> None:
     assert list(decoder.feed(b": ping\n\n")) == []
 
 
+def test_a_stall_after_a_chunk_keeps_what_arrived_in_partial() -> None:
+    clock = FakeClock()
+    decoder = decoder_with(clock)
+    assert len(list(decoder.feed(sse(chunk("Partial", role="assistant"))))) == 1
+    clock.now += 0.5
+    with pytest.raises(APITimeoutError) as caught:
+        list(decoder.feed(b": ping\n\n"))
+    assert caught.value.partial is not None
+    assert caught.value.partial.text == "Partial"
+
+
+def test_a_read_timeout_after_a_chunk_keeps_what_arrived_in_partial() -> None:
+    clock = FakeClock()
+    decoder = decoder_with(clock)
+    assert len(list(decoder.feed(sse(chunk("Partial", role="assistant"))))) == 1
+    error = decoder.read_failed(httpx.ReadTimeout("timed out"))
+    assert isinstance(error, APITimeoutError)
+    assert error.partial is not None
+    assert error.partial.text == "Partial"
+
+
+def test_a_stall_before_any_chunk_has_no_partial() -> None:
+    clock = FakeClock()
+    decoder = decoder_with(clock)
+    clock.now += 0.5
+    with pytest.raises(APITimeoutError) as caught:
+        list(decoder.feed(b": ping\n\n"))
+    assert caught.value.partial is None  # nothing reached the caller: the call loop resends it
+
+
 def test_no_read_timeout_means_no_stall_limit() -> None:
     clock = FakeClock()
     decoder = decoder_with(clock, read=None)

@@ -341,6 +341,9 @@ class ChunkDecoder:
 
     def _fail(self, error: _E) -> _E:
         self.reading = False
+        if isinstance(error, APITimeoutError) and self.delivered and error.partial is None:
+            # A stall or a stream_deadline after chunks reached the caller: they keep what arrived, as for a drop.
+            error.partial = self.accumulator.snapshot()
         self._failed = _summary(error)
         return error
 

@@ -21,9 +21,8 @@ reader ends with ``StreamClosedError``.
 from __future__ import annotations
 
 import contextlib
-import socket
+import functools
 import sys
-import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -31,6 +30,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 import httpx
 from typing_extensions import Self
 
+from .._cutoff import arm, arm_on_loop, shutdown_socket
 from .._deadline import Deadline
 from .._errors import GrokError
 from .._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
@@ -248,15 +248,14 @@ def _arm(deadline: Deadline | None, current: _Current) -> Callable[[], None] | N
     """
     if deadline is None or not deadline.bounded:
         return None
-    timer = threading.Timer(deadline.remaining(), _cut, (current,))
-    timer.daemon = True
-    timer.start()
-    return timer.cancel  # returns None: `first = first()` disarms and forgets
+    return arm(
+        deadline.remaining(), functools.partial(_cut, current)
+    )  # returns None: `first = first()` disarms
 
 
 def _cut(current: _Current) -> None:
     # As Stream.close() from another thread: the blocked read fails, and the reader reports the deadline.
-    _shutdown(current.response)
+    shutdown_socket(current.response)
     _close_quietly(current.response)
 
 
@@ -264,9 +263,7 @@ def _aarm(deadline: Deadline | None, current: _Current) -> Callable[[], None] | 
     """:func:`_arm` on the running event loop."""
     if deadline is None or not deadline.bounded:
         return None
-    import asyncio  # here: the sync client must not load asyncio
-
-    return asyncio.get_running_loop().call_later(deadline.remaining(), _acut, current).cancel
+    return arm_on_loop(deadline.remaining(), functools.partial(_acut, current))
 
 
 _CUTTING: set[Any] = set()  # the tasks closing a body whose stream_deadline ran out (asyncio keeps weak refs)
@@ -275,7 +272,7 @@ _CUTTING: set[Any] = set()  # the tasks closing a body whose stream_deadline ran
 def _acut(current: _Current) -> None:
     import asyncio
 
-    _shutdown(current.response)
+    shutdown_socket(current.response)
     task = asyncio.ensure_future(_aclose_quietly(None, current.response))
     _CUTTING.add(task)
     task.add_done_callback(_CUTTING.discard)
@@ -347,19 +344,6 @@ def _start(generator: AsyncGenerator[Any, None]) -> None:
         return
     step.close()
     raise RuntimeError("a stream generator awaited before its first yield")
-
-
-def _shutdown(response: httpx.Response) -> None:
-    """Shut the response's socket down, so that a read blocked on it in another thread or task returns now.
-
-    Closing the socket alone does not wake a thread blocked in ``recv`` (on Linux the read waits on), so a
-    stream closed from elsewhere shuts it down first. A transport that exposes no socket (a test transport) is
-    only closed: its reader stops at its next read.
-    """
-    with contextlib.suppress(Exception):
-        sock = response.extensions["network_stream"].get_extra_info("socket")
-        if isinstance(sock, socket.socket):
-            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _stop_resend(current: _Current, decoder: ChunkDecoder) -> None:
@@ -473,7 +457,7 @@ class Stream(_Body, Generic[_T]):
         except ValueError:  # "generator already executing": another thread is reading; cut the body under it
             self._decoder.interrupt()
             _stop_resend(self._current, self._decoder)
-            _shutdown(self.response)
+            shutdown_socket(self.response)
             with contextlib.suppress(Exception):
                 self.response.close()
 
@@ -517,7 +501,7 @@ class AsyncStream(_Body, Generic[_T]):
         except RuntimeError:  # "asynchronous generator is already running": another task is reading it
             self._decoder.interrupt()
             _stop_resend(self._current, self._decoder)
-            _shutdown(self.response)
+            shutdown_socket(self.response)
             with contextlib.suppress(Exception):
                 await self.response.aclose()
 
