@@ -356,16 +356,9 @@ def call_flow(call: Call) -> CallFlow:
                     raise headers
             else:  # a key: read here, without a round trip through the executor (an await, for the async client)
                 headers = target.auth.headers()
-            # Getting a token, or a wait the event loop or scheduler stretched, may have used up what was left: an
-            # attempt with no time for it is not sent (its timeouts would be zero, which transports read as none).
-            for budget in (deadline, call.stream_deadline):
-                if budget is not None and not budget.fits(0.0):
-                    raise budget.error(
-                        "before the next attempt could be sent"
-                        if sent
-                        else "before the request could be sent",
-                        None,
-                    ) from last
+            within = None
+            if deadline.seconds is not None or call.stream_deadline is not None:
+                within = _time_for_attempt(deadline, call.stream_deadline, sent, last)
             timeout = deadline.attempt_timeout(request.timeout)
             if call.stream_deadline is not None:  # no single read of the stream may outlast its whole budget
                 timeout = call.stream_deadline.attempt_timeout(timeout)
@@ -373,9 +366,6 @@ def call_flow(call: Call) -> CallFlow:
             del headers
             if observer is not None:
                 observer.request(built, target, sent + 1, waited)
-            within = None
-            if deadline.seconds is not None or call.stream_deadline is not None:
-                within = min(deadline.remaining(), _left(call.stream_deadline))
             result = yield Send(built, target, within)
             sent += 1
             if index not in tried:
@@ -549,8 +539,25 @@ def _read_body(
     return error
 
 
-def _left(budget: Deadline | None) -> float:
-    return math.inf if budget is None else budget.remaining()
+def _time_for_attempt(
+    deadline: Deadline, stream_deadline: Deadline | None, sent: int, last: GrokError | None
+) -> float:
+    """What the call's budgets leave for the next attempt, which the executor bounds the send by.
+
+    Getting a token, or a wait the event loop or scheduler stretched, may have used up what was left: an attempt
+    with no time for it is not sent (its timeouts would be zero, which transports read as none). Raises the
+    budget's APITimeoutError then, caused by the last attempt's error (if any).
+    """
+    left = math.inf
+    for budget in (deadline, stream_deadline):
+        if budget is not None and budget.bounded:
+            if not budget.fits(0.0):
+                during = (
+                    "before the next attempt could be sent" if sent else "before the request could be sent"
+                )
+                raise budget.error(during) from last
+            left = min(left, budget.remaining())
+    return left
 
 
 def _past_deadline(

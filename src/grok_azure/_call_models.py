@@ -202,7 +202,7 @@ class Meter:
         body: the body to reserve for.
     """
 
-    __slots__ = ("_body", "_first", "_reservation", "_routes", "_tracker", "observer")
+    __slots__ = ("_body", "_first", "_reservation", "_routes", "_tracker", "hides_usage_chunk", "observer")
 
     def __init__(
         self,
@@ -217,6 +217,8 @@ class Meter:
         self._reservation: Reservation | _NoHold | None = None
         # The call's hooks (None: none), told of the call's end here, where its usage is settled or released.
         self.observer: CallObserver | None = None
+        # The SDK asked for a stream's usage for the budget: its usage-only chunk is not the caller's to see.
+        self.hides_usage_chunk = False
 
     def reserve(self) -> None:
         """Hold the call's worst case against the budget: call right before sending.

@@ -315,7 +315,9 @@ def _status_code(value: object) -> int | None:
     """An HTTP error status written in a body (``429`` or ``"429"``), else None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if (
+        isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
+    ):  # not "²", which int() refuses
         value = int(value.strip())
     return value if isinstance(value, int) and 400 <= value < 600 else None
 

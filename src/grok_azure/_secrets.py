@@ -480,7 +480,10 @@ def scrubbed_headers(headers: httpx.Headers, secrets: list[str]) -> httpx.Header
         [
             (k, REDACTED if k.lower() in _SECRET_RESPONSE_HEADERS else _scrub_header_value(k, v, secrets))
             for k, v in headers.multi_items()
-        ]
+        ],
+        # The encoding the values were decoded with (UTF-8, or latin-1 for other bytes): httpx's default, ASCII,
+        # cannot encode a header such as "x-ms-error-detail: nicht verfügbar" again.
+        encoding=headers.encoding,
     )
 
 
@@ -498,11 +501,15 @@ def detached_response(
     except httpx.ResponseNotRead:
         content = b""
     # The copy holds decoded bytes, so the encoding headers would make httpx decode them a second time.
-    headers = [
-        (k, v)
-        for k, v in scrubbed_headers(response.headers, secrets).multi_items()
-        if k.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
-    ]
+    scrubbed = scrubbed_headers(response.headers, secrets)
+    headers = httpx.Headers(
+        [
+            (k, v)
+            for k, v in scrubbed.multi_items()
+            if k.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
+        ],
+        encoding=scrubbed.encoding,  # as scrubbed_headers: a non-ASCII value is no failure
+    )
     return httpx.Response(
         response.status_code, headers=headers, content=_scrub_bytes(content, secrets), request=request
     )

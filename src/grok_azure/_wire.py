@@ -476,6 +476,18 @@ class BodyReader:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise self._too_large(f"declares Content-Length {int(declared)}")
+        encodings = [
+            part for part in response.headers.get("content-encoding", "").lower().split(",") if part.strip()
+        ]
+        if len([part for part in encodings if part.strip() != "identity"]) > 1:
+            # httpx inflates every layer of each piece before the SDK can count it: "gzip, gzip" turns a few KB
+            # into gigabytes past any limit. No service stacks encodings; a response that does is refused unread.
+            raise ResponseDecodeError(
+                f"The response stacks content encodings ({', '.join(p.strip() for p in encodings)}), which the SDK "
+                "refuses: each layer could inflate the body past ResponseLimits before it is counted",
+                status_code=response.status_code,
+                request=response.request,
+            )
 
     def time_left(self) -> float | None:
         """Seconds the call's deadline leaves for the read (None: no deadline), for a timer that cuts it off."""

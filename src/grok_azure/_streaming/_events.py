@@ -143,6 +143,7 @@ class ChunkDecoder:
         self._clock = clock
         self._interrupted = False  # close() was called while another thread or task was reading
         self.broken = False  # the reader has ended without completing: iterating again must say so
+        self.hides_usage_chunk = False  # see Stream: a usage-only chunk the SDK asked for is not yielded
         self._begin(request)
 
     def _begin(self, request: httpx.Request | None) -> None:
@@ -204,7 +205,10 @@ class ChunkDecoder:
             if event.data == "[DONE]":
                 self._finish_at_done()
                 return
-            yield self._decode(event.data, event.event)
+            chunk = self._decode(event.data, event.event)
+            if self.hides_usage_chunk and not chunk.choices and chunk.usage is not None:
+                continue  # the usage the SDK asked for (for a budget), which the caller did not: recorded, not shown
+            yield chunk
         # Taken when the consumer asks for more, so time it spends on a chunk is not counted as a stall.
         self._last_event = self._clock()
 

@@ -57,6 +57,8 @@ class Meter(Protocol):
 
     # The call's hooks (None: none): only for them does a completed stream build its completion here.
     observer: Any
+    # The SDK asked for the usage (for a budget): the usage-only chunk is not yielded.
+    hides_usage_chunk: bool
 
     def release(self, error: BaseException | None = None) -> None:
         """Give back the call's hold on the budget (nothing once settled); ``error``: why the call ended."""
@@ -391,6 +393,7 @@ class _Body:
         """
         self._current = _Current(_relaxed(response), meter, first_deadline, stop)
         self._decoder = ChunkDecoder(response.request, limits)
+        self._decoder.hides_usage_chunk = meter is not None and meter.hides_usage_chunk
         self._start(deadline, resend)
 
     def _start(self, deadline: Deadline | None, resend: Any) -> None:

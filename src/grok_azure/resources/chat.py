@@ -56,8 +56,27 @@ def _start(
             "into it; create() takes format dicts only.",
             param="response_format",
         )
+    asked = stream and _usage_for_the_budget(client, params)
     body, encoded = build_chat_request(model=model, messages=messages, stream=stream, params=params)
-    return client._start(body, stream, params, encoded)
+    call, meter = client._start(body, stream, params, encoded)
+    meter.hides_usage_chunk = asked
+    return call, meter
+
+
+def _usage_for_the_budget(client: _BaseClient[Any, Any], params: Mapping[str, Any]) -> bool:
+    """Ask for a streamed call's usage when a budget needs it and the caller did not say (``create(stream=True)``
+    leaves ``stream_options`` out): without it the service reports none, and the budget would count nothing.
+
+    True when the SDK asked: the stream then keeps the usage-only chunk that answers it from the caller, who did
+    not ask for it (an openai-style loop reads ``chunk.choices[0]``); its usage is recorded as usual.
+    """
+    if client._model_policy.tracker.budget is None or "stream_options" in params:
+        return False
+    extra_body = params.get("extra_body")
+    if isinstance(extra_body, Mapping) and "stream_options" in extra_body:
+        return False
+    cast("dict[str, Any]", params)["stream_options"] = {"include_usage": True}
+    return True
 
 
 def _open_stream(

@@ -1,0 +1,84 @@
+"""Responses a broken or hostile server sends end in typed errors with bounded memory, with both clients: an error
+with a non-ASCII header, a status written with superscript digits, a body under stacked gzip layers."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from typing import Any
+
+import pytest
+
+from grok_azure import (
+    APIStatusError,
+    AsyncGrokClient,
+    GrokClient,
+    InternalServerError,
+    ResponseDecodeError,
+    RetryPolicy,
+)
+
+from ._loopback import LoopbackServer, SeenRequest
+from .conftest import KEY
+
+MESSAGES = [{"role": "user", "content": "Hi"}]
+KINDS = ("sync", "async")
+FAST = RetryPolicy(backoff_base=0.01, backoff_cap=0.02)
+
+
+def raw(status: int, body: bytes, *headers: bytes) -> Any:
+    def respond(request: SeenRequest) -> list[bytes]:
+        head = b"".join(h + b"\r\n" for h in headers)
+        return [
+            b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % (status, len(body))
+            + head
+            + b"\r\n"
+            + body
+        ]
+
+    return respond
+
+
+def call(kind: str, url: str) -> Any:
+    options: dict[str, Any] = {"endpoint": url, "api_key": KEY, "retry": FAST, "validate": False}
+    if kind == "sync":
+        with GrokClient(**options) as client:
+            return client.chat.completions.create(model="grok-4", messages=MESSAGES)
+
+    async def run() -> Any:
+        async with AsyncGrokClient(**options) as client:
+            return await client.chat.completions.create(model="grok-4", messages=MESSAGES)
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_error_with_a_non_ascii_header_is_typed_and_retried(kind: str) -> None:
+    detail = "x-ms-error-detail: Dienst vorübergehend nicht verfügbar".encode()
+    with LoopbackServer(raw(503, b'{"error":{"message":"busy"}}', detail)) as server:
+        with pytest.raises(InternalServerError) as caught:
+            call(kind, server.url)
+        assert len(server.requests) == 3  # max_retries=2: retried like any 503
+    assert caught.value.headers["x-ms-error-detail"] == "Dienst vorübergehend nicht verfügbar"
+    assert caught.value.response is not None
+    assert caught.value.response.headers["x-ms-error-detail"] == "Dienst vorübergehend nicht verfügbar"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_status_in_superscript_digits_is_no_status(kind: str) -> None:
+    body = json.dumps({"error": {"code": "²", "status": "³", "message": "quota"}}).encode()
+    with (
+        LoopbackServer(raw(200, body)) as server,
+        pytest.raises(APIStatusError, match="quota"),
+    ):  # the 200's error body, not a ValueError from int()
+        call(kind, server.url)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_body_under_stacked_gzip_layers_is_refused_unread(kind: str) -> None:
+    bomb = gzip.compress(gzip.compress(b"[" * (64 << 20)))  # a few KB that would inflate to 64 MiB
+    with LoopbackServer(raw(200, bomb, b"content-encoding: gzip, gzip")) as server:
+        with pytest.raises(ResponseDecodeError, match="stacks content encodings"):
+            call(kind, server.url)
+        assert len(server.requests) == 1  # the service's answer: not retried
