@@ -50,6 +50,7 @@ from ._wire import (
     PreparedRequest,
     error_for_status,
     held_body,
+    stacked_encodings,
 )
 
 __all__ = [
@@ -406,6 +407,10 @@ def call_flow(call: Call) -> CallFlow:
                 # A streamed 2xx whose body is JSON (a gateway's error) is no stream: read it and report it as
                 # create() would (not retried, like a non-streamed 2xx with an error body).
                 if streamed:
+                    refused = stacked_encodings(response)
+                    if refused is not None:  # the service's answer, not retried (as a non-streamed body's)
+                        _raise_interrupt((yield Close(response)))
+                        raise refused
                     response.extensions[READ_TIMEOUT] = (
                         request.timeout.read
                     )  # the body's, unshortened (see _stream)

@@ -447,6 +447,26 @@ def held_body(response: httpx.Response) -> bytes | None:
         return None
 
 
+def stacked_encodings(response: httpx.Response) -> ResponseDecodeError | None:
+    """The error for a response whose body is under more than one content encoding (``gzip, gzip``), else None.
+
+    httpx inflates every layer of each piece before the SDK can count it, so a few KB under stacked layers become
+    gigabytes past any :class:`ResponseLimits`. No service stacks encodings: such a response is refused unread.
+    """
+    declared = response.headers.get("content-encoding")
+    if not declared or "," not in declared:
+        return None
+    layers = [part.strip() for part in declared.lower().split(",") if part.strip()]
+    if len([layer for layer in layers if layer != "identity"]) < 2:
+        return None
+    return ResponseDecodeError(
+        f"The response stacks content encodings ({', '.join(layers)}), which the SDK refuses: each layer could "
+        "inflate the body past ResponseLimits before it is counted",
+        status_code=response.status_code,
+        request=response.request,
+    )
+
+
 class BodyReader:
     """Collects a non-streamed body (success or error) within ``max_body_bytes``; no I/O.
 
@@ -476,18 +496,9 @@ class BodyReader:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise self._too_large(f"declares Content-Length {int(declared)}")
-        encodings = [
-            part for part in response.headers.get("content-encoding", "").lower().split(",") if part.strip()
-        ]
-        if len([part for part in encodings if part.strip() != "identity"]) > 1:
-            # httpx inflates every layer of each piece before the SDK can count it: "gzip, gzip" turns a few KB
-            # into gigabytes past any limit. No service stacks encodings; a response that does is refused unread.
-            raise ResponseDecodeError(
-                f"The response stacks content encodings ({', '.join(p.strip() for p in encodings)}), which the SDK "
-                "refuses: each layer could inflate the body past ResponseLimits before it is counted",
-                status_code=response.status_code,
-                request=response.request,
-            )
+        refused = stacked_encodings(response)
+        if refused is not None:
+            raise refused
 
     def time_left(self) -> float | None:
         """Seconds the call's deadline leaves for the read (None: no deadline), for a timer that cuts it off."""

@@ -27,11 +27,11 @@ KINDS = ("sync", "async")
 FAST = RetryPolicy(backoff_base=0.01, backoff_cap=0.02)
 
 
-def raw(status: int, body: bytes, *headers: bytes) -> Any:
+def raw(status: int, body: bytes, *headers: bytes, content_type: bytes = b"application/json") -> Any:
     def respond(request: SeenRequest) -> list[bytes]:
         head = b"".join(h + b"\r\n" for h in headers)
         return [
-            b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % (status, len(body))
+            b"HTTP/1.1 %d X\r\ncontent-type: %s\r\ncontent-length: %d\r\n" % (status, content_type, len(body))
             + head
             + b"\r\n"
             + body
@@ -82,3 +82,27 @@ def test_a_body_under_stacked_gzip_layers_is_refused_unread(kind: str) -> None:
         with pytest.raises(ResponseDecodeError, match="stacks content encodings"):
             call(kind, server.url)
         assert len(server.requests) == 1  # the service's answer: not retried
+
+
+def stream_call(kind: str, url: str) -> list[Any]:
+    options: dict[str, Any] = {"endpoint": url, "api_key": KEY, "retry": FAST, "validate": False}
+    if kind == "sync":
+        with GrokClient(**options) as client:
+            return list(client.chat.completions.create(model="grok-4", messages=MESSAGES, stream=True))
+
+    async def run() -> list[Any]:
+        async with AsyncGrokClient(**options) as client:
+            stream = await client.chat.completions.create(model="grok-4", messages=MESSAGES, stream=True)
+            return [chunk async for chunk in stream]
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_stream_under_stacked_gzip_layers_is_refused_unread(kind: str) -> None:
+    bomb = gzip.compress(gzip.compress(b"data: " + b"[" * (64 << 20)))
+    answer = raw(200, bomb, b"content-encoding: gzip, gzip", content_type=b"text/event-stream")
+    with LoopbackServer(answer) as server:
+        with pytest.raises(ResponseDecodeError, match="stacks content encodings"):
+            stream_call(kind, server.url)
+        assert len(server.requests) == 1
