@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -74,6 +75,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # otherwise spend blocking the event loop.
         self._ssl = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the event loop the session belongs to
         self._closed = False
         self._timeouts: dict[tuple[Any, Any, Any], aiohttp.ClientTimeout] = {}
         self._urls: dict[int, tuple[httpx.URL, URL]] = {}
@@ -93,8 +95,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return f"<{type(self).__name__} via {'a proxy' if self._proxy else 'direct connections'}>"
 
     def _open(self) -> aiohttp.ClientSession:
+        """The session for the running event loop, made on first use or when the loop changed.
+
+        An aiohttp session belongs to the loop it was made on. A client used again under a new loop (a second
+        ``asyncio.run()``, or a test framework's loop per test) gets a new session, once the old loop is closed;
+        the old session is let go without awaiting. One client cannot serve two running loops at once.
+        """
         if self._closed:
             raise RuntimeError("The transport is closed")  # the SDK reports it as ClientClosedError
+        loop = asyncio.get_running_loop()
+        if self._session is not None:
+            if self._loop is not None and not self._loop.is_closed():
+                raise RuntimeError(
+                    "This AsyncGrokClient's connections belong to another event loop, which is still running: use "
+                    "one client per event loop (or per thread that runs one)"
+                )
+            _let_go(self._session)
+        self._loop = loop
         limits = self._limits
         connector = aiohttp.TCPConnector(
             limit=limits.max_connections or 0,
@@ -141,7 +158,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; the response comes back with its body streaming (:class:`_Body`) or already read."""
-        session = self._session or self._open()
+        session = self._session
+        if session is None or self._loop is not asyncio.get_running_loop():
+            session = self._open()
         try:
             content: bytes | None = request.content
         except httpx.RequestNotRead:
@@ -187,7 +206,30 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._closed = True
         session, self._session = self._session, None
         if session is not None:
-            await session.close()
+            if self._loop is asyncio.get_running_loop():
+                await session.close()
+            else:  # closed from another loop than the one it served: nothing of it can be awaited here
+                _let_go(session)
+
+    def __del__(self) -> None:
+        # A client never closed: its connections are closed now, quietly (aiohttp would print "Unclosed client
+        # session" and "Unclosed connector" on stderr, as httpx's own clients do not).
+        session = getattr(self, "_session", None)
+        if session is not None and not session.closed:
+            _let_go(session)
+
+
+def _let_go(session: aiohttp.ClientSession) -> None:
+    """Close ``session`` without awaiting: its loop may be closed, or not the running one.
+
+    Its connector closes its connections at once (a closed loop's are only marked closed; their sockets close as they
+    are collected), and the session is detached from it, so neither warns when collected.
+    """
+    connector = session.connector
+    session.detach()
+    if connector is not None:
+        with contextlib.suppress(Exception):
+            connector._close()  # the synchronous part of close(), which is a coroutine
 
 
 class _Body(httpx.AsyncByteStream):

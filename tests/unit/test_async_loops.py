@@ -1,0 +1,82 @@
+"""One AsyncGrokClient across event loops, as users meet them: a module-level client used by one ``asyncio.run()``
+after another (or by a test framework's loop per test), a client never closed, and one shared by two running loops."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from grok_azure import APIConnectionError, AsyncGrokClient
+
+from ._loopback import LoopbackServer, SeenRequest, json_response
+from .conftest import KEY, completion_body
+
+MESSAGES = [{"role": "user", "content": "Hi"}]
+
+
+def answer(request: SeenRequest) -> list[bytes]:
+    return json_response(request, completion_body())
+
+
+def test_one_client_serves_one_asyncio_run_after_another() -> None:
+    with LoopbackServer(answer) as server:
+        client = AsyncGrokClient(endpoint=server.url, api_key=KEY)
+
+        async def ask() -> str | None:
+            return (await client.chat.completions.create(model="grok-4", messages=MESSAGES)).text
+
+        first = asyncio.run(ask())
+        second = asyncio.run(ask())  # a new loop: the first one's connections are gone with it
+        third = asyncio.run(ask())
+        asyncio.run(client.close())
+    assert first == second == third
+    assert len(server.requests) == 3
+
+
+def test_a_client_shared_by_two_running_loops_says_so() -> None:
+    with LoopbackServer(answer) as server:
+        client = AsyncGrokClient(endpoint=server.url, api_key=KEY)
+        other = asyncio.new_event_loop()
+        runner = threading.Thread(target=other.run_forever, daemon=True)
+        runner.start()
+        try:
+            create = client.chat.completions.create(model="grok-4", messages=MESSAGES)
+            asyncio.run_coroutine_threadsafe(create, other).result(10)  # the client now belongs to `other`
+
+            async def ask() -> object:
+                return await client.chat.completions.create(model="grok-4", messages=MESSAGES)
+
+            with pytest.raises(APIConnectionError, match="another event loop, which is still running"):
+                asyncio.run(ask())
+        finally:
+            asyncio.run_coroutine_threadsafe(client.close(), other).result(10)
+            other.call_soon_threadsafe(other.stop)
+            runner.join(10)
+            other.close()
+
+
+def test_a_client_never_closed_prints_nothing() -> None:
+    with LoopbackServer(answer) as server:
+        script = textwrap.dedent(
+            f"""
+            import asyncio
+            from grok_azure import AsyncGrokClient
+
+            async def main():
+                client = AsyncGrokClient(endpoint={server.url!r}, api_key={KEY!r})
+                await client.chat.completions.create(model="grok-4", messages=[{{"role": "user", "content": "Hi"}}])
+
+            asyncio.run(main())
+            """
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+        )
+    assert done.returncode == 0, done.stderr
+    assert "Unclosed" not in done.stderr
+    assert done.stderr == ""
