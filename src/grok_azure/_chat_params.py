@@ -82,6 +82,12 @@ def build_chat_request(
     """:func:`build_chat_body`, and the body's encoding as the request sends it (see ``check_json_body``)."""
     if not params.keys() <= _KNOWN_KEYS:
         unknown = sorted(set(params) - _KNOWN_KEYS)
+        if "stream" in unknown:  # parse(..., stream=True): extra_body would refuse it too
+            raise RequestValidationError(
+                "stream is not an argument of this method: to stream parsed output, use "
+                "client.chat.completions.stream(..., response_format=...)",
+                param="stream",
+            )
         raise RequestValidationError(
             f"Unexpected argument(s) {', '.join(unknown)}: pass fields the SDK does not know in extra_body={{...}}",
             param=unknown[0],

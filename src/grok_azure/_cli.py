@@ -530,12 +530,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=err)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _reader_gone()
     except GrokError as exc:
         return report_failure(exc, Situation(), err)
     except Exception as exc:
         print(f"error: unexpected {type(exc).__name__}: {exc}", file=err)
         return EXIT_UNEXPECTED
     return code
+
+
+def _reader_gone() -> int:
+    """The output's reader exited (``grok-azure models --json | head``): end quietly, as other tools do when SIGPIPE
+    ends them. The rest of the output goes nowhere, or Python would report the pipe again when it flushes at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
+
+
+# 128 + SIGPIPE, the status a shell reports for a command that a closed pipe ended.
+EXIT_BROKEN_PIPE = 141
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ __all__ = ["credential_error"]
 _MAX_LINE = 200
 _MAX_ATTEMPTS = 12
 _ATTEMPTS = "Attempted credentials:"
-_FIX_WITH_KEY = "or use an API key instead: set GROK_AZURE_API_KEY or pass api_key=."
+# No "api_key=" in the text: the secret scrubber would take what follows it for a key, and hide the hint.
+_FIX_WITH_KEY = "or use an API key instead: set GROK_AZURE_API_KEY, or pass the key to the client as api_key."
 _FIX_SIGN_IN = (
     "To fix it, sign in with `az login` (Azure CLI), or give the process a managed identity, a service principal "
     "(AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET) or a workload identity; "

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,3 +130,22 @@ def test_chat_refuses_a_request_the_model_cannot_take_without_sending(
     assert "accepts reasoning_effort 'low', 'medium', 'high', 'xhigh'" in err
     assert "Nothing was sent" in err
     assert configured.requests == []
+
+
+def test_a_reader_that_exits_early_ends_the_command_quietly() -> None:
+    """``grok-azure models --json | true``: the pipe is closed before the command writes."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "grok_azure", "models", "--json"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.stderr == ""
+    assert done.returncode == 141  # 128 + SIGPIPE, as a shell reports a command a closed pipe ended

@@ -74,7 +74,8 @@ class AsyncDefaultAzureCredential:
 def check_explains(error: CredentialError) -> None:
     text = str(error)
     assert "GROK_AZURE_API_KEY" in text
-    assert "api_key=" in text
+    assert "pass the key to the client as api_key." in text
+    assert "[redacted]" not in text  # the hint once read "api_key=." and the secret scrubber hid its end
     assert "az login" in text
     assert "https://ai.azure.com/.default" in text
     for name in ATTEMPTED:

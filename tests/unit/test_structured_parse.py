@@ -359,3 +359,18 @@ async def test_async_create_with_a_model_class_points_to_parse(mock_api: respx.M
                 model="grok-4", messages=MESSAGES, response_format=list[City]
             )  # type: ignore[call-overload]
     assert not route.called
+
+
+def test_parse_with_stream_points_at_the_streaming_method(mock_api: respx.MockRouter) -> None:
+    route = mock_api.post(CHAT_URL)
+    with (
+        GrokClient(endpoint=ENDPOINT, api_key=KEY) as client,
+        pytest.raises(RequestValidationError) as caught,
+    ):
+        client.chat.completions.parse(  # type: ignore[call-arg]
+            model="grok-4", messages=[{"role": "user", "content": "Hi"}], response_format=City, stream=True
+        )
+    assert caught.value.param == "stream"
+    assert "client.chat.completions.stream(" in str(caught.value)
+    assert "extra_body" not in str(caught.value)  # which refuses stream too: no advice that leads in a circle
+    assert not route.called
