@@ -29,7 +29,7 @@ import contextlib
 import functools
 import math
 from collections.abc import Callable, Collection, Generator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -100,8 +100,10 @@ class GetHeaders:
 @dataclass(slots=True)
 class Refresh:
     target: Target
-    sent_headers: httpx.Headers
-    response_headers: httpx.Headers
+    # Out of the repr (which a traceback rendered with its frames' locals shows): the sent headers hold the
+    # credential, and the 401's may echo it.
+    sent_headers: httpx.Headers = field(repr=False)
+    response_headers: httpx.Headers = field(repr=False)
 
 
 @dataclass(slots=True)

@@ -25,7 +25,15 @@ import httpx
 
 from ._error_mapping import service_request_id
 from ._hooks import CallInfo, Hook
-from ._secrets import MIN_SECRET_LEN, REDACTED, hide_secret_values, scrub_credential_text, scrub_text
+from ._secrets import (
+    MIN_SECRET_LEN,
+    REDACTED,
+    hide_secret_values,
+    scrub_credential_text,
+    scrub_text,
+    scrubbed_headers,
+    secret_values,
+)
 
 if TYPE_CHECKING:
     from ._errors import GrokError
@@ -187,9 +195,10 @@ class _LogHook(Hook):
             service_request_id(headers) or "-",
         )
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "response %s headers=%s", call.request_id, dict(hide_secret_values(response.headers))
-            )
+            # Scrubbed of what the request carried too (an extra_headers key, a sig query value) that the service
+            # echoed in a header, as the errors for such a response are.
+            shown = scrubbed_headers(response.headers, secret_values(response.request))
+            logger.debug("response %s headers=%s", call.request_id, dict(hide_secret_values(shown)))
 
     def on_error(self, error: GrokError, call: CallInfo) -> None:
         if getattr(error, "status_code", None) is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import traceback
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -147,6 +148,8 @@ def _iter_chunks(
                     first = first()
                 if not answered and decoder.delivered:
                     answered = _answered(response)
+            # The last piece read may hold what the service echoed: no local of the raise or the resend below.
+            data = b""
             failure = _final_failure(decoder, deadline, current, failure)
             # Raised here, not in an except block, so that the original (which holds the request and its
             # credentials) is not chained as __context__.
@@ -211,6 +214,8 @@ async def _aiter_chunks(
                     first = first()
                 if not answered and decoder.delivered:
                     answered = _answered(response)
+            # The last piece read may hold what the service echoed: no local of the raise or the resend below.
+            data = b""
             failure = _final_failure(decoder, deadline, current, failure)
             if failure is None:
                 break
@@ -284,7 +289,13 @@ def _final_failure(
     decoder: ChunkDecoder, deadline: Deadline | None, current: _Current, failure: GrokError | None
 ) -> GrokError | None:
     """What ended the read of one response: ``failure``, unless a budget ran out (its timer cut the body, so the
-    read failed or ended early): ``stream_deadline``, or the call's deadline before the first chunk."""
+    read failed or ended early): ``stream_deadline``, or the call's deadline before the first chunk.
+
+    The frames ``failure`` passed through (the decoder's) lose their locals, which hold the event's text: a
+    traceback rendered with ``capture_locals`` would show a credential the service echoed in it.
+    """
+    if failure is not None:
+        traceback.clear_frames(failure.__traceback__)
     response = current.response
     if deadline is not None and not decoder.done and deadline.expired():
         return _out_of_time(decoder, deadline, response)
