@@ -108,18 +108,22 @@ def test_a_secret_echoed_in_a_response_header_is_not_logged(
     }
     caplog.set_level(logging.DEBUG, logger="grok_azure")
     with LoopbackServer(respond) as server, pytest.raises(GrokError):
-        if kind == "sync":
-            with GrokClient(endpoint=server.url, **options) as client:
-                client.chat.completions.create(**create)
-        else:
-
-            async def run() -> None:
-                async with AsyncGrokClient(endpoint=server.url, **options) as client:
-                    await client.chat.completions.create(**create)
-
-            asyncio.run(run())
+        send(kind, server.url, options, create)
     logged = "\n".join(
         record.getMessage() for record in caplog.records if record.name.startswith("grok_azure")
     )
     assert "x-apim-trace" in logged  # the response's headers were logged
     assert SUBSCRIPTION not in logged
+
+
+def send(kind: str, url: str, options: dict[str, Any], create: dict[str, Any]) -> None:
+    if kind == "sync":
+        with GrokClient(endpoint=url, **options) as client:
+            client.chat.completions.create(**create)
+        return
+
+    async def run() -> None:
+        async with AsyncGrokClient(endpoint=url, **options) as client:
+            await client.chat.completions.create(**create)
+
+    asyncio.run(run())
