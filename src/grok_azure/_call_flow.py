@@ -40,7 +40,7 @@ from ._endpoint import Endpoint
 from ._errors import APIConnectionError, APITimeoutError, GrokError
 from ._hooks import CallObserver
 from ._retry import Outcome, RetryPolicy, retry_decision
-from ._streaming._events import json_instead_of_events, json_stream_error
+from ._streaming._events import page_instead_of_events, page_stream_error
 from ._wire import (
     READ_TIMEOUT,
     RETRY_COUNT_HEADER,
@@ -388,7 +388,7 @@ def call_flow(call: Call) -> CallFlow:
                         _raise_interrupt((yield Close(response)))
                         raise
                 status = response.status_code
-                streamed = call.stream and 200 <= status < 300 and not json_instead_of_events(response)
+                streamed = call.stream and 200 <= status < 300 and not page_instead_of_events(response)
                 if not streamed:
                     call.pool.record_response(index, status, response.headers)
                 if status == 401 and index not in refreshed:
@@ -438,7 +438,7 @@ def call_flow(call: Call) -> CallFlow:
                         failure = error_for_status(response)
                         if failure is None:
                             if call.stream:
-                                raise json_stream_error(response)
+                                raise page_stream_error(response)
                             yield Done(response)
                             return
                         outcome = Outcome(failure, status, response.headers)

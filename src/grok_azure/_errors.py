@@ -269,6 +269,9 @@ class PromptTooLongError(ContextLengthExceededError):
         self.context_window = context_window
         super().__init__(message, status_code=400, code="context_length_exceeded", param="messages")
 
+    def _describe(self) -> str:
+        return self.message  # found before sending: no "Error code: 400" of a service that was never asked
+
 
 class UnsupportedParameterError(RequestValidationError):
     """A parameter, or a value of it, that the deployment's model is known to reject; nothing was sent.

@@ -106,3 +106,12 @@ def test_a_stream_under_stacked_gzip_layers_is_refused_unread(kind: str) -> None
         with pytest.raises(ResponseDecodeError, match="stacks content encodings"):
             stream_call(kind, server.url)
         assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_html_page_answering_a_stream_is_reported_as_such(kind: str) -> None:
+    page = b"<html><body>Sign in to continue</body></html>"
+    with LoopbackServer(raw(200, page, content_type=b"text/html; charset=utf-8")) as server:
+        with pytest.raises(ResponseDecodeError, match="answered with an HTML page, not an event stream"):
+            stream_call(kind, server.url)
+        assert len(server.requests) == 1

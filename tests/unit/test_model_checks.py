@@ -642,3 +642,13 @@ def test_a_plain_chat_takes_the_shortcut(spec: ModelSpec) -> None:
         "max_tokens": 200,
     }
     assert nothing_to_find(spec, body) is ("temperature" not in spec.rejected_parameters)
+
+
+def test_a_prompt_too_long_says_nothing_was_sent_without_an_error_code() -> None:
+    error = PromptTooLongError(
+        "The prompt cannot fit. Nothing was sent.", model="grok-4", estimated_tokens=9, context_window=1
+    )
+    assert (
+        str(error) == "The prompt cannot fit. Nothing was sent."
+    )  # no "Error code: 400" of a service never asked
+    assert error.status_code == 400  # still caught and handled as the service's own 400 would be

@@ -378,25 +378,29 @@ class ChunkDecoder:
         return StreamClosedError(message, partial=self.accumulator.snapshot())
 
 
-def json_instead_of_events(response: httpx.Response) -> bool:
-    """Whether a streamed request's 2xx response is JSON rather than an event stream.
+def page_instead_of_events(response: httpx.Response) -> bool:
+    """Whether a streamed request's 2xx response is a JSON body or an HTML page rather than an event stream.
 
-    Some gateways answer ``stream=True`` with ``200`` and a JSON error (``{"error": {"code": "429", ...}}``). The
-    call loop then reads that body (within ``max_body_bytes``) and raises :func:`json_stream_error`, before any
-    stream exists, so it is reported as ``create()`` would report it rather than as a broken stream.
+    Some gateways answer ``stream=True`` with ``200`` and a JSON error (``{"error": {"code": "429", ...}}``), and a
+    wrong endpoint or a proxy's sign-in page with ``200`` and HTML. The call loop then reads that body (within
+    ``max_body_bytes``) and raises :func:`page_stream_error`, before any stream exists, so it is reported as
+    ``create()`` would report it rather than as a broken stream. Other types are read as a stream (a service that
+    mislabels its events still streams).
     """
     kind: str = response.headers.get("content-type", "").partition(";")[0].strip().lower()
-    return kind == "application/json" or kind.endswith("+json")
+    return kind == "application/json" or kind.endswith("+json") or kind == "text/html"
 
 
-def json_stream_error(response: httpx.Response) -> GrokError:
-    """The error for a streamed request answered with a (read) JSON body: the mapped API error when the body has
-    a top-level ``error`` (the rules of ``decode_completion``), else :class:`ResponseDecodeError`."""
+def page_stream_error(response: httpx.Response) -> GrokError:
+    """The error for a streamed request answered with a (read) JSON body or HTML page: the mapped API error when the
+    body has a top-level ``error`` (the rules of ``decode_completion``), else :class:`ResponseDecodeError`."""
     error = error_in_success_body(response)
     if error is not None:
         return error
+    kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
     return ResponseDecodeError(
-        "A streamed request was answered with a JSON body, not an event stream (text/event-stream)",
+        f"A streamed request was answered with {'an HTML page' if kind == 'text/html' else 'a JSON body'}, not "
+        "an event stream (text/event-stream): check the endpoint, and any proxy or gateway in front of it",
         status_code=response.status_code,
         body=response.content,
         request=response.request,
