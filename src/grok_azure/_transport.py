@@ -17,6 +17,7 @@ one endpoint, so the choice is made once, when the client is built) and stamping
 
 from __future__ import annotations
 
+import contextlib
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -107,10 +108,23 @@ def default_sync_client(
         lambda: httpx.HTTPTransport(limits=DEFAULT_LIMITS, proxy=proxy_for(url, proxy))
     )
     # trust_env=False: the proxy is already in the transport; env mounts on the wrapper would never be used.
-    client = httpx.Client(
+    client = _OwnedClient(
         timeout=DEFAULT_TIMEOUT, transport=transport, follow_redirects=False, trust_env=False
     )
     return client, transport
+
+
+class _OwnedClient(httpx.Client):
+    """The httpx client a ``GrokClient`` makes for itself: closed when collected, if its owner never closed it.
+
+    ``GrokClient(...)`` used without ``with`` or ``close()`` (as quick scripts do) would otherwise leave its pooled
+    sockets to the garbage collector, which warns (``ResourceWarning: unclosed socket``). A client passed in as
+    ``http_client=`` is its owner's to close.
+    """
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit, what close() needs may be gone already
+            self.close()
 
 
 def default_async_transport(proxy: httpx.Proxy | None = None) -> httpx.AsyncBaseTransport:

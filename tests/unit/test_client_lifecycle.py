@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -163,3 +166,31 @@ async def test_closed_async_default_client_opens_no_new_session(used_before_clos
     assert len(copy_errors) == 3
     assert all(isinstance(e, ClientClosedError) for e in copy_errors)
     assert len(server.requests) == sent_before == int(used_before_close)
+
+
+def test_a_client_never_closed_closes_its_sockets_when_collected(
+    origin_for_lifecycle: LoopbackServer,
+) -> None:
+    """``GrokClient(...)`` without ``with`` or ``close()``, as quick scripts write it: no unclosed socket is left
+    for the collector to warn about."""
+    script = (
+        "import gc, warnings\n"
+        "warnings.simplefilter('error', ResourceWarning)\n"
+        "from grok_azure import GrokClient\n"
+        f"client = GrokClient(endpoint={origin_for_lifecycle.url!r}, api_key={KEY!r})\n"
+        "client.chat.completions.create(model='grok-4', messages=[{'role': 'user', 'content': 'Hi'}])\n"
+        "del client\n"
+        "gc.collect()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ResourceWarning" not in done.stderr
+    assert "unclosed" not in done.stderr
+
+
+@pytest.fixture
+def origin_for_lifecycle() -> Iterator[LoopbackServer]:
+    with LoopbackServer(lambda request: json_response(request, completion_body())) as server:
+        yield server
