@@ -125,19 +125,25 @@ def retry_later(request: SeenRequest) -> list[bytes]:
     return json_response(request, {"error": {"code": "busy"}}, status=503, headers={"retry-after": "30"})
 
 
-def test_close_from_another_thread_ends_a_sync_retry_wait() -> None:
+def on_a_thread(client: GrokClient) -> tuple[threading.Thread, list[BaseException]]:
+    """A call the way a worker thread makes it; what it raised goes in the list."""
     outcome: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            client.chat.completions.create(model="grok-4", messages=MESSAGES)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=send, daemon=True)
+    caller.start()
+    return caller, outcome
+
+
+def test_close_from_another_thread_ends_a_sync_retry_wait() -> None:
     with LoopbackServer(retry_later) as server:
         client = GrokClient(endpoint=server.url, api_key=KEY, retry=RetryPolicy(max_server_wait=60))
-
-        def send() -> None:
-            try:
-                client.chat.completions.create(model="grok-4", messages=MESSAGES)
-            except BaseException as exc:
-                outcome.append(exc)
-
-        caller = threading.Thread(target=send, daemon=True)
-        caller.start()
+        caller, outcome = on_a_thread(client)
         while not server.requests:  # the first attempt got its 503: the call now waits 30 s to retry
             time.sleep(0.01)
         time.sleep(0.1)
@@ -165,7 +171,6 @@ async def test_close_from_another_task_ends_an_async_retry_wait() -> None:
 
 def test_a_close_just_before_the_wait_skips_it() -> None:
     """close() between the failed attempt and its wait (here from on_retry, which runs just before the wait)."""
-    outcome: list[BaseException] = []
     with LoopbackServer(retry_later) as server:
         original = GrokClient(endpoint=server.url, api_key=KEY)
 
@@ -173,15 +178,7 @@ def test_a_close_just_before_the_wait_skips_it() -> None:
             original.close()
 
         client = original.with_options(retry=RetryPolicy(max_server_wait=60, on_retry=close_first))
-
-        def send() -> None:
-            try:
-                client.chat.completions.create(model="grok-4", messages=MESSAGES)
-            except BaseException as exc:
-                outcome.append(exc)
-
-        caller = threading.Thread(target=send, daemon=True)
-        caller.start()
+        caller, outcome = on_a_thread(client)
         caller.join(10)
         assert not caller.is_alive()  # the 30 s wait never started
         assert len(server.requests) == 1
