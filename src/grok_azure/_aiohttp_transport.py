@@ -25,9 +25,11 @@ the end drops its connection instead of draining it; a response read to the end 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import contextlib
 import ssl
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -35,7 +37,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
-from ._errors import RequestValidationError
+from ._errors import ConfigurationError, RequestValidationError
 from ._secrets import LazyHeaders, holds_credential
 from ._wire import SentHeaders
 
@@ -105,13 +107,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise RuntimeError("The transport is closed")  # the SDK reports it as ClientClosedError
         loop = asyncio.get_running_loop()
         if self._session is not None:
-            if self._loop is not None and not self._loop.is_closed():
-                raise RuntimeError(
-                    "This AsyncGrokClient's connections belong to another event loop, which is still running: use "
+            if self._loop is not None and self._loop.is_running():
+                # A usage error, not a network failure: raised as one, so that it is not retried.
+                raise ConfigurationError(
+                    "This AsyncGrokClient's connections belong to another event loop, which is running now: use "
                     "one client per event loop (or per thread that runs one)"
                 )
             _let_go(self._session)
         self._loop = loop
+        _LIVE.add(self)
         limits = self._limits
         connector = aiohttp.TCPConnector(
             limit=limits.max_connections or 0,
@@ -215,6 +219,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # A client never closed: its connections are closed now, quietly (aiohttp would print "Unclosed client
         # session" and "Unclosed connector" on stderr, as httpx's own clients do not).
         session = getattr(self, "_session", None)
+        if session is not None and not session.closed:
+            _let_go(session)
+
+
+# Transports with a session, let go of at interpreter exit: the collector then finalizes objects in no set order,
+# and a session finalized before its transport prints "Unclosed client session".
+_LIVE: weakref.WeakSet[AiohttpTransport] = weakref.WeakSet()
+
+
+@atexit.register
+def _let_go_of_all() -> None:
+    for transport in list(_LIVE):
+        session = transport._session
         if session is not None and not session.closed:
             _let_go(session)
 

@@ -79,6 +79,7 @@ class _Watchdog:
         self._order = itertools.count()
         self._cancelled = 0
         self._thread: threading.Thread | None = None
+        self._running: _Timer | None = None  # the timer whose callback runs now, outside the lock
 
     def arm(self, seconds: float, callback: Callable[[], None]) -> Cancel:
         entry = _Timer(time.monotonic() + seconds, next(self._order), callback)
@@ -92,15 +93,19 @@ class _Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="grok-azure-cutoff", daemon=True)
                 self._thread.start()
-            elif heap[0] is entry:  # sooner than what the thread waits for
-                self._changed.notify()
+            elif heap[0] is entry:  # sooner than what the thread waits for (cancel()s may wait here too: all)
+                self._changed.notify_all()
         return lambda: self._cancel(entry)
 
     def _cancel(self, entry: _Timer) -> None:
+        """Once this returns, ``entry``'s callback will not run, or has finished: a read that ended just before its
+        deadline hands its connection back to the pool only after a cut that was already under way."""
         with self._lock:
             if entry.callback is not None:
                 entry.callback = None
                 self._cancelled += 1
+            while self._running is entry:
+                self._changed.wait()
 
     def _run(self) -> None:
         heap = self._heap
@@ -118,14 +123,17 @@ class _Watchdog:
                     continue
                 entry = heapq.heappop(heap)
                 callback, entry.callback = entry.callback, None
+                self._running = entry
                 self._lock.release()
                 try:
                     if callback is not None:
                         callback()
-                except Exception:
+                except Exception:  # a cut that fails leaves the read to its own timeout
                     pass
                 finally:
                     self._lock.acquire()
+                    self._running = None
+                    self._changed.notify_all()  # a cancel() waiting for this callback to finish
 
 
 _watchdog = _Watchdog()

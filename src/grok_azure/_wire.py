@@ -526,7 +526,13 @@ class BodyReader:
         return True
 
     def finish(self) -> httpx.Response:
-        """Store the body on the response, where ``response.content`` reads it (as ``Response.read`` does)."""
+        """Store the body on the response, where ``response.content`` reads it (as ``Response.read`` does).
+
+        Raises the deadline's error if it ran out: a timer that shut the socket down at the deadline ends a body
+        delimited by the connection's close as if it were whole.
+        """
+        if self._deadline is not None and self._deadline.expired():
+            raise self._deadline.error("reading the body", self._response.request)
         self._response._content = b"".join(self._parts)
         return self._response
 

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from grok_azure import APIConnectionError, AsyncGrokClient
+from grok_azure import AsyncGrokClient, ConfigurationError
 
 from ._loopback import LoopbackServer, SeenRequest, json_response
 from .conftest import KEY, completion_body
@@ -51,8 +51,10 @@ def test_a_client_shared_by_two_running_loops_says_so() -> None:
             async def ask() -> object:
                 return await client.chat.completions.create(model="grok-4", messages=MESSAGES)
 
-            with pytest.raises(APIConnectionError, match="another event loop, which is still running"):
+            # A usage error, raised at once: not retried as a network failure would be.
+            with pytest.raises(ConfigurationError, match="another event loop, which is running now"):
                 asyncio.run(ask())
+            assert len(server.requests) == 1
         finally:
             asyncio.run_coroutine_threadsafe(client.close(), other).result(10)
             other.call_soon_threadsafe(other.stop)
@@ -80,3 +82,21 @@ def test_a_client_never_closed_prints_nothing() -> None:
     assert done.returncode == 0, done.stderr
     assert "Unclosed" not in done.stderr
     assert done.stderr == ""
+
+
+def test_a_client_moves_on_from_a_loop_that_is_idle_but_not_closed() -> None:
+    with LoopbackServer(answer) as server:
+        client = AsyncGrokClient(endpoint=server.url, api_key=KEY)
+        first = asyncio.new_event_loop()
+        try:
+            create = client.chat.completions.create(model="grok-4", messages=MESSAGES)
+            first.run_until_complete(create)  # `first` stays open, idle
+
+            async def ask() -> str | None:
+                return (await client.chat.completions.create(model="grok-4", messages=MESSAGES)).text
+
+            assert asyncio.run(ask()) == "Hello!"
+            asyncio.run(client.close())
+        finally:
+            first.close()
+        assert len(server.requests) == 2

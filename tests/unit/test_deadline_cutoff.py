@@ -63,6 +63,23 @@ def test_a_body_dripping_past_the_deadline_is_cut_off_at_it(kind: str) -> None:
         assert time.monotonic() - started < 1.5
 
 
+def dripping_until_close(request: SeenRequest) -> Iterator[bytes]:
+    """A 200 whose body has no length: it ends when the server closes the connection; a byte every 50 ms."""
+    request.close = True
+    yield b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n"
+    for byte in json.dumps(completion_body()).encode():
+        yield bytes([byte])
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_body_ended_by_the_connection_is_not_taken_as_whole_when_cut(kind: str) -> None:
+    # The cut shuts the socket down, which such a body reads as its end: the deadline's error, not half a body.
+    with LoopbackServer(dripping_until_close) as server:
+        with pytest.raises(APITimeoutError, match=r"deadline=0.5 s ran out reading the body"):
+            call(kind, server.url, api_key=KEY, timeout=30, deadline=0.5)
+
+
 @contextlib.contextmanager
 def never_reading_server() -> Iterator[str]:
     """Accepts connections and never reads from them: an upload fills the socket buffers and blocks."""
