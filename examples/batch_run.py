@@ -59,7 +59,7 @@ def main() -> None:
         summary = client.batches.run(source, output, concurrency=8, on_progress=Show())
         print(
             f"done: {summary.done}, failed: {summary.failed}, tokens in/out: {summary.prompt_tokens}/"
-            f"{summary.completion_tokens}, cost: {summary.cost}"
+            f"{summary.completion_tokens}, cost: {'unknown' if summary.cost is None else f'${summary.cost:.6f}'}"
         )
         again = client.batches.run(source, output)  # a rerun skips every id already in the output
         print(f"rerun: {again.skipped_already_done} already done, nothing sent")
