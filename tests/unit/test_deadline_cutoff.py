@@ -75,9 +75,9 @@ def dripping_until_close(request: SeenRequest) -> Iterator[bytes]:
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_body_ended_by_the_connection_is_not_taken_as_whole_when_cut(kind: str) -> None:
     # The cut shuts the socket down, which such a body reads as its end: the deadline's error, not half a body.
-    with LoopbackServer(dripping_until_close) as server:
-        with pytest.raises(APITimeoutError, match=r"deadline=0.5 s ran out reading the body"):
-            call(kind, server.url, api_key=KEY, timeout=30, deadline=0.5)
+    expected = r"deadline=0.5 s ran out reading the body"
+    with LoopbackServer(dripping_until_close) as server, pytest.raises(APITimeoutError, match=expected):
+        call(kind, server.url, api_key=KEY, timeout=30, deadline=0.5)
 
 
 @contextlib.contextmanager
