@@ -179,6 +179,7 @@ class UsageTracker:
     __slots__ = (
         "__weakref__",
         "_accounts",
+        "_assumed",
         "_budget",
         "_in_flight",
         "_lock",
@@ -194,6 +195,7 @@ class UsageTracker:
         # Calls recorded by _defer and not yet added to their accounts: (deployment, price, usage counts).
         self._pending: list[tuple[str, Price | None, UsageCounts | None]] = []
         self._reserved = 0.0  # sum of the estimates of reservations still open
+        self._assumed = 0.0  # worst cases counted for calls that completed under the budget without usage
         self._in_flight = 0  # open reservations that hold an estimate
         self._warned = OnceRegistry()  # warnings are once per tracker and deployment
 
@@ -204,7 +206,8 @@ class UsageTracker:
 
     @property
     def spent(self) -> float:
-        """USD recorded so far (priced requests only)."""
+        """USD counted against the budget so far: the priced requests, plus the worst case held by each call that
+        completed without reporting its usage (a gateway that strips it; see :meth:`reserve`)."""
         with self._lock:
             return self._spent()
 
@@ -292,7 +295,10 @@ class UsageTracker:
 
     def _spent(self) -> float:
         self._fold()
-        return math.fsum(cost.total for account in self._accounts.values() for cost in account.costs())
+        return (
+            math.fsum(cost.total for account in self._accounts.values() for cost in account.costs())
+            + self._assumed
+        )
 
     def _settle(
         self,
@@ -304,12 +310,20 @@ class UsageTracker:
         price = spec.price if spec is not None else None
         tokens = _Tokens.of(usage) if usage is not None else None  # read the usage outside the lock
         cost = tokens.priced(price) if tokens is not None and price is not None else None
+        unreported = None
         with self._lock:
             if reservation is not None:
                 if not self._close(reservation):
                     return reservation._cost
                 reservation._cost = cost
+                if tokens is None and reservation.estimate is not None:
+                    # The service said nothing of what it billed: the budget counts the worst case it held, so
+                    # that a gateway that strips usage cannot let calls through for ever.
+                    unreported = reservation.estimate
+                    self._assumed += unreported
             self._account(deployment).add(tokens, price)
+        if unreported is not None:
+            self._warn_unreported(deployment)
         return cost
 
     def _defer(
@@ -373,6 +387,14 @@ class UsageTracker:
             budget=budget,
             spent=spent,
             estimate=estimate,
+        )
+
+    def _warn_unreported(self, deployment: str) -> None:
+        warn_once(
+            ("usage-unreported", deployment),
+            f"Deployment {deployment!r} answered a call without usage (a gateway that strips it, or a stream asked "
+            "without stream_options include_usage): the budget counts that call's worst case instead, as spent.",
+            registry=self._warned,
         )
 
     def _warn_unbounded(self, deployment: str, spec: ModelSpec | None) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from grok_azure import AsyncGrokClient, BudgetExceededError, GrokClient, UsageTracker
+from grok_azure import AsyncGrokClient, BudgetExceededError, GrokAzureWarning, GrokClient, UsageTracker
 from grok_azure.testing import FoundryEmulator
 
 KEY = "budget-stream-key-0123456789"
@@ -80,3 +80,18 @@ def test_without_a_budget_the_request_is_sent_as_given(kind: str) -> None:
     with FoundryEmulator(api_key=KEY, deployments=DEPLOYMENTS) as emu:
         stream_all(kind, emu, UsageTracker(), 1)
         assert "stream_options" not in emu.requests[0].json
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_stream_asked_without_usage_counts_its_worst_case_against_the_budget(kind: str) -> None:
+    with FoundryEmulator(api_key=KEY, deployments=DEPLOYMENTS) as emu:
+        usage = UsageTracker(budget=0.50)
+        with (
+            pytest.warns(GrokAzureWarning, match="answered a call without usage"),
+            pytest.raises(BudgetExceededError),
+        ):
+            stream_all(kind, emu, usage, 20, max_tokens=8000, stream_options={"include_usage": False})
+        assert 1 <= len(emu.requests) < 20  # refused once the worst cases used the budget up
+        assert usage.spent > 0.0
+        assert usage.totals().cost == 0.0  # the totals hold what the service reported: nothing
+        assert usage.totals().unmetered_requests == len(emu.requests)

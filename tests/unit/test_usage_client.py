@@ -16,6 +16,7 @@ from grok_azure._catalog import load_catalog
 from grok_azure._usage import UsageTracker, cost_of, worst_case_cost
 from grok_azure._warnings import GrokAzureWarning
 
+from ._loopback import LoopbackServer, json_response
 from .conftest import CHAT_URL, ENDPOINT, FIXTURES, KEY, completion_body
 
 MODEL = "grok-4-1-fast-reasoning"  # 0.20 / 0.50 USD per 1M tokens in the catalog
@@ -301,3 +302,29 @@ def test_a_failover_pool_holds_the_worst_case_of_its_dearest_deployment(mock_api
         create(client)
     assert caught.value.estimate == pytest.approx(dearest, rel=0.05)
     assert len(mock_api.calls) == 0
+
+
+def test_answers_without_usage_count_their_worst_case_against_the_budget() -> None:
+    """A gateway that strips usage from its answers: the budget still stops the calls."""
+    body = {k: v for k, v in completion_body().items() if k != "usage"}
+    with LoopbackServer(lambda request: json_response(request, body)) as server:
+        tracker = UsageTracker(budget=0.05)
+        client = GrokClient(
+            endpoint=server.url, api_key=KEY, usage=tracker, deployment_models={"grok-4": "grok-4"}
+        )
+        with (
+            client,
+            pytest.warns(GrokAzureWarning, match="without usage"),
+            pytest.raises(BudgetExceededError),
+        ):
+            _until_refused(client)
+        assert 1 <= len(server.requests) < 20
+        assert tracker.spent > 0.0
+        assert tracker.totals().unmetered_requests == len(server.requests)
+
+
+def _until_refused(client: GrokClient) -> None:
+    for _ in range(20):
+        client.chat.completions.create(
+            model="grok-4", messages=[{"role": "user", "content": "Hi"}], max_tokens=1000
+        )

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 _MAX_DEPTH = 24
+_ONE_ITEM_DEPTH = 8  # below it, an array that may be empty is
 _FORMATS = {
     "date-time": "2025-01-01T00:00:00Z",
     "date": "2025-01-01",
@@ -105,7 +106,9 @@ def _typed(kind: str, schema: Mapping[str, Any], root: Any, depth: int) -> Any:
         return result
     if kind == "array":
         count = int(schema.get("minItems", 0))
-        if count == 0 and schema.get("maxItems", 1) >= 1 and "items" in schema:
+        # One item shows the shape, while shallow: deeper down an empty array ends a recursive model (a tree's
+        # required ``children``), whose every level would otherwise hold one more.
+        if count == 0 and schema.get("maxItems", 1) >= 1 and "items" in schema and depth < _ONE_ITEM_DEPTH:
             count = 1
         prefix = schema.get("prefixItems", [])
         items = [_value(p, root, depth + 1) for p in prefix[:count]]

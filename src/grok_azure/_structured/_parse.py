@@ -186,6 +186,11 @@ class StructuredRequest(Generic[ParsedT]):
             if choice.message.refusal is not None:
                 values.append(None)  # the model said why it will not answer: reported, not validated
                 continue
+            if choice.message.tool_calls and not choice.message.content:
+                # parse(..., tools=[...]): the model asks for a tool first. Its calls are the reply (as openai's
+                # parse() returns them): the caller runs them and asks again; nothing to validate yet.
+                values.append(None)
+                continue
             values.append(self._validate(completion, index))
         return _parsed(completion, values)
 

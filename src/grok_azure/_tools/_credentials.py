@@ -83,7 +83,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 def _quotes_credential(exc: BaseException, secrets: list[str]) -> bool:
     try:
-        texts = (str(exc), repr(exc.args))
+        # Notes too (add_note): a traceback prints them under the message.
+        texts = (str(exc), repr(exc.args), *map(str, getattr(exc, "__notes__", None) or ()))
     except Exception:  # a broken __str__ / __repr__: what it would show is unknown, so use the stand-in
         return True
     return any(scrubbed(text, secrets) != text for text in texts)

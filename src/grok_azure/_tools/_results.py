@@ -23,7 +23,8 @@ _VALIDATION_ERRORS = 10
 
 def encode_result(value: Any) -> str:
     """A tool's return value as a tool message's content: a string as it is, a pydantic model through
-    ``model_dump_json``, anything else as JSON (pydantic's encoder: dataclasses, dates, UUIDs, sets...).
+    ``model_dump_json``, anything else as JSON (pydantic's encoder: dataclasses, dates, UUIDs, sets...; NaN and
+    infinities become null).
 
     Raises:
         pydantic_core.PydanticSerializationError: the value has no JSON form.
@@ -32,13 +33,17 @@ def encode_result(value: Any) -> str:
         return value
     if isinstance(value, pydantic.BaseModel):
         return value.model_dump_json()
-    return pydantic_core.to_json(value).decode()
+    # NaN and infinities as null, as model_dump_json writes them: JSON has no NaN, and the model reads JSON.
+    return pydantic_core.to_json(value, inf_nan_mode="null").decode()
 
 
 def exception_text(exc: BaseException, secrets: list[str]) -> str:
     """``Type: message`` of what a tool raised, bounded, and scrubbed of ``secrets`` (the client's credentials,
     :func:`~grok_azure._tools._credentials.client_secrets`) and of credential-shaped text."""
-    message = str(exc).strip()
+    try:
+        message = str(exc).strip()
+    except Exception:  # a broken __str__: the type alone is what can be said
+        message = ""
     text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     return _bounded(scrubbed(scrub_url_text(text), secrets))
 

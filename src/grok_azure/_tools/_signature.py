@@ -31,16 +31,22 @@ class Signature:
     Attributes:
         model: the pydantic model of the arguments; extra arguments are refused (``extra="forbid"``).
         positional: how many leading fields are positional-only parameters.
+        names: the function's parameter names, in the fields' order: what the function is called with, whatever
+            alias a ``Field`` gave the model for the argument.
     """
 
     model: type[BaseModel]
     positional: int
+    names: tuple[str, ...] = ()
 
     def call_arguments(self, values: BaseModel) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """``(args, kwargs)`` for the function, from a validated instance of :attr:`model`."""
-        fields = list(type(values).model_fields.items())
-        args = tuple(getattr(values, name) for name, _ in fields[: self.positional])
-        kwargs = {info.alias or name: getattr(values, name) for name, info in fields[self.positional :]}
+        fields = list(type(values).model_fields)
+        args = tuple(getattr(values, field) for field in fields[: self.positional])
+        kwargs = {
+            name: getattr(values, field)
+            for name, field in zip(self.names[self.positional :], fields[self.positional :], strict=True)
+        }
         return args, kwargs
 
 
@@ -95,7 +101,7 @@ def signature_of(fn: Callable[..., Any], tool_name: str, descriptions: dict[str,
         model.model_json_schema(by_alias=True)  # fails now, at decoration, for a type with no JSON schema
     except (PydanticSchemaGenerationError, TypeError, ValueError) as exc:
         raise ToolDefinitionError(f"tool {tool_name!r}: {_first_line(exc)}") from None
-    return Signature(model, positional)
+    return Signature(model, positional, tuple(parameters))
 
 
 def _field(parameter: inspect.Parameter, hint: Any, description: str | None) -> FieldInfo:

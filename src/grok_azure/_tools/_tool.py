@@ -166,8 +166,8 @@ def tool(
         name: the name the model calls it by (default: the function's ``__name__``); 1-64 letters, digits,
             ``_`` or ``-``.
         description: what it does, for the model (default: the docstring's text before its sections).
-        strict: ask for strict mode: ``"strict": true`` and a schema with every property required (optional
-            parameters become nullable) and no extra properties. Off by default because whether Azure honours
+        strict: ask for strict mode: ``"strict": true`` and a schema with every property required (a parameter
+            with a default too; only an ``X | None`` one accepts null) and no extra properties. Off by default because whether Azure honours
             it for Grok is unconfirmed; the arguments are validated on the client either way. A schema strict
             mode cannot express is sent non-strict, with a :class:`~grok_azure.GrokAzureWarning`.
 
