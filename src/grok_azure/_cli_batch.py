@@ -351,18 +351,21 @@ def failure_codes(path: str) -> Counter[str]:
 
 def summary_table(summary: BatchSummary) -> str:
     """The end-of-run table."""
+    # Lines of this input that were in the output before the run (done or failed): not sent again.
     earlier = (
         f" ({summary.skipped_already_done} already in the output)" if summary.skipped_already_done else ""
     )
     failed = str(summary.failed)
-    if summary.failed:
+    # The codes are read from the output's failed lines: only while it holds no other input's ids are those all
+    # this input's (else the breakdown would count more failures than the row says).
+    if summary.failed and not summary.not_in_input:
         with contextlib.suppress(OSError, BatchInputError):
             codes = failure_codes(summary.output).most_common()
             failed += " (" + ", ".join(f"{code} {count}" for code, count in codes) + ")"
     tokens = summary.prompt_tokens + summary.completion_tokens
     rows: list[tuple[str, ...]] = [
-        ("requests", str(summary.total)),
-        ("done", f"{summary.done}{earlier}"),
+        ("requests", f"{summary.total}{earlier}"),
+        ("done", str(summary.done)),
         ("failed", failed),
         ("not done", str(summary.remaining)),
         (

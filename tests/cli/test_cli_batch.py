@@ -107,7 +107,11 @@ def test_retry_failed_runs_only_the_failed_lines_again(
     lines = results(output)
     assert sorted(r.custom_id for r in lines) == [f"r{n}" for n in range(6)]  # one line per id
     assert all(r.ok for r in lines)
-    assert "done      6 (4 already in the output)" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert (
+        "requests  6 (4 already in the output)" in shown
+    )  # 2 failed lines were among them: not "done" earlier
+    assert "done      6\n" in shown
 
 
 def test_model_flag_beats_the_environment_and_a_line_naming_its_model_keeps_it(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from grok_azure import BatchOutputError, BatchResult, GrokClient
+from grok_azure import BatchInputError, BatchOutputError, BatchResult, GrokAzureWarning, GrokClient
 from grok_azure.testing import FoundryEmulator
 
 pytestmark = pytest.mark.integration
@@ -172,3 +172,97 @@ def test_a_rewrite_left_by_a_killed_retry_is_cleaned_up(emulator: FoundryEmulato
         assert c.batches.run(requests(1), output).done == 1
     assert not stale.exists()
     assert unrelated.exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"custom_id":"only","method":"POST","url":"/chat/completions","body":{"model":"chat","messages":[]}}',
+        b'{"setting": "important"}',  # json.dump writes no final newline
+    ],
+    ids=["the input itself", "a JSON document"],
+)
+def test_a_one_line_file_that_is_no_output_is_refused_untouched(
+    emulator: FoundryEmulator, tmp_path: Path, content: bytes
+) -> None:
+    output = tmp_path / "given-as-output.jsonl"
+    output.write_bytes(content)
+    before = len(emulator.requests)
+    with client(emulator) as c, pytest.raises(BatchInputError, match="not a batch output"):
+        c.batches.run(requests(1), output)
+    assert output.read_bytes() == content  # a torn write would be cut back; this is no line of the store's
+    assert len(emulator.requests) == before
+
+
+def test_a_torn_last_line_of_the_stores_own_is_still_cut_back(
+    emulator: FoundryEmulator, tmp_path: Path
+) -> None:
+    output = tmp_path / "out.jsonl"
+    with client(emulator) as c:
+        c.batches.run(requests(2), output)
+    whole = output.read_bytes()
+    output.write_bytes(whole + b'{"id":"batch_req_torn","custom_id":"id-')  # killed mid-write
+    with client(emulator) as c:
+        summary = c.batches.run(requests(3), output)
+    assert summary.done == 3
+    assert sorted(r.custom_id for r in lines(output)) == ["id-0", "id-1", "id-2"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and flock")
+def test_a_second_run_through_a_symbolic_link_is_refused(emulator: FoundryEmulator, tmp_path: Path) -> None:
+    output = tmp_path / "out.jsonl"
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(output)
+    seen: list[Any] = []
+    with client(emulator) as c:
+
+        def nested(progress: Any) -> None:
+            if not seen:
+                with pytest.raises(BatchOutputError, match="in use"):
+                    c.batches.run(requests(2, "other-"), link)
+                seen.append(progress)
+
+        c.batches.run(requests(4), output, on_progress=nested)
+    assert seen
+    assert sorted(r.custom_id for r in lines(output)) == [f"id-{i}" for i in range(4)]
+
+
+def test_retry_failed_keeps_the_failed_lines_of_other_inputs(
+    emulator: FoundryEmulator, tmp_path: Path
+) -> None:
+    output = tmp_path / "out.jsonl"
+    missing = {"model": "no-such-deployment", "messages": [{"role": "user", "content": "q"}]}
+    first = [{"custom_id": "a1", "body": missing}, {"custom_id": "a3", "body": missing}]
+    with client(emulator) as c:
+        assert c.batches.run(first, output).failed == 2
+        again = [{"custom_id": "a1", "body": requests(1)[0]["body"]}, *requests(1, "b")]
+        with pytest.warns(GrokAzureWarning, match="not in this input"):
+            summary = c.batches.run(again, output, retry_failed=True)
+    assert summary.done == 2
+    kept = {r.custom_id: r.ok for r in lines(output)}
+    assert kept == {"a3": False, "a1": True, "b0": True}  # a3 is another input's: its line stays as it was
+
+
+@pytest.mark.parametrize("value", [False, None, True])
+def test_a_body_with_any_stream_field_is_refused_plainly(
+    emulator: FoundryEmulator, tmp_path: Path, value: object
+) -> None:
+    line = {"custom_id": "s", "body": {**requests(1)[0]["body"], "stream": value}}
+    with client(emulator) as c, pytest.raises(BatchInputError, match="body has a stream field"):
+        c.batches.run([line], tmp_path / "out.jsonl")
+
+
+def test_the_summary_counts_reasoning_among_the_generated_tokens(tmp_path: Path) -> None:
+    output = tmp_path / "out.jsonl"
+    with FoundryEmulator(api_key=KEY, deployments={"thinker": "grok-4.7"}) as emu:
+        emu.reply("An answer.", reasoning="Some thinking first.")
+        line = {
+            "custom_id": "r",
+            "body": {"model": "thinker", "messages": [{"role": "user", "content": "q"}]},
+        }
+        with GrokClient(endpoint=emu.url, api_key=KEY, deployment_models={"thinker": "grok-4.7"}) as c:
+            summary = c.batches.run([line], output)
+    usage = lines(output)[0].response["body"]["usage"]  # type: ignore[index]
+    reasoning = usage["completion_tokens_details"]["reasoning_tokens"]
+    assert reasoning > 0
+    assert summary.completion_tokens == usage["completion_tokens"] + reasoning  # what the cost was counted on

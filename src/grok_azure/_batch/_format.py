@@ -264,8 +264,10 @@ def _check(item: object, number: int, model: str | None) -> BatchRequest:
         raise BatchInputError(
             f"body field(s) {sorted(options)} are client options, not chat completion fields", line=number
         )
-    if body.get("stream"):
-        raise BatchInputError("body asks for stream=true; a batch collects whole completions", line=number)
+    if "stream" in body:  # any value: create() takes stream as its own argument, never in the body
+        raise BatchInputError(
+            "body has a stream field; leave it out: a batch collects whole completions", line=number
+        )
     if body.get("model") is None:
         if model is None:
             raise BatchInputError("body has no model, and no model= (--model) was given", line=number)

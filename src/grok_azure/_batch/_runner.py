@@ -314,7 +314,8 @@ def _result(custom_id: str, outcome: Outcome) -> tuple[BatchResult, tuple[int, i
         "body": http.json(),
     }
     usage = completion.usage
-    tokens = (usage.prompt_tokens, usage.completion_tokens) if usage is not None else None
+    # The generated tokens with the reasoning (billed, and used against the quota, as output): the cost counts them.
+    tokens = (usage.prompt_tokens, usage.billed_output_tokens) if usage is not None else None
     cost = completion.cost.total if completion.cost is not None else None
     return BatchResult(custom_id, response, None), tokens, cost
 

@@ -22,6 +22,7 @@ import contextlib
 import glob
 import os
 import threading
+from collections.abc import Collection
 
 from .._errors import GrokError
 from ._format import BatchInputError, BatchOutputError, BatchResult
@@ -47,9 +48,9 @@ class ResultStore:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._broken: BatchOutputError | None = None
-        self._guard: int | None = _lock_output(
-            self.path
-        )  # first: another run must not write while this one reads
+        # First: another run must not write while this one reads. The real path's lock, so that a second run
+        # through a symbolic link (or another spelling of the path) finds it taken.
+        self._guard: int | None = _lock_output(os.path.realpath(self.path))
         try:
             _remove_stale_rewrites(self.path)
             created = not os.path.exists(self.path)
@@ -72,6 +73,13 @@ class ResultStore:
             good = 0  # bytes of whole lines
             for number, raw in enumerate(file, start=1):
                 if not raw.endswith(b"\n"):
+                    if not _LINE_START.startswith(raw[: len(_LINE_START)]):
+                        # Not the start of a line this store writes: another file (the input given as the output,
+                        # a JSON document without a final newline), which must not be cut back to nothing.
+                        raise BatchInputError(
+                            f"the output file {self.path!r} is not a batch output: its last line is not a result",
+                            line=number,
+                        )
                     break  # torn by a kill mid-write: never fsynced, never counted
                 good += len(raw)
                 if not raw.strip():
@@ -89,17 +97,21 @@ class ResultStore:
                 torn.flush()
                 os.fsync(torn.fileno())
 
-    def drop_failed(self) -> int:
-        """Rewrite the file without its failed lines (atomically), so those ids run again; how many were dropped."""
+    def drop_failed(self, ids: Collection[str]) -> int:
+        """Rewrite the file without the failed lines of ``ids`` (atomically), so those ids run again; how many
+        were dropped. Failed lines of other ids (an earlier input's) are kept, as every line of theirs is."""
         with self._lock:
-            failed = [cid for cid, ok in self.outcomes.items() if not ok]
+            failed = [cid for cid, ok in self.outcomes.items() if not ok and cid in ids]
             if not failed:
                 return 0
+            dropped = set(failed)
             temporary = f"{self.path}.{os.getpid()}.tmp"
             with open(self.path, "rb") as source, open(temporary, "wb") as target:
                 for raw in source:
-                    if raw.strip() and not BatchResult.from_line(raw).ok:
-                        continue
+                    if raw.strip():
+                        result = BatchResult.from_line(raw)
+                        if not result.ok and result.custom_id in dropped:
+                            continue
                     target.write(raw)
                 target.flush()
                 os.fsync(target.fileno())
@@ -179,6 +191,11 @@ def _open_output(path: str, flags: int) -> int:
 
 def _output_error(path: str, what: str, exc: OSError) -> BatchOutputError:
     return BatchOutputError(f"the batch output {path!r} {what}: {exc.strerror or exc}", errno=exc.errno)
+
+
+# Every line this store writes starts so (BatchResult.to_line): a last line without its newline that does not is
+# no torn write of the store's.
+_LINE_START = b'{"id":"'
 
 
 def _lock_output(path: str) -> int:

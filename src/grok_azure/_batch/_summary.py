@@ -9,7 +9,7 @@ __all__ = ["BatchInterrupted", "BatchProgress", "BatchSummary"]
 
 @dataclass(frozen=True)
 class BatchProgress:
-    """A snapshot of a running batch, given to ``on_progress`` after every finished line.
+    """A snapshot of a running batch, given to ``on_progress`` as lines finish (once for those that finish together).
 
     Args:
         total: requests in the input.
@@ -20,7 +20,8 @@ class BatchProgress:
         elapsed: seconds since the run started.
         rate: lines finished per second in this run.
         prompt_tokens: prompt tokens of this run's completions.
-        completion_tokens: completion tokens of this run's completions.
+        completion_tokens: generated tokens of this run's completions, reasoning included (what the
+            output price applies to, as ``CompletionUsage.billed_output_tokens``).
         cost: USD of this run's completions whose price is known; None when none is.
         eta: seconds left at the current rate; None before the first line finishes.
     """
@@ -49,7 +50,8 @@ class BatchSummary:
         failed: ids of this input the output holds as failed (see ``retry_failed``).
         skipped_already_done: ids of this input already in the output when this run started, not sent again.
         prompt_tokens: prompt tokens of this run's completions.
-        completion_tokens: completion tokens of this run's completions.
+        completion_tokens: generated tokens of this run's completions, reasoning included (what the
+            output price applies to, as ``CompletionUsage.billed_output_tokens``).
         cost: USD of this run's completions whose price is known; None when none is.
         elapsed: seconds this run took.
         interrupted: True when the run was stopped before every id was written (run it again to resume).

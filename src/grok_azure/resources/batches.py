@@ -67,7 +67,8 @@ class Batches:
             retry_failed: run the lines that failed in an earlier run again; their old lines are removed from
                 ``output`` first (atomically), so each id still has one line.
             grace: seconds Ctrl-C waits for calls in flight before abandoning them (they run on resume).
-            on_progress: called with a :class:`BatchProgress` after every finished line, on this thread.
+            on_progress: called with a :class:`BatchProgress` as lines finish (once for the lines that finish
+                together), on this thread.
 
         Returns:
             A :class:`BatchSummary` (done, failed, skipped, tokens, cost, elapsed). Only ids of this input count:
@@ -153,7 +154,7 @@ def _prepare(
     store = ResultStore(output)
     try:  # from here on, a failure must not leave the output locked (until the garbage collector runs)
         if retry_failed:
-            store.drop_failed()
+            store.drop_failed(ids)
         pacer = Pacer(rpm=rpm, tpm=tpm, concurrency=concurrency)
         base: _BaseClient[Any, Any] = client
         observed = base.with_options(hooks=[*base._hooks.hooks, PacerHook(pacer)])
