@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 from collections.abc import Callable, Collection, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -406,8 +405,8 @@ def call_flow(call: Call) -> CallFlow:
                         continue
                 if target.name is not None:
                     response.extensions[SERVED_BY] = target.name
-                # A streamed 2xx whose body is JSON (a gateway's error) is no stream: read it and report it as
-                # create() would (not retried, like a non-streamed 2xx with an error body).
+                # A streamed 2xx whose body is JSON (a gateway's error) or an HTML page is no stream: read it and
+                # report it as create() would (not retried, like a non-streamed 2xx with an error body).
                 if streamed:
                     refused = stacked_encodings(response)
                     if refused is not None:  # the service's answer, not retried (as a non-streamed body's)
@@ -447,9 +446,7 @@ def call_flow(call: Call) -> CallFlow:
                         outcome = Outcome(failure, before_first_byte=False)
             if observer is not None:
                 observer.error(outcome.error)
-            left = deadline.remaining()
-            if call.stream_deadline is not None:
-                left = min(left, call.stream_deadline.remaining())
+            left = _time_left(deadline, call.stream_deadline)
             verdict = retry_decision(
                 call.policy,
                 outcome,
@@ -555,16 +552,17 @@ def _time_for_attempt(
     with no time for it is not sent (its timeouts would be zero, which transports read as none). Raises the
     budget's APITimeoutError then, caused by the last attempt's error (if any).
     """
-    left = math.inf
     for budget in (deadline, stream_deadline):
-        if budget is not None and budget.bounded:
-            if not budget.fits(0.0):
-                during = (
-                    "before the next attempt could be sent" if sent else "before the request could be sent"
-                )
-                raise budget.error(during) from last
-            left = min(left, budget.remaining())
-    return left
+        if budget is not None and not budget.fits(0.0):
+            during = "before the next attempt could be sent" if sent else "before the request could be sent"
+            raise budget.error(during) from last
+    return _time_left(deadline, stream_deadline)
+
+
+def _time_left(deadline: Deadline, stream_deadline: Deadline | None) -> float:
+    """Seconds the call's budgets leave (``inf`` without either)."""
+    left = deadline.remaining()
+    return left if stream_deadline is None else min(left, stream_deadline.remaining())
 
 
 def _past_deadline(

@@ -82,21 +82,27 @@ def test_a_second_run_on_an_output_in_use_is_refused(emulator: FoundryEmulator, 
         assert c.batches.run(requests(3), output).done == 3
 
 
-@pytest.mark.skipif(os.name != "posix", reason="flock semantics")
-def test_two_runs_in_one_process_on_one_output_are_refused(emulator: FoundryEmulator, tmp_path: Path) -> None:
-    output = tmp_path / "out.jsonl"
+def run_with_a_second_run_inside(emulator: FoundryEmulator, output: Path, second: Path) -> Any:
+    """Run four requests into ``output``; once the first line is in, a second run into ``second`` must be refused.
+    Returns the first run's summary."""
     seen: list[Any] = []
-
     with client(emulator) as c:
 
         def nested(progress: Any) -> None:
             if not seen:
                 with pytest.raises(BatchOutputError, match="in use"):
-                    c.batches.run(requests(2, "other-"), output)
+                    c.batches.run(requests(2, "other-"), second)
                 seen.append(progress)
 
         summary = c.batches.run(requests(4), output, on_progress=nested)
     assert seen
+    return summary
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock semantics")
+def test_two_runs_in_one_process_on_one_output_are_refused(emulator: FoundryEmulator, tmp_path: Path) -> None:
+    output = tmp_path / "out.jsonl"
+    summary = run_with_a_second_run_inside(emulator, output, output)
     assert summary.done == 4
     assert sorted(r.custom_id for r in lines(output)) == [
         f"id-{i}" for i in range(4)
@@ -213,17 +219,7 @@ def test_a_second_run_through_a_symbolic_link_is_refused(emulator: FoundryEmulat
     output = tmp_path / "out.jsonl"
     link = tmp_path / "link.jsonl"
     link.symlink_to(output)
-    seen: list[Any] = []
-    with client(emulator) as c:
-
-        def nested(progress: Any) -> None:
-            if not seen:
-                with pytest.raises(BatchOutputError, match="in use"):
-                    c.batches.run(requests(2, "other-"), link)
-                seen.append(progress)
-
-        c.batches.run(requests(4), output, on_progress=nested)
-    assert seen
+    run_with_a_second_run_inside(emulator, output, link)
     assert sorted(r.custom_id for r in lines(output)) == [f"id-{i}" for i in range(4)]
 
 
