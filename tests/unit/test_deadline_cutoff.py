@@ -21,6 +21,7 @@ from azure.core.credentials import AccessToken
 
 from grok_azure import APITimeoutError, AsyncGrokClient, ClientClosedError, GrokClient, RetryPolicy
 
+from ._calls import create_with
 from ._loopback import LoopbackServer, SeenRequest, json_response
 from .conftest import KEY, completion_body
 
@@ -29,18 +30,9 @@ KINDS = ("sync", "async")
 
 
 def call(kind: str, endpoint: str, **options: Any) -> Any:
-    """One non-streamed call, as users write it, with either client."""
-    create: dict[str, Any] = {"model": "grok-4", "messages": MESSAGES}
-    create.update(options.pop("create", {}))
-    if kind == "sync":
-        with GrokClient(endpoint=endpoint, **options) as client:
-            return client.chat.completions.create(**create)
-
-    async def run() -> Any:
-        async with AsyncGrokClient(endpoint=endpoint, **options) as client:
-            return await client.chat.completions.create(**create)
-
-    return asyncio.run(run())
+    """One non-streamed call, as users write it, with either client (``create=``: more arguments of the call)."""
+    more = options.pop("create", {})
+    return create_with(kind, {"endpoint": endpoint, **options}, **more)
 
 
 def dripping(request: SeenRequest) -> Iterator[bytes]:

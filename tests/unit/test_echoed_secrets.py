@@ -3,7 +3,6 @@ response header logged at DEBUG. None of it reaches a traceback rendered with it
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import traceback
@@ -12,15 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from grok_azure import AsyncGrokClient, GrokClient, GrokError
+from grok_azure import GrokError
 from grok_azure._call_flow import Refresh, Target
 from grok_azure._endpoint import resolve_endpoint
 
+from ._calls import create_with
 from ._loopback import LoopbackServer, SeenRequest, json_response
 
 KEY = "echoed-api-key-0123456789abcdef"
 SUBSCRIPTION = "echoed-subscription-key-0123456789"
-MESSAGES = [{"role": "user", "content": "Hi"}]
 KINDS = ("sync", "async")
 
 
@@ -57,21 +56,7 @@ def echoing_stream(kind: str) -> Any:
 
 
 def stream_all(kind: str, url: str) -> None:
-    options: dict[str, Any] = {"endpoint": url, "api_key": KEY, "max_retries": 0, "validate": False}
-    if kind == "sync":
-        with GrokClient(**options) as client:
-            for _ in client.chat.completions.create(model="grok-4", messages=MESSAGES, stream=True):
-                pass
-        return
-
-    async def run() -> None:
-        async with AsyncGrokClient(**options) as client:
-            async for _ in await client.chat.completions.create(
-                model="grok-4", messages=MESSAGES, stream=True
-            ):
-                pass
-
-    asyncio.run(run())
+    create_with(kind, {"endpoint": url, "api_key": KEY, "max_retries": 0, "validate": False}, stream=True)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -101,29 +86,12 @@ def test_a_secret_echoed_in_a_response_header_is_not_logged(
         return json_response(request, {"error": {"code": "denied"}}, status=403, headers=echo)
 
     options: dict[str, Any] = {"api_key": KEY, "max_retries": 0, "validate": False}
-    create: dict[str, Any] = {
-        "model": "grok-4",
-        "messages": MESSAGES,
-        "extra_headers": {"Ocp-Apim-Subscription-Key": SUBSCRIPTION},
-    }
+    extra_headers = {"Ocp-Apim-Subscription-Key": SUBSCRIPTION}
     caplog.set_level(logging.DEBUG, logger="grok_azure")
     with LoopbackServer(respond) as server, pytest.raises(GrokError):
-        send(kind, server.url, options, create)
+        create_with(kind, {"endpoint": server.url, **options}, extra_headers=extra_headers)
     logged = "\n".join(
         record.getMessage() for record in caplog.records if record.name.startswith("grok_azure")
     )
     assert "x-apim-trace" in logged  # the response's headers were logged
     assert SUBSCRIPTION not in logged
-
-
-def send(kind: str, url: str, options: dict[str, Any], create: dict[str, Any]) -> None:
-    if kind == "sync":
-        with GrokClient(endpoint=url, **options) as client:
-            client.chat.completions.create(**create)
-        return
-
-    async def run() -> None:
-        async with AsyncGrokClient(endpoint=url, **options) as client:
-            await client.chat.completions.create(**create)
-
-    asyncio.run(run())

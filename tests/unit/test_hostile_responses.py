@@ -3,7 +3,6 @@ with a non-ASCII header, a status written with superscript digits, a body under 
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 from typing import Any
@@ -12,17 +11,15 @@ import pytest
 
 from grok_azure import (
     APIStatusError,
-    AsyncGrokClient,
-    GrokClient,
     InternalServerError,
     ResponseDecodeError,
     RetryPolicy,
 )
 
+from ._calls import create_with
 from ._loopback import LoopbackServer, SeenRequest
 from .conftest import KEY
 
-MESSAGES = [{"role": "user", "content": "Hi"}]
 KINDS = ("sync", "async")
 FAST = RetryPolicy(backoff_base=0.01, backoff_cap=0.02)
 
@@ -40,17 +37,9 @@ def raw(status: int, body: bytes, *headers: bytes, content_type: bytes = b"appli
     return respond
 
 
-def call(kind: str, url: str) -> Any:
+def call(kind: str, url: str, *, stream: bool = False) -> Any:
     options: dict[str, Any] = {"endpoint": url, "api_key": KEY, "retry": FAST, "validate": False}
-    if kind == "sync":
-        with GrokClient(**options) as client:
-            return client.chat.completions.create(model="grok-4", messages=MESSAGES)
-
-    async def run() -> Any:
-        async with AsyncGrokClient(**options) as client:
-            return await client.chat.completions.create(model="grok-4", messages=MESSAGES)
-
-    return asyncio.run(run())
+    return create_with(kind, options, stream=stream)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -84,27 +73,13 @@ def test_a_body_under_stacked_gzip_layers_is_refused_unread(kind: str) -> None:
         assert len(server.requests) == 1  # the service's answer: not retried
 
 
-def stream_call(kind: str, url: str) -> list[Any]:
-    options: dict[str, Any] = {"endpoint": url, "api_key": KEY, "retry": FAST, "validate": False}
-    if kind == "sync":
-        with GrokClient(**options) as client:
-            return list(client.chat.completions.create(model="grok-4", messages=MESSAGES, stream=True))
-
-    async def run() -> list[Any]:
-        async with AsyncGrokClient(**options) as client:
-            stream = await client.chat.completions.create(model="grok-4", messages=MESSAGES, stream=True)
-            return [chunk async for chunk in stream]
-
-    return asyncio.run(run())
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_stream_under_stacked_gzip_layers_is_refused_unread(kind: str) -> None:
     bomb = gzip.compress(gzip.compress(b"data: " + b"[" * (64 << 20)))
     answer = raw(200, bomb, b"content-encoding: gzip, gzip", content_type=b"text/event-stream")
     with LoopbackServer(answer) as server:
         with pytest.raises(ResponseDecodeError, match="stacks content encodings"):
-            stream_call(kind, server.url)
+            call(kind, server.url, stream=True)
         assert len(server.requests) == 1
 
 
@@ -113,5 +88,5 @@ def test_an_html_page_answering_a_stream_is_reported_as_such(kind: str) -> None:
     page = b"<html><body>Sign in to continue</body></html>"
     with LoopbackServer(raw(200, page, content_type=b"text/html; charset=utf-8")) as server:
         with pytest.raises(ResponseDecodeError, match="answered with an HTML page, not an event stream"):
-            stream_call(kind, server.url)
+            call(kind, server.url, stream=True)
         assert len(server.requests) == 1

@@ -387,7 +387,7 @@ def page_instead_of_events(response: httpx.Response) -> bool:
     ``create()`` would report it rather than as a broken stream. Other types are read as a stream (a service that
     mislabels its events still streams).
     """
-    kind: str = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    kind = _media_type(response)
     return kind == "application/json" or kind.endswith("+json") or kind == "text/html"
 
 
@@ -397,14 +397,20 @@ def page_stream_error(response: httpx.Response) -> GrokError:
     error = error_in_success_body(response)
     if error is not None:
         return error
-    kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    page = "an HTML page" if _media_type(response) == "text/html" else "a JSON body"
     return ResponseDecodeError(
-        f"A streamed request was answered with {'an HTML page' if kind == 'text/html' else 'a JSON body'}, not "
+        f"A streamed request was answered with {page}, not "
         "an event stream (text/event-stream): check the endpoint, and any proxy or gateway in front of it",
         status_code=response.status_code,
         body=response.content,
         request=response.request,
     )
+
+
+def _media_type(response: httpx.Response) -> str:
+    """The response's ``Content-Type`` without its parameters, in lower case."""
+    declared: str = response.headers.get("content-type", "")
+    return declared.partition(";")[0].strip().lower()
 
 
 def _summary(error: GrokError) -> str:
