@@ -183,6 +183,16 @@ def _restore_logging() -> Iterator[None]:
         logger.setLevel(level)  # also clears the loggers' isEnabledFor caches
 
 
+@pytest.fixture(autouse=True)
+def _restore_collector() -> Iterator[None]:
+    """A sample may tune the garbage collector (docs/performance.md does): undone after it, so that the rest of
+    the suite runs with the interpreter's settings and nothing stays frozen out of collection."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
 # Per page: the namespace its blocks share and how many of its blocks ran.
 _PAGES: dict[str, tuple[dict[str, Any], list[int]]] = {}
 SAMPLES = all_samples()
