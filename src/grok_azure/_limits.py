@@ -16,8 +16,13 @@ class ResponseLimits:
     """Upper bounds on what one response may make the SDK hold in memory.
 
     The defaults are far above anything a Grok deployment sends (a completion of 128k tokens is well under
-    2 MiB of JSON) and far below what would hurt a process. Going over one raises
-    :class:`~grok_azure.ResponseTooLargeError` and closes the connection.
+    2 MiB of JSON). Going over one raises :class:`~grok_azure.ResponseTooLargeError` and closes the connection.
+
+    Decoded, JSON takes more memory than its bytes: up to about 25 times for the densest (a long list of tiny
+    values), as with any JSON parser, so a body at the limit may briefly take that much more. A body or event over
+    64 KiB whose lists of models (choices, tool calls, prompt filter results) are denser than any answer is refused
+    with :class:`~grok_azure.ResponseDecodeError` before they are built: filled in with their defaults, 3 bytes of
+    ``{}`` would become a ``Choice`` of over 1 KB.
 
     Args:
         max_body_bytes: A non-streamed body (success or error), counted after decompression, so a gzip bomb is

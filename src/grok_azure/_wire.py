@@ -21,6 +21,7 @@ import pydantic
 
 from ._constants import DEFAULT_TIMEOUT
 from ._deadline import Deadline
+from ._dense_json import DIRECT_DECODE_BYTES, validate_large
 from ._endpoint import DEFAULT_MODEL_INFERENCE_API_VERSION, Endpoint
 from ._error_mapping import error_in_success_body, status_error_from_response
 from ._errors import (
@@ -571,8 +572,13 @@ def decode_completion(response: httpx.Response) -> ChatCompletion:
 
 def _completion_or_reason(response: httpx.Response) -> ChatCompletion | str:
     """The completion in ``response``, or why its body is not one. Its frame is gone before anything raises."""
+    content = response.content
     try:
-        completion = _completion_validator()(response.content)
+        completion = (
+            _completion_validator()(content)
+            if len(content) <= DIRECT_DECODE_BYTES
+            else validate_large(ChatCompletion, content)
+        )
     except pydantic.ValidationError as exc:
         return _first_error(exc)
     extra = completion.model_extra

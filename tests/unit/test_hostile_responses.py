@@ -1,10 +1,12 @@
 """Responses a broken or hostile server sends end in typed errors with bounded memory, with both clients: an error
-with a non-ASCII header, a status written with superscript digits, a body under stacked gzip layers."""
+with a non-ASCII header, a status written with superscript digits, a body under stacked gzip layers, a body or an
+event of empty choices (which pydantic would fill in, each to a Choice of over 1 KB)."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -90,3 +92,38 @@ def test_an_html_page_answering_a_stream_is_reported_as_such(kind: str) -> None:
         with pytest.raises(ResponseDecodeError, match="answered with an HTML page, not an event stream"):
             call(kind, server.url, stream=True)
         assert len(server.requests) == 1
+
+
+def _peak_bytes(run: Any) -> int:
+    """The most memory Python objects took while ``run()`` ran (pydantic's own parse tree is not counted)."""
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_body_of_empty_choices_is_refused_before_they_are_built(kind: str) -> None:
+    body = b'{"choices":[' + b"{}," * 300_000 + b"{}]}"  # 0.9 MB; decoded to models, 340 MB
+    with LoopbackServer(raw(200, body)) as server:
+
+        def refused() -> None:
+            with pytest.raises(ResponseDecodeError, match=r"300001 choices.* denser than any answer"):
+                call(kind, server.url)
+
+        assert _peak_bytes(refused) < 80 * len(body)
+        assert len(server.requests) == 1  # the service's answer: not retried
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_stream_event_of_empty_choices_is_refused_before_they_are_built(kind: str) -> None:
+    event = b'data: {"choices":[' + b"{}," * 200_000 + b"{}]}\n\n"
+    with LoopbackServer(raw(200, event, content_type=b"text/event-stream")) as server:
+
+        def refused() -> None:
+            with pytest.raises(ResponseDecodeError, match="not a chat completion chunk"):
+                call(kind, server.url, stream=True)
+
+        assert _peak_bytes(refused) < 80 * len(event)

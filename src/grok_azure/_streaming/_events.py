@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 import httpx
 import pydantic
 
+from .._dense_json import DIRECT_DECODE_BYTES, validate_large
 from .._error_mapping import error_from_event, error_in_success_body
 from .._errors import (
     APIConnectionError,
@@ -232,7 +233,11 @@ class ChunkDecoder:
         if event_type == "error":
             raise self._error_event(data)
         try:
-            chunk: ChatCompletionChunk | None = self._validate(data)
+            chunk: ChatCompletionChunk | None = (
+                self._validate(data)
+                if len(data) <= DIRECT_DECODE_BYTES
+                else validate_large(ChatCompletionChunk, data)
+            )
         except (pydantic.ValidationError, RecursionError):
             chunk = None
         if chunk is None:
