@@ -309,7 +309,7 @@ class ChunkDecoder:
         if self._interrupted:
             raise self.closed_error()
         self._sse.close()
-        if not self.accumulator.finished:
+        if not self._all_arrived(usage_too=False):
             raise self._fail(
                 StreamInterruptedError(
                     "The stream ended before it was complete (no [DONE] and no finish_reason)",
@@ -318,6 +318,19 @@ class ChunkDecoder:
                 )
             )
         self.complete = True
+
+    def _all_arrived(self, *, usage_too: bool) -> bool:
+        """Whether a stream that ended without ``[DONE]`` still brought all it was asked for: every choice finished,
+        as many as the request's ``n``, and (``usage_too``) the usage chunk if the request asked for it.
+
+        A body that ends cleanly without ``[DONE]`` may come from a service that sends no usage however asked; one
+        cut by a failed read has no such excuse.
+        """
+        accumulator = self.accumulator
+        if not accumulator.finished:
+            return False
+        choices, usage = _asked_for(self._request)
+        return len(accumulator.choices) >= choices and not (usage_too and usage and accumulator.usage is None)
 
     def read_failed(self, exc: BaseException) -> GrokError | None:
         """What an exception raised while reading the body means: the error to raise, or None for a normal end.
@@ -336,7 +349,7 @@ class ChunkDecoder:
             error = APITimeoutError(
                 f"The stream stalled past the read timeout ({type(exc).__name__})", request=self._request
             )
-        elif self.accumulator.finished:
+        elif self._all_arrived(usage_too=True):
             self.complete = True
             return None
         else:
@@ -422,6 +435,21 @@ def _summary(error: GrokError) -> str:
     """``Type: message`` of an error, short enough to quote in a later StreamClosedError."""
     text = f"{type(error).__name__}: {error}"
     return text if len(text) <= _MESSAGE_CHARS else text[:_MESSAGE_CHARS] + "..."
+
+
+def _asked_for(request: httpx.Request | None) -> tuple[int, bool]:
+    """How many choices the streamed ``request`` asked for, and whether it asked for usage; ``(1, False)`` when its
+    body cannot tell (read only when a stream ends without ``[DONE]``, which a healthy service always sends)."""
+    try:
+        body = json.loads(request.content) if request is not None else None
+    except (httpx.RequestNotRead, ValueError, RecursionError):
+        body = None
+    if not isinstance(body, dict):
+        return 1, False
+    n = body.get("n")
+    options = body.get("stream_options")
+    usage = isinstance(options, dict) and options.get("include_usage") is True
+    return (n if type(n) is int and n > 1 else 1), usage
 
 
 @functools.cache
