@@ -123,7 +123,11 @@ async def test_stream_manager_emits_typed_events_ending_with_done(
     events, final = await chat.stream(model=deployment, messages=user(), max_tokens=MAX_TOKENS)
 
     assert isinstance(events[-1], DoneEvent)
-    assert events[-1].completion == final
+    done = events[-1].completion
+    assert done == final
+    # What get_final_completion() returns, with what the client sets beside the fields.
+    assert done.served_by is not None
+    assert (done.served_by, done.cost) == (final.served_by, final.cost)
     assert sum(isinstance(e, DoneEvent) for e in events) == 1
     assert any(isinstance(e, ChunkEvent) for e in events)
     text = "".join(e.delta for e in events if isinstance(e, ContentDeltaEvent))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from grok_azure import AsyncGrokClient, GrokClient, StreamInterruptedError
+from grok_azure import AsyncGrokClient, GrokClient, StreamError, StreamInterruptedError
 
 from ._loopback import LoopbackServer, SeenRequest
 from .conftest import KEY, chunk, sse
@@ -128,3 +128,31 @@ def test_both_choices_finished_is_a_complete_stream(kind: str) -> None:
     with LoopbackServer(_chunked(*events, cut=True)) as server:
         final = _final(kind, server.url, n=2)
     assert [choice.message.content for choice in final.choices] == ["Hello", "Hi"]
+
+
+def _events(body: bytes) -> Any:
+    """A 200 event stream whose body is ``body`` (with a Content-Length)."""
+
+    def respond(request: SeenRequest) -> list[bytes]:
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n" % len(body)
+        return [head + body]
+
+    return respond
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_done_with_spaces_around_it_ends_the_stream(kind: str) -> None:
+    body = sse(chunk("Hello", role="assistant"), chunk(finish_reason="stop"), "[DONE] ", " [DONE]")
+    with LoopbackServer(_events(body)) as server:
+        pieces = _chunks(kind, server.url)
+    assert [piece.choices[0].delta.content for piece in pieces] == ["Hello", None]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_huge_json_error_message_is_cut_in_the_stream_error(kind: str) -> None:
+    error = '{"error": {"code": "server_error", "message": "' + "M" * 1_000_000 + '"}}'
+    body = sse(chunk("Hello", role="assistant")) + b"event: error\ndata: " + error.encode() + b"\n\n"
+    with LoopbackServer(_events(body)) as server, pytest.raises(StreamError) as caught:
+        _chunks(kind, server.url)
+    assert caught.value.code == "server_error"
+    assert 8_000 < len(str(caught.value)) < 9_000

@@ -44,6 +44,10 @@ DRAIN_LIMIT = 64 * 1024
 DRAIN_SECONDS = 1.0
 # What an error event's plain-text data may put in StreamError's message (its data may be megabytes).
 _MESSAGE_CHARS = 500
+# The same for the message of a JSON error, which a service writes for people: room for any it sends.
+_JSON_MESSAGE_CHARS = 8192
+# "[DONE]" with spaces around it (openai's client accepts it); anything longer than this is not that.
+_PADDED_DONE_CHARS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +207,11 @@ class ChunkDecoder:
                 )
             return
         for event in events:
-            if event.data == "[DONE]":
+            text = event.data
+            if text == "[DONE]" or (len(text) <= _PADDED_DONE_CHARS and text.strip() == "[DONE]"):
                 self._finish_at_done()
                 return
-            chunk = self._decode(event.data, event.event)
+            chunk = self._decode(text, event.event)
             if self.hides_usage_chunk and not chunk.choices and chunk.usage is not None:
                 continue  # the usage the SDK asked for (for a budget), which the caller did not: recorded, not shown
             yield chunk
@@ -273,6 +278,8 @@ class ChunkDecoder:
 
     def _stream_error(self, code_and_message: tuple[str | None, str]) -> StreamError:
         code, message = code_and_message
+        if len(message) > _JSON_MESSAGE_CHARS:
+            message = message[:_JSON_MESSAGE_CHARS] + "..."
         return self._fail(
             StreamError(message, code=code, partial=self.accumulator.snapshot(), request=self._request)
         )
@@ -516,7 +523,9 @@ class EventBuilder:
                 tool_index, tool.id or "", tool.name, "".join(tool.arguments), choice_index
             )
 
-    def finish(self) -> Iterator[StreamEvent]:
+    def finish(self, completion: ChatCompletion) -> Iterator[StreamEvent]:
+        """The events of a stream that ended normally: tool calls still open are done, then ``completion`` (the
+        final one, with its cost and deployment, as ``get_final_completion()`` returns it)."""
         for choice_index in list(self._open_tools):
             yield from self._tools_done(choice_index)
-        yield DoneEvent(self._acc.snapshot())
+        yield DoneEvent(completion)

@@ -531,7 +531,7 @@ def _iter_events(
 ) -> Generator[StreamEvent, None, None]:
     for chunk in stream:
         yield from builder.events(chunk)
-    yield from builder.finish()
+    yield from builder.finish(_final(stream._decoder, stream._current))
 
 
 async def _aiter_events(
@@ -540,7 +540,7 @@ async def _aiter_events(
     async for chunk in stream:
         for event in builder.events(chunk):
             yield event
-    for event in builder.finish():
+    for event in builder.finish(_final(stream._decoder, stream._current)):
         yield event
 
 
