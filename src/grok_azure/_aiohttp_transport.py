@@ -79,6 +79,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the event loop the session belongs to
         self._closed = False
+        # Responses whose body is still being read: closing the session alone would leave their readers waiting
+        # for ever (aiohttp drops a closed connection's payload without waking whoever awaits it).
+        self._reading: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
         self._timeouts: dict[tuple[Any, Any, Any], aiohttp.ClientTimeout] = {}
         self._urls: dict[int, tuple[httpx.URL, URL]] = {}
         self._proxy: str | None = None
@@ -197,6 +200,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         received = _ReceivedHeaders.of_raw(response.raw_headers)
         body = _whole_body(response)
         if body is None:
+            self._reading.add(response)
             return _response(response.status, received, _Body(response, request), request, extensions)
         done = _response(response.status, received, httpx.ByteStream(body), request, extensions)
         # What ``done.read()`` would leave, without its trip through httpx's decoder lookup and three iterators
@@ -211,6 +215,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session, self._session = self._session, None
         if session is not None:
             if self._loop is asyncio.get_running_loop():
+                for response in list(self._reading):
+                    response.close()  # its reader, in another task, fails at once with a connection error
                 await session.close()
             else:  # closed from another loop than the one it served: nothing of it can be awaited here
                 _let_go(session)

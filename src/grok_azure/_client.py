@@ -14,6 +14,7 @@ import os
 import re
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -85,14 +86,22 @@ if TYPE_CHECKING:
 
 
 class _Lifecycle:
-    """Whether a client's resources were closed, and the retry waits to end when they are; shared by a client and
-    its ``with_options`` copies."""
+    """Whether a client's resources were closed, and the retry waits and body reads to end when they are; shared by
+    a client and its ``with_options`` copies."""
 
-    __slots__ = ("closed", "waiting")
+    __slots__ = ("closed", "reading", "waiting")
 
     def __init__(self) -> None:
         self.closed = False
         self.waiting: set[Waker] = set()
+        self.reading: weakref.WeakSet[httpx.Response] = weakref.WeakSet()
+
+    def read(self, response: httpx.Response) -> None:
+        """Before a body (or a stream) is read: :meth:`close` shuts its socket down, so that a read blocked in
+        another thread or task ends now, not at its read timeout (closing the pool does not wake it)."""
+        self.reading.add(response)
+        if self.closed:
+            shutdown_socket(response)
 
     @contextlib.contextmanager
     def wait(self, waker: Waker) -> Iterator[None]:
@@ -110,6 +119,8 @@ class _Lifecycle:
         self.closed = True
         for waker in list(self.waiting):
             waker.wake()
+        for response in list(self.reading):
+            shutdown_socket(response)
 
 
 _P = ParamSpec("_P")
@@ -604,6 +615,8 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
         """
         left = body.time_left()
         cancel = None if left is None else arm_cutoff(left, functools.partial(shutdown_socket, response))
+        lifecycle = self._lifecycle
+        lifecycle.read(response)
         try:
             for chunk in response.iter_bytes():
                 body.feed(chunk)
@@ -613,6 +626,7 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
         finally:
             if cancel is not None:
                 cancel()
+            lifecycle.reading.discard(response)
             response.close()
         return None
 
@@ -755,11 +769,15 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
         """
         left = body.time_left()
         reading = _read_into(response, body)
+        lifecycle = self._lifecycle
+        # A transport with sockets (an http_client= of httpx's own) is cut here; aiohttp's, by its aclose.
+        lifecycle.read(response)
         try:
             await (reading if left is None else bounded(left, reading, response.request))
         except Exception as exc:
             return self._failure(exc, response.request)
         finally:
+            lifecycle.reading.discard(response)
             await response.aclose()
         return None
 

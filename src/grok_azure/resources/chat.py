@@ -85,8 +85,9 @@ def _open_stream(
     """A stream over ``response`` that, if it fails before its first chunk, resumes ``flow`` to retry the call.
 
     From here on the stream settles ``meter``: it records the usage when the stream completes and releases the
-    reservation however it ends.
+    reservation however it ends. The client's ``close()`` cuts it, as it does a body being read.
     """
+    client._lifecycle.read(response)
     return kind(
         response,
         client.response_limits,
