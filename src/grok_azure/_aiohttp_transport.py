@@ -28,6 +28,7 @@ import asyncio
 import atexit
 import base64
 import contextlib
+import os
 import ssl
 import weakref
 from collections.abc import AsyncIterator
@@ -240,6 +241,32 @@ def _let_go_of_all() -> None:
         session = transport._session
         if session is not None and not session.closed:
             _let_go(session)
+
+
+# In a forked child: the connectors of sessions made in the parent, kept (never closed, never collected).
+_LEFT_TO_THE_PARENT: list[aiohttp.BaseConnector] = []
+
+
+def _forget_the_parents_sessions() -> None:
+    """In a forked child: every transport forgets its session, which belongs to the parent, without touching it.
+
+    Its connections are the parent's sockets, and closing them from here would unregister them from the parent's
+    event loop (the child shares its epoll instance) or end their TLS sessions. The child makes its own session on
+    first use. The old connectors are kept, so that they are never collected (which would close their sockets).
+    """
+    for transport in list(_LIVE):
+        session, transport._session, transport._loop = transport._session, None, None
+        transport._reading = weakref.WeakSet()
+        if session is not None:
+            connector = session.connector
+            with contextlib.suppress(Exception):
+                session.detach()  # the session alone: it no longer refers to the connector, and is quiet when collected
+            if connector is not None:
+                _LEFT_TO_THE_PARENT.append(connector)
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forget_the_parents_sessions)
 
 
 def _let_go(session: aiohttp.ClientSession) -> None:

@@ -18,6 +18,7 @@ one endpoint, so the choice is made once, when the client is built) and stamping
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -111,7 +112,36 @@ def default_sync_client(
     client = _OwnedClient(
         timeout=DEFAULT_TIMEOUT, transport=transport, follow_redirects=False, trust_env=False
     )
+    _POOLS.add(transport)
     return client, transport
+
+
+# The transports the SDK made: a forked child forgets their pooled connections (see _forget_pooled_connections).
+_POOLS: weakref.WeakSet[httpx.HTTPTransport] = weakref.WeakSet()
+
+
+def _forget_pooled_connections() -> None:
+    """In a forked child: drop every pooled connection of the SDK's own transports, without closing it.
+
+    A child shares its parent's sockets: sending on a pooled one, both processes would write requests into one
+    connection and read each other's answers. The child opens its own instead. Closing the shared ones could end
+    the parent's (a TLS close, a shutdown), so they are left to be garbage: that closes only the child's copy of each
+    file descriptor. The pool's lock is made anew, as a thread of the parent may have held it at the fork. A pool
+    that is not httpcore's as this knows it is left alone.
+    """
+    for transport in list(_POOLS):
+        pool: Any = getattr(transport, "_pool", None)
+        if isinstance(getattr(pool, "_connections", None), list) and isinstance(
+            getattr(pool, "_requests", None), list
+        ):
+            with contextlib.suppress(Exception):
+                pool._optional_thread_lock = type(pool._optional_thread_lock)()
+                pool._connections = []
+                pool._requests = []
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forget_pooled_connections)
 
 
 class _OwnedClient(httpx.Client):
