@@ -3,7 +3,7 @@
 Each :class:`ChaosProxy` listens on 127.0.0.1 and relays to one emulator. For every request it draws one
 :data:`ACTIONS` entry and either answers itself (a 429 in one of Azure's header forms, a 5xx, an HTML 502, a 408,
 a TCP reset) or relays the emulator's answer while shaping it (a slow first byte, a body cut short, a body that
-stalls past the client's read timeout). Everything the emulator's own ``Fault``s do, plus what they cannot: a
+stalls past the client's read timeout, a body that drips in past the client's deadline). Everything the emulator's own ``Fault``s do, plus what they cannot: a
 ``retry-after`` given as an HTTP date, and a reset before any response.
 
 Why a proxy and not ``emu.fault(...)``: the emulator's faults are a queue that the next request consumes,
@@ -55,6 +55,7 @@ FAULTS: tuple[tuple[str, float], ...] = (
     ("slow first byte past read timeout", 0.5),
     ("drop mid-body", 1.5),
     ("stall mid-body", 1.0),
+    ("drip past the deadline", 0.5),
 )
 ACTIONS = ("pass", *(name for name, _ in FAULTS))
 
@@ -71,6 +72,7 @@ class ChaosSettings:
     read_timeout: float = 0.5
     overshoot: float = 0.4
     retry_after_ms: tuple[int, int] = (20, 300)
+    deadline: float = 4.0  # the clients': a drip lasts past it, each piece within the read timeout
     corrupt: bool = False  # sabotage, to prove the soak notices: relayed bodies say "ALPHA" for "alpha"
     stall_forever: bool = False  # sabotage: stalls and slow first bytes last an hour
 
@@ -190,9 +192,15 @@ class ChaosProxy:
             await asyncio.sleep(settings.stall)
         writer.write(head)
         headers = head.lower()
-        # 0: right after the headers, before any event (a stream the client resends); 1-6: after that many.
-        cut_at = rng.randint(0, 6) if action in ("drop mid-body", "stall mid-body") else None
-        pieces = _chunks(up) if b"transfer-encoding: chunked" in headers else _fixed(up, headers)
+        chunked = b"transfer-encoding: chunked" in headers
+        pieces = _chunks(up) if chunked else _fixed(up, headers)
+        if action == "drip past the deadline":
+            return await self._drip(pieces, writer, headers)
+        # 0: right after the headers, before any event (a stream the client resends); then after that many pieces
+        # (SSE events, or the first half of a JSON body).
+        cut_at = None
+        if action in ("drop mid-body", "stall mid-body"):
+            cut_at = rng.randint(0, 6) if chunked else rng.randint(0, 1)
         index = 0
         async for piece in pieces:
             if writer.is_closing():  # the client gave up (a stall outlasted its timeout): stop writing
@@ -205,7 +213,25 @@ class ChaosProxy:
                 await asyncio.sleep(settings.stall)
             writer.write(piece.replace(b"alpha", b"ALPHA") if settings.corrupt else piece)
             index += 1
+        if cut_at is not None and index <= cut_at:  # a stream with fewer events: the fault never happened
+            self.log.actions[action] -= 1
+            self.log.actions["pass"] += 1
         await writer.drain()
+        return b"connection: close" not in headers
+
+    async def _drip(self, pieces: AsyncIterator[bytes], writer: asyncio.StreamWriter, headers: bytes) -> bool:
+        """The body in small pieces, each within the read timeout of the last, for longer than the deadline: only
+        the deadline (``stream_deadline`` for a stream past its first event) can end the call in time."""
+        body = b"".join([piece async for piece in pieces])
+        gap = self.settings.read_timeout * 0.8
+        count = max(1, min(len(body), int((self.settings.deadline + 2.0) / gap) + 1))
+        size = -(-len(body) // count)
+        for start in range(0, len(body), size):
+            await asyncio.sleep(gap)
+            if writer.is_closing():  # the client gave up: its deadline ended the call
+                return False
+            writer.write(body[start : start + size])
+            await writer.drain()
         return b"connection: close" not in headers
 
 

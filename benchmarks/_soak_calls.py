@@ -6,7 +6,8 @@ streams are drained with an inline ``for chunk in create(..., stream=True)`` loo
 ``with`` block (odd ids, which also read ``stream.served_by`` when the client has it).
 
 The verdict of a call is its outcome (``"ok"``, the name of the ``GrokError`` class it raised, ``"wrong
-content"`` or ``"NOT a GrokError: <type>"``) and whether it overran its budget. Text a stream delivered before
+content"``, ``"wrong error type: ..."`` for a status error of another class than the status's, or ``"NOT a
+GrokError: <type>"``) and whether it overran its budget. Text a stream delivered before
 it failed, and a ``partial`` completion attached to the error, must both be a prefix of the exact answer:
 anything else means the stream was replayed or mixed up, which counts as wrong content.
 """
@@ -18,7 +19,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from grok_azure import AsyncGrokClient, GrokClient, GrokError
+from grok_azure import (
+    APIStatusError,
+    AsyncGrokClient,
+    GrokClient,
+    GrokError,
+    InternalServerError,
+    RateLimitError,
+)
 
 MODEL = "grok-soak"
 OK = "ok"
@@ -74,9 +82,22 @@ def _judge(spec: CallSpec, text: str | None, error: BaseException | None, got: s
     partial_text = partial.text if partial is not None else ""
     if not spec.expected.startswith(partial_text):
         return WRONG, f"partial {partial_text!r} in {type(error).__name__}"
+    if isinstance(error, APIStatusError):
+        expected = _status_class(error.status_code)
+        if type(error) is not expected:  # e.g. a 429 that is not a RateLimitError: callers catch by class
+            return f"wrong error type: {type(error).__name__} for {error.status_code}", str(error)[:200]
     if isinstance(error, GrokError):
         return type(error).__name__, str(error)[:200]
     return f"NOT a GrokError: {type(error).__name__}", repr(error)[:200]
+
+
+def _status_class(status: int) -> type[APIStatusError]:
+    """The class the SDK documents for a status the chaos proxy sends (docs/retries.md, the exceptions' docs)."""
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return InternalServerError
+    return APIStatusError  # 408: no class of its own
 
 
 def _request(spec: CallSpec) -> dict[str, Any]:

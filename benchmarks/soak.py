@@ -53,6 +53,15 @@ from grok_azure import AsyncGrokClient, GrokClient
 from grok_azure.testing import FoundryEmulator
 
 FAILURE_OUTCOMES = ("wrong content", "overrun", "hang")
+# Outcomes named with their details, each a failure too.
+_FAILURE_PREFIXES = ("NOT a GrokError", "wrong error type")
+
+
+def is_failure(outcome: str) -> bool:
+    """Whether a call's outcome fails the soak (wrong content, an overrun or a hang, an untyped or mistyped error)."""
+    return outcome in FAILURE_OUTCOMES or outcome.startswith(_FAILURE_PREFIXES)
+
+
 _FD_TOLERANCE = 4  # the interpreter and aiohttp may keep a cached fd or two (a resolver, an epoll)
 
 
@@ -93,9 +102,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, bool]:
     parser.add_argument("--min-ok", type=float, default=0.0, help="fail (exit 2) below this share of ok")
     parser.add_argument(
         "--sabotage",
-        choices=("corrupt", "unclosed", "hang"),
-        help="self-test, the soak must then fail: corrupt relayed content; leave the sync client unclosed; or "
-        "make stalls last an hour for clients without timeouts or deadline",
+        choices=("corrupt", "unclosed", "hang", "no-deadline", "no-retries"),
+        help="self-test, the soak must then fail: corrupt relayed content; leave the sync client unclosed; make "
+        "stalls last an hour for clients without timeouts or deadline; give the clients no deadline (or no "
+        "retries) while the soak expects them",
     )
     parser.add_argument(
         "--watchdog", type=float, default=5.0, help="seconds past its budget after which a call is a hang"
@@ -162,10 +172,10 @@ def build_clients(cls: type[Any], target: Target, options: Options) -> list[Any]
     if options.sabotage == "hang":  # nothing left to bound a stall
         timeout = httpx.Timeout(None)
     common: dict[str, Any] = {"timeout": timeout, "environ": {}}
-    if deadline_supported() and options.sabotage != "hang":
+    if deadline_supported() and options.sabotage not in ("hang", "no-deadline"):
         common["deadline"] = options.deadline
     if _supports(cls.__init__, "max_retries"):
-        common["max_retries"] = options.max_retries
+        common["max_retries"] = 0 if options.sabotage == "no-retries" else options.max_retries
     if failover_supported() and not options.legacy:
         deployments = [
             grok_azure.Deployment(url, api_key=key, name=name)  # type: ignore[attr-defined,unused-ignore]
@@ -187,7 +197,7 @@ def call_options(options: Options) -> dict[str, Any]:
     )
     fields |= set(inspect.signature(Completions.create).parameters)
     per_call: dict[str, Any] = {}
-    if options.sabotage == "hang":
+    if options.sabotage in ("hang", "no-deadline"):
         return per_call
     if "deadline" in fields:
         per_call["deadline"] = options.deadline
@@ -356,6 +366,7 @@ def deployments_under_chaos(options: Options) -> Iterator[tuple[Target, ChaosRun
             seed=options.seed,
             fault_rate=options.fault_rate,
             read_timeout=options.read_timeout,
+            deadline=options.deadline,
             corrupt=options.sabotage == "corrupt",
             stall_forever=options.sabotage == "hang",
         )
@@ -398,7 +409,19 @@ def run(options: Options) -> dict[str, Any]:
         after = settle(chaos, baseline, options.settle)
         requests = sum(len(e.requests) for e in emulators)
         actions = dict(chaos.log.actions)
-    return summarise(options, verdicts, baseline, after, wall, requests, actions, per_call)
+        retried = sum(1 for seen in chaos.log.per_call.values() if seen > 1)
+    summary = summarise(options, verdicts, baseline, after, wall, requests, actions, per_call)
+    summary["retries"] = retry_check(options, actions, retried)
+    return summary
+
+
+def retry_check(options: Options, actions: dict[str, int], retried: int) -> dict[str, Any]:
+    """Whether calls were retried as they should have been: with retries on, a soak whose proxies answered some
+    call with a retryable fault before its first byte (a 429, a 5xx, a reset) must have seen some call sent again.
+    A client that never retries would otherwise pass, its failures all typed and in time."""
+    retryable = sum(n for name, n in actions.items() if name.startswith(("429", "5", "408", "reset")))
+    expected = retryable > 0 and options.max_retries > 0 and _supports(GrokClient.__init__, "max_retries")
+    return {"calls_sent_again": retried, "retryable_faults": retryable, "ok": retried > 0 or not expected}
 
 
 def summarise(
@@ -426,7 +449,7 @@ def summarise(
         "connections": after.connections,
         "threads": sorted(after.threads - baseline.threads),
     }
-    bad = [v for v in verdicts if v.outcome in FAILURE_OUTCOMES or v.outcome.startswith("NOT a GrokError")]
+    bad = [v for v in verdicts if is_failure(v.outcome)]
     elapsed = sorted(v.elapsed for v in verdicts) or [0.0]
     return {
         "calls": len(verdicts),
@@ -464,11 +487,8 @@ def verdict_code(summary: dict[str, Any], options: Options) -> int:
     outcomes = summary["outcomes"]
     failures = (
         summary["overruns"]
-        + sum(
-            n
-            for name, n in outcomes.items()
-            if name in FAILURE_OUTCOMES or name.startswith("NOT a GrokError")
-        )
+        + sum(n for name, n in outcomes.items() if is_failure(name))
+        + (not summary["retries"]["ok"])
         + summary["leaks"]["fds"]
         + summary["leaks"]["connections"]
         + len(summary["leaks"]["threads"])
@@ -485,8 +505,7 @@ def print_report(summary: dict[str, Any]) -> None:
     kinds = ["sync plain", "sync stream", "async plain", "async stream"]
     # The failure rows always show, zeros included, so a clean run says so explicitly.
     table = {name: {} for name in (OK, "NOT a GrokError", *FAILURE_OUTCOMES)} | summary["table"]
-    failures = {"NOT a GrokError", *FAILURE_OUTCOMES}
-    rows = sorted(table.items(), key=lambda item: (item[0] != OK, item[0] in failures, item[0]))
+    rows = sorted(table.items(), key=lambda item: (item[0] != OK, is_failure(item[0]), item[0]))
     width = max([len(name) for name, _ in rows] + [24])
     print(f"{'outcome':<{width}} " + " ".join(f"{k:>12}" for k in kinds) + f" {'total':>8}")
     for name, counts in rows:
@@ -504,6 +523,11 @@ def print_report(summary: dict[str, Any]) -> None:
         f"wall {summary['wall_seconds']}s; emulator requests {summary['emulator_requests']}"
     )
     print(f"client: {summary['client']}; served_by: {summary['served_by'] or 'n/a'}")
+    retries = summary["retries"]
+    print(
+        f"retries: {retries['calls_sent_again']} calls sent again after {retries['retryable_faults']} retryable "
+        f"faults{'' if retries['ok'] else ' (NONE RETRIED: FAIL)'}"
+    )
     chaos = summary["chaos"]
     print("chaos: " + ", ".join(f"{name} {chaos[name]}" for name in ACTIONS if chaos.get(name)))
     for line in summary["examples"]:

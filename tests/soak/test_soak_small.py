@@ -81,11 +81,21 @@ def test_small_soak_meets_every_kind_of_fault(small: tuple[int, dict[str, Any], 
         "slow first byte past read timeout",
         "drop mid-body",
         "stall mid-body",
+        "drip past the deadline",
     ):
         assert chaos.get(action, 0) > 0, (action, output)
     # Without retries (the client before failover), faults visibly end calls in each family of typed error.
     if not summary["client"]["failover"]:
         assert {"RateLimitError", "InternalServerError", "APITimeoutError"} <= set(summary["outcomes"])
+
+
+def test_small_soak_retried_calls_and_hit_the_deadline(small: tuple[int, dict[str, Any], str]) -> None:
+    _, summary, _ = small
+    assert summary["retries"]["ok"]
+    assert summary["retries"]["calls_sent_again"] > 0
+    # Bodies that drip in past the deadline end at it (the latency's top is the deadline, not the drip's end).
+    assert summary["latency"]["max"] <= summary["budget_seconds"]
+    assert summary["chaos"]["drip past the deadline"] > 0
 
 
 def test_small_soak_with_failover_mostly_succeeds(small: tuple[int, dict[str, Any], str]) -> None:
@@ -132,3 +142,43 @@ def test_soak_reports_calls_that_hang() -> None:
     )
     assert code == 1, output
     assert summary["outcomes"].get("hang", 0) > 0
+
+
+def test_soak_reports_clients_without_their_deadline() -> None:
+    # Bodies drip in past the deadline, each piece within the read timeout: only the deadline ends those calls.
+    code, summary, output = soak(
+        *("--calls", "120", "--seed", "7", "--fault-rate", "0.4", "--threads", "16", "--tasks", "64"),
+        *("--sabotage", "no-deadline"),
+    )
+    assert code == 1, output
+    assert summary["overruns"] > 0
+
+
+def test_soak_reports_clients_that_never_retry() -> None:
+    code, summary, output = soak(
+        *("--calls", "120", "--seed", "7", "--fault-rate", "0.4", "--threads", "16", "--tasks", "64"),
+        *("--sabotage", "no-retries"),
+    )
+    assert code == 1, output
+    assert summary["retries"]["calls_sent_again"] == 0
+    assert not summary["retries"]["ok"]
+    assert summary["retries"]["retryable_faults"] > 0
+
+
+def test_a_status_error_of_another_class_than_its_status_fails_the_soak() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from _soak_calls import CallSpec, _judge
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from grok_azure import APIStatusError, InternalServerError, RateLimitError
+
+    spec = CallSpec(1, "sync", False, "soak-call-1 alpha")
+    mistyped = APIStatusError("Error code: 429", status_code=429)
+    assert _judge(spec, None, mistyped, "")[0] == "wrong error type: APIStatusError for 429"
+    assert _judge(spec, None, RateLimitError("Error code: 429", status_code=429), "")[0] == "RateLimitError"
+    assert (
+        _judge(spec, None, InternalServerError("Error code: 502", status_code=502), "")[0]
+        == "InternalServerError"
+    )
+    assert _judge(spec, None, APIStatusError("Error code: 408", status_code=408), "")[0] == "APIStatusError"
