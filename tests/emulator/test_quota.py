@@ -93,6 +93,33 @@ def test_small_quotas_still_admit_one_request_per_window() -> None:
     assert book.charge("a", 1).refused == "requests"
 
 
+@pytest.mark.parametrize(
+    ("rpm", "window"), [(1, 1), (1, 10), (30, 1), (90, 1), (90, 10), (119, 10), (600, 1)]
+)
+def test_a_minute_admits_the_quota_no_more(rpm: int, window: int) -> None:
+    # A request every 10 ms for a minute: short windows rounded to at least one must not add up past the quota.
+    clock = FakeClock(6000.0)  # a minute boundary, as the windows are aligned on the clock
+    book = quotas(clock, rpm=rpm, window=window)
+    admitted = 0
+    for step in range(6000):
+        clock.now = 6000.0 + step * 0.01
+        admitted += book.charge("a", 1).refused is None
+    assert admitted == rpm
+
+
+def test_a_full_minute_names_its_own_end_as_the_wait() -> None:
+    clock = FakeClock(6000.0)
+    book = quotas(clock, rpm=2)  # 1 s windows of 1 request; 2 a minute
+    assert book.charge("a", 1).refused is None
+    clock.now = 6001.5
+    assert book.charge("a", 1).refused is None
+    clock.now = 6003.0
+    refused = book.charge("a", 1)
+    assert refused.refused == "requests"
+    assert refused.retry_after == pytest.approx(57.0)  # the minute's end, not the second's
+    assert refused.requests.remaining == 0
+
+
 def test_deployments_are_independent() -> None:
     book = quotas(FakeClock(), rpm=60)
     assert book.charge("a", 1).refused is None

@@ -2,7 +2,8 @@
 
 Azure states quotas per minute but evaluates them over short windows: a deployment with ``rpm`` requests per
 minute may take ``rpm * window / 60`` requests in each ``window``-second window (600 RPM over 1 s windows: 10
-per second), and likewise for tokens. Tokens are charged when a request *arrives*, from an estimate: the
+per second; rounded up, and at least one), and likewise for tokens, and no more than ``rpm`` in a minute (a
+fixed one-minute window as well: without it, rounding would let 1 RPM through once a second). Tokens are charged when a request *arrives*, from an estimate: the
 prompt's characters / 4 plus ``max_completion_tokens`` / ``max_tokens`` (or :data:`DEFAULT_OUTPUT_ESTIMATE`
 when neither is given), so a large ``max_tokens`` uses quota it may never spend.
 
@@ -149,7 +150,42 @@ class _Window:
         return self.enforced and self.used > 0 and self.used + amount > self.allowance
 
     def counter(self, reset: float) -> Counter:
-        return Counter(self.allowance, max(0, self.allowance - self.used), reset, self.enforced)
+        return Counter(self.allowance, self.room(), reset, self.enforced)
+
+    def room(self) -> int:
+        return max(0, self.allowance - self.used)
+
+
+class _Limit:
+    """One dimension of one deployment: its short window and, for an enforced quota, the minute it is stated for.
+
+    The short windows' allowances are rounded (up, to at least one), which alone would let a small quota through
+    many times over: 1 RPM over 1-second windows is 1 per second, 60 a minute. The minute keeps the total at the
+    quota; the short window keeps bursts at Azure's.
+    """
+
+    def __init__(self, short: _Window, minute: _Window | None) -> None:
+        self._windows = (short,) if minute is None else (short, minute)
+        self._resets = (0.0,) * len(self._windows)
+
+    def roll(self, now: float) -> None:
+        self._resets = tuple(window.roll(now) for window in self._windows)
+
+    def refuses(self, amount: int) -> bool:
+        return any(window.refuses(amount) for window in self._windows)
+
+    def charge(self, amount: int) -> None:
+        for window in self._windows:
+            window.used += amount
+
+    def counter(self) -> Counter:
+        """The short window's allowance, the room left in the fuller of the two, and when that one frees (the
+        later, when both are full: waiting for the sooner would be refused again)."""
+        room, reset = min(
+            ((window.room(), -reset) for window, reset in zip(self._windows, self._resets, strict=True))
+        )
+        short = self._windows[0]
+        return Counter(short.allowance, room, -reset, short.enforced)
 
 
 class Quotas:
@@ -183,7 +219,7 @@ class Quotas:
         self._window = float(window)
         self._clock = clock if clock is not None else default_clock
         self._lock = threading.Lock()
-        self._windows: dict[str, tuple[_Window, _Window]] = {}
+        self._windows: dict[str, tuple[_Limit, _Limit]] = {}
         self.reset()
 
     @property
@@ -191,11 +227,13 @@ class Quotas:
         """Whether any deployment has a limit."""
         return bool(self._rpm or self._tpm)
 
-    def _make(self, limit: int | None, advisory: int) -> _Window:
+    def _make(self, limit: int | None, advisory: int) -> _Limit:
         if limit is None:
-            return _Window(advisory, _ADVISORY_WINDOW, enforced=False)
-        # At least one per window, so that a small quota over a short window still admits something.
-        return _Window(max(1, math.floor(limit * self._window / 60)), self._window, enforced=True)
+            return _Limit(_Window(advisory, _ADVISORY_WINDOW, enforced=False), None)
+        # Rounded up (1.5 a second is 2 in one second, not 1), and at least one, so that a small quota over a short
+        # window still admits something; the minute keeps the total at the quota.
+        short = _Window(max(1, math.ceil(limit * self._window / 60)), self._window, enforced=True)
+        return _Limit(short, _Window(limit, 60.0, enforced=True))
 
     def reset(self) -> None:
         """Empty every window."""
@@ -213,24 +251,19 @@ class Quotas:
         (nothing charged). Checking and charging happen under one lock, so concurrent requests never
         overshoot a quota."""
         with self._lock:
-            requests_window, tokens_window = self._windows[deployment]
+            requests_limit, tokens_limit = self._windows[deployment]
             now = self._clock()
-            requests_reset = requests_window.roll(now)
-            tokens_reset = tokens_window.roll(now)
+            requests_limit.roll(now)
+            tokens_limit.roll(now)
             refused: Dimension | None = None
-            if requests_window.refuses(1):
+            if requests_limit.refuses(1):
                 refused = "requests"
-            elif tokens_window.refuses(tokens):
+            elif tokens_limit.refuses(tokens):
                 refused = "tokens"
             else:
-                requests_window.used += 1
-                tokens_window.used += tokens
-            return Admission(
-                requests_window.counter(requests_reset),
-                tokens_window.counter(tokens_reset),
-                refused,
-                self._report,
-            )
+                requests_limit.charge(1)
+                tokens_limit.charge(tokens)
+            return Admission(requests_limit.counter(), tokens_limit.counter(), refused, self._report)
 
 
 def quota_rejection(admission: Admission, api_version: str) -> Rejection:
