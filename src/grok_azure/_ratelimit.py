@@ -94,7 +94,7 @@ def quota_reading(lowered: Mapping[str, str]) -> tuple[float, float | None, floa
 
     Returns:
         ``(share, rest, holds)``: the smaller share of the requests and tokens quota left (``1.0`` when no
-        ``limit`` was given), how long to rest when a counter is at 0 with a reset time (else ``None``), and how
+        ``limit`` was given, ``0.0`` when one is at 0 whatever its limit), how long to rest when a counter is at 0 with a reset time (else ``None``), and how
         long the reading stays true (the soonest reset, else ``None``: the caller's own time-to-live).
     """
     shares: list[float] = []
@@ -111,6 +111,8 @@ def quota_reading(lowered: Mapping[str, str]) -> tuple[float, float | None, floa
             shares.append(min(1.0, remaining / limit))
             if reset is not None:
                 refills.append(reset)
+        elif remaining == 0:  # no fraction to compute, but none left is none left
+            shares.append(0.0)
         if remaining == 0 and reset is not None:
             rests.append(reset)
     if not shares and not rests:

@@ -280,6 +280,21 @@ def test_empty_counter_without_reset_gets_no_traffic_while_others_have_quota() -
     assert picked(pool, tried={1}) == 0
 
 
+@pytest.mark.parametrize("kind", ["requests", "tokens"])
+def test_an_empty_counter_without_its_limit_still_says_empty(kind: str) -> None:
+    # No limit header, so no fraction: but 0 left is 0 left (docs/failover.md, "Pacing").
+    pool, _ = make_pool(1, 1)
+    pool.record_response(0, 200, {f"x-ratelimit-remaining-{kind}": "0"})
+    assert {picked(pool) for _ in range(200)} == {1}
+    assert pool.cooling() == {}
+
+
+def test_a_counter_without_its_limit_that_is_not_empty_does_not_steer() -> None:
+    pool, _ = make_pool(1, 1)
+    pool.record_response(0, 200, {"x-ratelimit-remaining-tokens": "5"})
+    assert shares(pool)[0] / 4000 == pytest.approx(0.5, abs=0.03)
+
+
 def test_all_empty_falls_back_to_plain_weights() -> None:
     pool, _ = make_pool(3, 1)
     pool.record_response(0, 200, quota("0"))
