@@ -291,6 +291,7 @@ def retry_decision(
 
 
 def _carry_wait(error: GrokError, wait: float) -> None:
-    # A 429 answered only with reset headers has no retry_after from the error mapping; the caller still learns it.
-    if isinstance(error, RateLimitError) and error.retry_after is None:
+    # The wait the headers stated, which ended the call: a 429 answered only with reset headers has no retry_after
+    # from the error mapping, or one read from its message ("retry after 2 seconds"), which is not what was refused.
+    if isinstance(error, RateLimitError):
         error.retry_after = wait

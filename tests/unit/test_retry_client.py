@@ -137,6 +137,17 @@ def test_a_retry_after_beyond_max_server_wait_ends_at_once(kind: str, mock_api: 
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_the_refused_wait_is_the_one_carried_not_the_messages(kind: str, mock_api: respx.MockRouter) -> None:
+    body = {"error": {"code": "429", "message": "Rate limit is exceeded. Please retry after 2 seconds."}}
+    answer = httpx.Response(429, json=body, headers={"x-ratelimit-reset-tokens": "120"})
+    route = mock_api.post(CHAT_URL).mock(return_value=answer)
+    with pytest.raises(RateLimitError) as info:
+        make(kind, endpoint=ENDPOINT, api_key=KEY)()
+    assert info.value.retry_after == 120  # what ended the call: longer than max_server_wait
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_retry_after_beyond_the_deadline_ends_at_once(kind: str, mock_api: respx.MockRouter) -> None:
     route = mock_api.post(CHAT_URL).mock(return_value=status(429, {"retry-after": "5"}))
     with pytest.raises(RateLimitError) as info:
