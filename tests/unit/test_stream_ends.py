@@ -156,3 +156,38 @@ def test_a_huge_json_error_message_is_cut_in_the_stream_error(kind: str) -> None
         _chunks(kind, server.url)
     assert caught.value.code == "server_error"
     assert 8_000 < len(str(caught.value)) < 9_000
+
+
+def _empty_then_whole() -> Any:
+    """The first answer: a 200 event stream that ends at once, cleanly (its body delimited by the connection's
+    close); every later one, the whole stream."""
+    answers: list[int] = []
+
+    def respond(request: SeenRequest) -> list[bytes]:
+        answers.append(1)
+        request.close = True
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+        if len(answers) == 1:
+            return [head]
+        return [head + sse(*FIRST_OF_TWO, USAGE, "[DONE]")]
+
+    return respond
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_stream_that_ends_cleanly_before_its_first_event_is_sent_again(kind: str) -> None:
+    with LoopbackServer(_empty_then_whole()) as server:
+        options: dict[str, Any] = {"endpoint": server.url, "api_key": KEY, "validate": False}
+        call = {"model": "grok-4", "messages": MESSAGES, "stream": True}
+        if kind == "sync":
+            with GrokClient(**options) as client:
+                pieces = [piece for piece in client.chat.completions.create(**call)]
+        else:
+
+            async def run() -> list[Any]:
+                async with AsyncGrokClient(**options) as client:
+                    return [piece async for piece in await client.chat.completions.create(**call)]
+
+            pieces = asyncio.run(run())
+        assert len(server.requests) == 2
+    assert "".join(piece.choices[0].delta.content or "" for piece in pieces if piece.choices) == "Hello"

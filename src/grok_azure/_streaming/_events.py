@@ -308,10 +308,19 @@ class ChunkDecoder:
         if not self.done:
             self._interrupted = self._halted = True
 
+    def body_ended(self) -> GrokError | None:
+        """The body ended cleanly (no more bytes): None if the stream is complete, else the error it ends with,
+        which the shell resends on when no chunk reached the caller yet (as for a connection that dropped)."""
+        try:
+            self.end()
+        except GrokError as exc:
+            return exc
+        return None
+
     def end(self) -> None:
-        """Call at end of body: a stream cut before ``[DONE]`` and before every choice finished is an error."""
+        """Call at end of body: a stream cut before ``[DONE]`` and before all it was asked for is an error."""
         self.reading = False
-        if self.done:
+        if self.done or self.complete:
             return
         if self._interrupted:
             raise self.closed_error()

@@ -131,6 +131,7 @@ def _iter_chunks(
                 try:
                     data = next(reader)
                 except StopIteration:
+                    failure = decoder.body_ended()
                     break
                 except Exception as exc:  # httpx's errors, and anything else a transport raises
                     failure = decoder.read_failed(exc)
@@ -197,6 +198,7 @@ async def _aiter_chunks(
                 try:
                     data = await reader.__anext__()
                 except StopAsyncIteration:
+                    failure = decoder.body_ended()
                     break
                 except Exception as exc:  # httpx's errors, and anything else a transport (aiohttp) raises
                     failure = decoder.read_failed(exc)
