@@ -14,7 +14,6 @@ import os
 import re
 import time
 import traceback
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -94,7 +93,9 @@ class _Lifecycle:
     def __init__(self) -> None:
         self.closed = False
         self.waiting: set[Waker] = set()
-        self.reading: weakref.WeakSet[httpx.Response] = weakref.WeakSet()
+        # A plain set, not a WeakSet: close() copies it while other threads add and remove (a WeakSet's iteration
+        # runs Python code, and fails when another thread changes it); every read removes its own (done()).
+        self.reading: set[httpx.Response] = set()
 
     def read(self, response: httpx.Response) -> None:
         """Before a body (or a stream) is read: :meth:`close` shuts its socket down, so that a read blocked in
@@ -102,6 +103,11 @@ class _Lifecycle:
         self.reading.add(response)
         if self.closed:
             shutdown_socket(response)
+
+    def done(self, response: httpx.Response) -> None:
+        """After the read, before the response is closed: its connection may serve another request next (of this
+        client, or of others on a pool passed in), whose socket close() must not touch."""
+        self.reading.discard(response)
 
     @contextlib.contextmanager
     def wait(self, waker: Waker) -> Iterator[None]:
@@ -626,7 +632,7 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
         finally:
             if cancel is not None:
                 cancel()
-            lifecycle.reading.discard(response)
+            lifecycle.done(response)
             response.close()
         return None
 
@@ -777,7 +783,7 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
         except Exception as exc:
             return self._failure(exc, response.request)
         finally:
-            lifecycle.reading.discard(response)
+            lifecycle.done(response)
             await response.aclose()
         return None
 

@@ -111,8 +111,10 @@ def quota_reading(lowered: Mapping[str, str]) -> tuple[float, float | None, floa
             shares.append(min(1.0, remaining / limit))
             if reset is not None:
                 refills.append(reset)
-        elif remaining == 0:  # no fraction to compute, but none left is none left
+        elif remaining == 0:  # no fraction to compute, but none left is none left (until its reset, if told)
             shares.append(0.0)
+            if reset is not None:
+                refills.append(reset)
         if remaining == 0 and reset is not None:
             rests.append(reset)
     if not shares and not rests:

@@ -6,11 +6,13 @@ The read timeout here is a minute; each reader gets far less to end before the t
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from grok_azure import (
@@ -20,9 +22,10 @@ from grok_azure import (
     GrokError,
     StreamInterruptedError,
 )
+from grok_azure._client import _Lifecycle
 
-from ._loopback import LoopbackServer, SeenRequest
-from .conftest import KEY, chunk, sse
+from ._loopback import LoopbackServer, SeenRequest, json_response
+from .conftest import KEY, chunk, completion_body, sse
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 HUNG = 15.0  # seconds a reader gets to end after close(): far under the read timeout
@@ -106,3 +109,108 @@ def test_async_close_from_another_task_ends_the_read(stream: bool, expected: typ
 
     error = asyncio.run(run())
     assert isinstance(error, expected)
+
+
+def test_sync_close_cuts_a_stream_read_after_it_was_sent_again() -> None:
+    # The first answer ends before its first event (the stream is sent again); the second stalls.
+    answers: list[int] = []
+
+    def respond(request: SeenRequest) -> Iterator[bytes]:
+        answers.append(1)
+        if len(answers) == 1:
+            request.close = True
+            yield b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+            return
+        yield from STREAM(request)
+
+    outcome: list[BaseException] = []
+    started = threading.Event()
+    with LoopbackServer(respond) as server:
+        client = GrokClient(endpoint=server.url, **{**OPTIONS, "max_retries": 1})
+
+        def reader() -> None:
+            try:
+                _read_sync(client, True, started)
+            except BaseException as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        assert started.wait(HUNG)
+        time.sleep(0.3)
+        client.close()
+        thread.join(HUNG)
+        assert not thread.is_alive(), "the resent stream's read went on after close()"
+        assert len(answers) == 2
+    assert isinstance(outcome[0], StreamInterruptedError)
+
+
+def test_closing_a_client_leaves_alone_what_others_read_on_a_pool_it_was_given() -> None:
+    # A's stream ends and its connection goes back to the shared pool; B's slow call then uses it.
+    def respond(request: SeenRequest) -> Iterator[bytes]:
+        if b'"stream": true' in request.body or b'"stream":true' in request.body:
+            body = sse(chunk("hi", role="assistant"), chunk(finish_reason="stop"), "[DONE]")
+            yield b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n" % len(
+                body
+            )
+            yield body
+            return
+        time.sleep(1.0)
+        yield from json_response(request, completion_body("slow"))
+
+    with LoopbackServer(respond) as server, httpx.Client() as shared:
+        a = GrokClient(endpoint=server.url, http_client=shared, **OPTIONS)
+        b = GrokClient(endpoint=server.url, http_client=shared, **OPTIONS)
+        assert [
+            p.choices[0].delta.content
+            for p in a.chat.completions.create(model="grok-4", messages=MESSAGES, stream=True)
+        ] == ["hi", None]
+        answer: list[str] = []
+        thread = threading.Thread(
+            target=lambda: answer.append(b.chat.completions.create(model="grok-4", messages=MESSAGES).text)
+        )
+        thread.start()
+        time.sleep(0.3)  # B waits for its answer on the connection A's stream used
+        a.close()
+        thread.join(HUNG)
+        assert answer == ["slow"]
+        assert server.connections == 1
+
+
+def test_close_is_safe_while_other_threads_start_and_end_reads() -> None:
+    # Reads in progress (200 streams) while other threads start and end theirs: what close() copies changes under
+    # it, in other threads, as fast as they can switch. (A WeakSet failed here: its iteration runs Python code.)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        failures = [_close_under_churn() for _ in range(5)]
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == [None] * 5
+
+
+def _close_under_churn() -> BaseException | None:
+    lifecycle = _Lifecycle()
+    for _ in range(200):
+        lifecycle.read(httpx.Response(200))
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            response = httpx.Response(200)
+            lifecycle.read(response)
+            lifecycle.done(response)
+
+    workers = [threading.Thread(target=churn) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    try:
+        for _ in range(300):
+            lifecycle.close()
+    except BaseException as exc:
+        return exc
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    return None

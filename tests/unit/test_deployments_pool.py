@@ -337,6 +337,14 @@ def test_zero_tokens_without_a_known_limit_and_a_reset_rests() -> None:
     assert pool.cooling() == {1: pytest.approx(60.0)}
 
 
+def test_zero_without_a_known_limit_steers_only_until_its_reset() -> None:
+    pool, clock = make_pool(1, 1)
+    pool.record_response(0, 200, {"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1"})
+    assert {picked(pool) for _ in range(100)} == {1}
+    clock.now += 1.5  # past the reset, well before pacing_ttl: the quota refilled
+    assert shares(pool)[0] / 4000 == pytest.approx(0.5, abs=0.03)
+
+
 def test_pacing_reading_goes_stale_after_the_ttl() -> None:
     pool, clock = make_pool(1, 1, pacing_ttl=10.0)
     pool.record_response(0, 200, quota("0"))

@@ -68,6 +68,14 @@ class Meter(Protocol):
         """Tell the call's hooks it completed."""
 
 
+class Reads(Protocol):
+    """Where a client keeps the responses being read, which its ``close()`` cuts (the client's ``_Lifecycle``)."""
+
+    def read(self, response: httpx.Response) -> None: ...
+
+    def done(self, response: httpx.Response) -> None: ...
+
+
 class _Current:
     """The response a stream is reading: a resent stream reads a new one (shared by the stream and its reader).
 
@@ -76,7 +84,7 @@ class _Current:
     call's retry of a stream closed while it was being resent.
     """
 
-    __slots__ = ("cost", "first_deadline", "meter", "response", "stop")
+    __slots__ = ("cost", "first_deadline", "meter", "reads", "response", "stop")
 
     def __init__(
         self,
@@ -84,6 +92,7 @@ class _Current:
         meter: Meter | None = None,
         first_deadline: Deadline | None = None,
         stop: Callable[[GrokError], None] | None = None,
+        reads: Reads | None = None,
     ) -> None:
         self.response = response
         self.meter = meter
@@ -92,6 +101,20 @@ class _Current:
             first_deadline if first_deadline is not None and first_deadline.bounded else None
         )
         self.stop = stop
+        self.reads = reads
+        if reads is not None:
+            reads.read(response)
+
+    def replace(self, response: httpx.Response) -> None:
+        """Read ``response`` (a resent stream's) from now on; the old one is closed already."""
+        self.response = response
+        if self.reads is not None:
+            self.reads.read(response)
+
+    def done(self) -> None:
+        """The response is no longer read (before it is closed: its connection may serve another request next)."""
+        if self.reads is not None:
+            self.reads.done(self.response)
 
 
 def _settle(current: _Current, decoder: ChunkDecoder) -> None:
@@ -158,10 +181,11 @@ def _iter_chunks(
                 break
             if resend is None or not decoder.resendable():
                 raise failure
+            current.done()
             _close_quietly(response)
             # The caller has seen nothing yet: the call loop decides, as for any failed attempt (it raises when
             # the rules give up), and the same decoder reads the new response.
-            current.response = _relaxed(resend(failure))
+            current.replace(_relaxed(resend(failure)))
             decoder.resend(current.response.request)
             failure = None
         decoder.end()
@@ -175,6 +199,7 @@ def _iter_chunks(
             first()
         decoder.stopped()
         _unmeter(current)
+        current.done()
         _close_quietly(current.response)
 
 
@@ -223,8 +248,9 @@ async def _aiter_chunks(
                 break
             if resend is None or not decoder.resendable():
                 raise failure
+            current.done()
             await _aclose_quietly(reader, response)
-            current.response = _relaxed(await resend(failure))
+            current.replace(_relaxed(await resend(failure)))
             decoder.resend(current.response.request)
             failure = None
         decoder.end()
@@ -238,6 +264,7 @@ async def _aiter_chunks(
             first()
         decoder.stopped()
         _unmeter(current)
+        current.done()
         await _aclose_quietly(reader, current.response)
 
 
@@ -392,6 +419,7 @@ class _Body:
         meter: Meter | None = None,
         first_deadline: Deadline | None = None,
         stop: Callable[[GrokError], None] | None = None,
+        reads: Reads | None = None,
     ) -> None:
         """Args:
         response: an open streamed response with a success status.
@@ -403,8 +431,10 @@ class _Body:
         meter: the call's usage bookkeeping: settled when the stream completes, released however it ends.
         first_deadline: the call's ``deadline``: a timer cuts the body if no chunk arrived before it ran out.
         stop: stops the call's loop (``Call.stop``) when the stream is closed while it is being resent.
+        reads: the client's registry of responses being read, whose ``close()`` cuts this stream's (each response
+            is registered while it is read); None: nothing cuts it but its own ``close()``.
         """
-        self._current = _Current(_relaxed(response), meter, first_deadline, stop)
+        self._current = _Current(_relaxed(response), meter, first_deadline, stop, reads)
         self._decoder = ChunkDecoder(response.request, limits)
         self._decoder.hides_usage_chunk = meter is not None and meter.hides_usage_chunk
         self._start(deadline, resend)

@@ -87,7 +87,6 @@ def _open_stream(
     From here on the stream settles ``meter``: it records the usage when the stream completes and releases the
     reservation however it ends. The client's ``close()`` cuts it, as it does a body being read.
     """
-    client._lifecycle.read(response)
     return kind(
         response,
         client.response_limits,
@@ -96,6 +95,7 @@ def _open_stream(
         meter=meter,
         first_deadline=call.deadline,
         stop=call.stop,
+        reads=client._lifecycle,
     )
 
 
