@@ -94,8 +94,9 @@ def quota_reading(lowered: Mapping[str, str]) -> tuple[float, float | None, floa
 
     Returns:
         ``(share, rest, holds)``: the smaller share of the requests and tokens quota left (``1.0`` when no
-        ``limit`` was given, ``0.0`` when one is at 0 whatever its limit), how long to rest when a counter is at 0 with a reset time (else ``None``), and how
-        long the reading stays true (the soonest reset, else ``None``: the caller's own time-to-live).
+        ``limit`` was given, ``0.0`` when one is at 0 whatever its limit), how long to rest when a counter is at 0
+        with a reset time (else ``None``), and how long the reading stays true (the soonest reset, else ``None``:
+        the caller's own time-to-live).
     """
     shares: list[float] = []
     rests: list[float] = []
@@ -107,12 +108,9 @@ def quota_reading(lowered: Mapping[str, str]) -> tuple[float, float | None, floa
         reset = reset if reset is not None and reset > 0 else None
         if remaining is None or limit == 0:
             continue  # -1 / missing / 0-of-0: unknown, not empty
-        if limit is not None:
-            shares.append(min(1.0, remaining / limit))
-            if reset is not None:
-                refills.append(reset)
-        elif remaining == 0:  # no fraction to compute, but none left is none left (until its reset, if told)
-            shares.append(0.0)
+        # Without a limit there is no fraction to compute, but none left is none left (until its reset, if told).
+        if limit is not None or remaining == 0:
+            shares.append(min(1.0, remaining / limit) if limit is not None else 0.0)
             if reset is not None:
                 refills.append(reset)
         if remaining == 0 and reset is not None:

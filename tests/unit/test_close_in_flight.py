@@ -58,28 +58,32 @@ def _read_sync(client: GrokClient, stream: bool, started: threading.Event) -> No
         started.set()
 
 
-@pytest.mark.parametrize(("stream", "expected"), [(False, ClientClosedError), (True, StreamInterruptedError)])
-def test_sync_close_from_another_thread_ends_the_read(stream: bool, expected: type[GrokError]) -> None:
+def _close_under_a_reader(client: GrokClient, stream: bool) -> BaseException | None:
+    """Read in another thread until blocked, then ``client.close()`` here: what the reader ended with."""
     outcome: list[BaseException] = []
     started = threading.Event()
+
+    def reader() -> None:
+        try:
+            _read_sync(client, stream, started)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    assert started.wait(HUNG)
+    time.sleep(0.3)  # the reader is blocked in a read now
+    client.close()
+    thread.join(HUNG)
+    assert not thread.is_alive(), "the read went on after close()"
+    return outcome[0] if outcome else None
+
+
+@pytest.mark.parametrize(("stream", "expected"), [(False, ClientClosedError), (True, StreamInterruptedError)])
+def test_sync_close_from_another_thread_ends_the_read(stream: bool, expected: type[GrokError]) -> None:
     with LoopbackServer(STREAM if stream else BODY) as server:
-        client = GrokClient(endpoint=server.url, **OPTIONS)
-
-        def reader() -> None:
-            try:
-                _read_sync(client, stream, started)
-            except BaseException as exc:
-                outcome.append(exc)
-
-        thread = threading.Thread(target=reader, daemon=True)
-        thread.start()
-        assert started.wait(HUNG)
-        time.sleep(0.3)  # the reader is blocked in a read now
-        client.close()
-        thread.join(HUNG)
-        assert not thread.is_alive(), "the read went on after close()"
-    assert len(outcome) == 1
-    assert isinstance(outcome[0], expected)
+        error = _close_under_a_reader(GrokClient(endpoint=server.url, **OPTIONS), stream)
+    assert isinstance(error, expected)
 
 
 async def _read_async(client: AsyncGrokClient, stream: bool, started: asyncio.Event) -> None:
@@ -123,26 +127,10 @@ def test_sync_close_cuts_a_stream_read_after_it_was_sent_again() -> None:
             return
         yield from STREAM(request)
 
-    outcome: list[BaseException] = []
-    started = threading.Event()
     with LoopbackServer(respond) as server:
-        client = GrokClient(endpoint=server.url, **{**OPTIONS, "max_retries": 1})
-
-        def reader() -> None:
-            try:
-                _read_sync(client, True, started)
-            except BaseException as exc:
-                outcome.append(exc)
-
-        thread = threading.Thread(target=reader, daemon=True)
-        thread.start()
-        assert started.wait(HUNG)
-        time.sleep(0.3)
-        client.close()
-        thread.join(HUNG)
-        assert not thread.is_alive(), "the resent stream's read went on after close()"
+        error = _close_under_a_reader(GrokClient(endpoint=server.url, **{**OPTIONS, "max_retries": 1}), True)
         assert len(answers) == 2
-    assert isinstance(outcome[0], StreamInterruptedError)
+    assert isinstance(error, StreamInterruptedError)
 
 
 def test_closing_a_client_leaves_alone_what_others_read_on_a_pool_it_was_given() -> None:

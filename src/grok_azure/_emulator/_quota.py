@@ -3,9 +3,10 @@
 Azure states quotas per minute but evaluates them over short windows: a deployment with ``rpm`` requests per
 minute may take ``rpm * window / 60`` requests in each ``window``-second window (600 RPM over 1 s windows: 10
 per second; rounded up, and at least one), and likewise for tokens, and no more than ``rpm`` in a minute (a
-fixed one-minute window as well: without it, rounding would let 1 RPM through once a second). Tokens are charged when a request *arrives*, from an estimate: the
-prompt's characters / 4 plus ``max_completion_tokens`` / ``max_tokens`` (or :data:`DEFAULT_OUTPUT_ESTIMATE`
-when neither is given), so a large ``max_tokens`` uses quota it may never spend.
+fixed one-minute window as well: without it, rounding would let 1 RPM through once a second). Tokens are
+charged when a request *arrives*, from an estimate: the prompt's characters / 4 plus ``max_completion_tokens``
+/ ``max_tokens`` (or :data:`DEFAULT_OUTPUT_ESTIMATE` when neither is given), so a large ``max_tokens`` uses
+quota it may never spend.
 
 Windows are fixed and aligned on the clock (``[k * window, (k + 1) * window)``); a new window starts empty. A
 request is admitted only if every enforced dimension has room for it, and then charged to both. One exception
