@@ -54,6 +54,7 @@ from ._deployments import Deployment, DeploymentPool
 from ._endpoint import Endpoint, resolve_endpoint
 from ._errors import ClientClosedError, ConfigurationError, GrokError, RequestValidationError
 from ._hooks import CallInfo, CallObserver, Hook, check_hooks, observing
+from ._inflate import aiter_decoded, iter_decoded
 from ._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
 from ._logging import guard_loggers, logger, remember_key
 from ._model_directory import ModelDirectory
@@ -624,7 +625,7 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
         lifecycle = self._lifecycle
         lifecycle.read(response)
         try:
-            for chunk in response.iter_bytes():
+            for chunk in iter_decoded(response):
                 body.feed(chunk)
             body.finish()
         except Exception as exc:
@@ -913,7 +914,7 @@ def _check_policy(value: object) -> RetryPolicy:
 
 
 async def _read_into(response: httpx.Response, body: BodyReader) -> None:
-    async for chunk in response.aiter_bytes():
+    async for chunk in aiter_decoded(response):
         body.feed(chunk)
     body.finish()
 

@@ -26,10 +26,12 @@ class ResponseLimits:
 
     Args:
         max_body_bytes: A non-streamed body (success or error), counted after decompression, so a gzip bomb is
-            stopped when it has inflated this far. Default 64 MiB.
+            stopped when it has inflated this far (give or take 1 MiB: it is inflated a slice at a time).
+            Default 64 MiB.
         max_event_bytes: One server-sent event (a single line or all the lines of one event) in a stream.
             Default 16 MiB.
-        max_stream_bytes: A whole streamed body, after decompression. Default 256 MiB.
+        max_stream_bytes: A whole streamed body, after decompression (as for ``max_body_bytes``). Default
+            256 MiB.
     """
 
     max_body_bytes: int = 64 * _MIB

@@ -473,7 +473,7 @@ class BodyReader:
 
     A declared ``Content-Length`` over the limit is refused before any byte is read; otherwise the decoded
     (decompressed) bytes are counted as they arrive, so a gzip bomb stops once it has inflated past the limit
-    (at most one network chunk's worth of inflation later). Raises :class:`ResponseTooLargeError`; the caller
+    (at most about 1 MiB later: ``_inflate`` inflates each network read a slice at a time). Raises :class:`ResponseTooLargeError`; the caller
     closes the response, which drops the connection instead of draining it.
 
     Args:

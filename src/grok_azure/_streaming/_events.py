@@ -48,6 +48,8 @@ _MESSAGE_CHARS = 500
 _JSON_MESSAGE_CHARS = 8192
 # "[DONE]" with spaces around it (openai's client accepts it); anything longer than this is not that.
 _PADDED_DONE_CHARS = 16
+# The first bytes of a body kept until its first event, to tell a JSON error sent as an "event stream" from a cut.
+_HEAD_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,7 @@ class ChunkDecoder:
         self._halted = False  # feed() no longer decodes: [DONE] arrived (draining), or close() cut the stream
         self._failed: str | None = None  # what ended the stream abnormally (for StreamClosedError's message)
         self._received = 0
+        self._head: bytes | None = b""  # the body's first bytes, until an event arrives (then None)
         self._drained = 0
         self._done_at = 0.0
         self._stall_after = _read_timeout(request)
@@ -171,6 +174,11 @@ class ChunkDecoder:
         """Whether the stream, which just failed, may be sent again: no chunk reached the caller, and it was not
         closed by the caller. (Whether the failure is worth a retry is the call loop's decision.)"""
         return not self.delivered and not self._interrupted
+
+    def body_without_events(self) -> bytes | None:
+        """The body's first bytes (up to 16 KiB) when no event has arrived, else None: a gateway's JSON error sent
+        with ``Content-Type: text/event-stream`` has no ``data:`` line, and would otherwise pass for a cut stream."""
+        return self._head or None
 
     def resend(self, request: httpx.Request) -> None:
         """Start decoding the response to a resent request, after a failure :meth:`resendable` allowed.
@@ -190,6 +198,9 @@ class ChunkDecoder:
         self._received += len(data)
         if self._received > self._limits.max_stream_bytes:
             raise self._fail(self._too_large("max_stream_bytes", "The streamed body"))
+        head = self._head
+        if head is not None and len(head) < _HEAD_BYTES:
+            self._head = head + data[: _HEAD_BYTES - len(head)]
         try:
             events = self._sse.feed(data)
         except EventTooLargeError:
@@ -206,6 +217,7 @@ class ChunkDecoder:
                     )
                 )
             return
+        self._head = None
         for event in events:
             text = event.data
             if text == "[DONE]" or (len(text) <= _PADDED_DONE_CHARS and text.strip() == "[DONE]"):

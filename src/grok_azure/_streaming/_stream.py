@@ -33,7 +33,9 @@ from typing_extensions import Self
 
 from .._cutoff import arm, arm_on_loop, shutdown_socket
 from .._deadline import Deadline
-from .._errors import GrokError
+from .._error_mapping import error_in_success_body
+from .._errors import GrokError, StreamInterruptedError
+from .._inflate import aiter_decoded, iter_decoded
 from .._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
 from .._wire import READ_TIMEOUT, SERVED_BY, STREAM_ANSWERED
 from ..types.chat_completion import ChatCompletion
@@ -149,7 +151,7 @@ def _iter_chunks(
         first = _arm(current.first_deadline, current)  # until the first chunk: the call's deadline
         while True:
             response = current.response
-            reader = response.iter_bytes()
+            reader = iter_decoded(response)
             while decoder.reading:
                 try:
                     data = next(reader)
@@ -217,8 +219,8 @@ async def _aiter_chunks(
         first = _aarm(current.first_deadline, current)  # until the first chunk: the call's deadline
         while True:
             response = current.response
-            # httpx's aiter_bytes() is an async generator; closed explicitly, so asyncio need not finalise it.
-            reader = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+            # An async generator; closed explicitly, so asyncio need not finalise it.
+            reader = cast("AsyncGenerator[bytes, None]", aiter_decoded(response))
             while decoder.reading:
                 try:
                     data = await reader.__anext__()
@@ -331,7 +333,22 @@ def _final_failure(
     first = current.first_deadline
     if first is not None and not decoder.delivered and first.expired():
         return decoder.fail(first.error("before the stream's first chunk", response.request))
+    if isinstance(failure, StreamInterruptedError):
+        return _error_instead_of_events(decoder, response) or failure
     return failure
+
+
+def _error_instead_of_events(decoder: ChunkDecoder, response: httpx.Response) -> GrokError | None:
+    """The mapped API error when a stream that brought no event was a JSON error body (see
+    :meth:`ChunkDecoder.body_without_events`), by the rules ``create()`` applies to a 200 with an error body."""
+    head = decoder.body_without_events()
+    if head is None or not head.lstrip().startswith(b"{"):
+        return None
+    body = httpx.Response(
+        response.status_code, headers=response.headers, content=head, request=response.request
+    )
+    error = error_in_success_body(body)
+    return None if error is None else decoder.fail(error)
 
 
 def _relaxed(response: httpx.Response) -> httpx.Response:

@@ -1,0 +1,98 @@
+"""A response body's bytes, decoded (inflated) in bounded pieces, for the readers that count them.
+
+httpx inflates each network read whole before handing it over: one read of 64 KiB under gzip becomes 64 MiB, all
+in memory before any :class:`~grok_azure.ResponseLimits` can count it. Here the raw bytes go to httpx's own decoder
+in slices small enough that no piece inflates past about 1 MiB (deflate, which gzip uses, inflates at most
+1032-fold), so a limit stops a decompression bomb within a piece of it. Bodies without a content encoding, the
+common case, pass through as they were read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+
+__all__ = ["BoundedDecoder", "aiter_decoded", "iter_decoded"]
+
+# Compressed bytes handed to the decoder at a time: at most about 1 MiB inflated from deflate or gzip.
+_SLICE = 1024
+_IDENTITY = frozenset({"", "identity"})
+
+
+class BoundedDecoder:
+    """The sans-I/O part: raw bytes in, decoded pieces out, none inflated from more than :data:`_SLICE` bytes.
+
+    Args:
+        response: The response whose body is read; its ``Content-Encoding`` picks httpx's decoder (several
+            layers are refused before any reading: see ``_wire.stacked_encodings``).
+    """
+
+    __slots__ = ("_decoder", "_request")
+
+    def __init__(self, response: httpx.Response) -> None:
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        self._decoder = None if encoding in _IDENTITY else response._get_content_decoder()
+        self._request = response.request
+
+    def feed(self, raw: bytes) -> Iterator[bytes]:
+        """The decoded pieces of ``raw``, inflated one slice at a time as the caller takes them."""
+        decoder = self._decoder
+        if decoder is None:
+            if raw:
+                yield raw
+            return
+        for start in range(0, len(raw), _SLICE):
+            try:
+                piece = decoder.decode(raw[start : start + _SLICE])
+            except httpx.DecodingError as exc:
+                raise self._failed(exc) from None
+            if piece:
+                yield piece
+
+    def flush(self) -> bytes:
+        """What the decoder held back until the body ended (it may say the body was cut short)."""
+        if self._decoder is None:
+            return b""
+        try:
+            return self._decoder.flush()
+        except httpx.DecodingError as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: httpx.DecodingError) -> httpx.DecodingError:
+        # As httpx raises it from iter_bytes(): with the request, which the SDK's error mapping reads.
+        return httpx.DecodingError(str(exc), request=self._request)
+
+
+def _already_read(response: httpx.Response) -> bytes | None:
+    # A body the transport read whole (see _aiohttp_transport._whole_body), or that was read before: decoded.
+    return response.content if response.is_stream_consumed and hasattr(response, "_content") else None
+
+
+def iter_decoded(response: httpx.Response) -> Iterator[bytes]:
+    """``response.iter_bytes()``, with each network read inflated in bounded pieces (see the module)."""
+    read = _already_read(response)
+    if read is not None:
+        if read:
+            yield read
+        return
+    decoder = BoundedDecoder(response)
+    for raw in response.iter_raw():
+        yield from decoder.feed(raw)
+    if tail := decoder.flush():
+        yield tail
+
+
+async def aiter_decoded(response: httpx.Response) -> AsyncIterator[bytes]:
+    """``response.aiter_bytes()``, with each network read inflated in bounded pieces (see the module)."""
+    read = _already_read(response)
+    if read is not None:
+        if read:
+            yield read
+        return
+    decoder = BoundedDecoder(response)
+    async for raw in response.aiter_raw():
+        for piece in decoder.feed(raw):
+            yield piece
+    if tail := decoder.flush():
+        yield tail
