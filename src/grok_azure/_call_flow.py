@@ -265,13 +265,15 @@ class Hold(Protocol):
 class TargetPool(Protocol):
     """What the loop needs of a :class:`~grok_azure.DeploymentPool`."""
 
-    def pick(self, *, tried: Collection[int] = ()) -> Pick | WaitFor: ...
+    def pick(self, *, tried: Collection[int] = (), avoid: Collection[int] = ()) -> Pick | WaitFor: ...
 
     def record_response(
         self, index: int, status: int, headers: Mapping[str, str], retry_after: float | None = None
     ) -> None: ...
 
     def record_failure(self, index: int) -> None: ...
+
+    def record_credential_failure(self, index: int) -> None: ...
 
 
 class _OneTarget:
@@ -283,7 +285,7 @@ class _OneTarget:
 
     _ONLY = Pick(0)
 
-    def pick(self, *, tried: Collection[int] = ()) -> Pick | WaitFor:
+    def pick(self, *, tried: Collection[int] = (), avoid: Collection[int] = ()) -> Pick | WaitFor:
         return self._ONLY
 
     def record_response(
@@ -292,6 +294,9 @@ class _OneTarget:
         pass
 
     def record_failure(self, index: int) -> None:
+        pass
+
+    def record_credential_failure(self, index: int) -> None:
         pass
 
 
@@ -323,6 +328,7 @@ def call_flow(call: Call) -> CallFlow:
         # collector's time, and most calls make one attempt.
         tried: tuple[int, ...] = ()
         refreshed: tuple[int, ...] = ()
+        tokenless: tuple[int, ...] = ()  # deployments whose credential failed in this call
         sent = 0
         resent = 0  # resends after a token refresh: attempts, but not retries
         wait = 0.0
@@ -337,7 +343,7 @@ def call_flow(call: Call) -> CallFlow:
             if again is not None:
                 index, again = again, None
             else:
-                index, wait = _choose(call, tried, index, wait, deadline)
+                index, wait = _choose(call, tried, index, wait, deadline, tokenless)
                 if sent and observer is not None and last is not None:
                     observer.retry(last, wait, sent - resent)
                 if wait > 0:
@@ -355,7 +361,16 @@ def call_flow(call: Call) -> CallFlow:
             if getattr(target.auth, "needs_io", True):
                 headers = yield GetHeaders(target)
                 if isinstance(headers, BaseException):
-                    raise headers
+                    if not isinstance(headers, GrokError) or not _fails_over(call, index, tokenless):
+                        raise headers  # an interrupt ends the call; so does the last credential that could fail
+                    # Each deployment has its own credential: go on elsewhere, as from one that does not answer.
+                    # Nothing was sent, so this is no attempt and no retry.
+                    call.pool.record_credential_failure(index)
+                    tokenless += (index,)
+                    if index not in tried:
+                        tried += (index,)
+                    last = headers
+                    continue
             else:  # a key: read here, without a round trip through the executor (an await, for the async client)
                 headers = target.auth.headers()
             within = None
@@ -466,8 +481,20 @@ def call_flow(call: Call) -> CallFlow:
         raise
 
 
+def _fails_over(call: Call, index: int, tokenless: tuple[int, ...]) -> bool:
+    """Whether a call goes on after the credential of ``call.targets[index]`` failed: while a deployment whose
+    credential has not failed in this call is left. (The pool is asked to avoid those that failed, so a call asks
+    each credential at most once.)"""
+    return index not in tokenless and len(tokenless) + 1 < len(call.targets)
+
+
 def _choose(
-    call: Call, tried: tuple[int, ...], previous: int, wait: float, deadline: Deadline
+    call: Call,
+    tried: tuple[int, ...],
+    previous: int,
+    wait: float,
+    deadline: Deadline,
+    tokenless: tuple[int, ...] = (),
 ) -> tuple[int, float]:
     """The deployment for the next attempt and how long to wait before it.
 
@@ -475,8 +502,9 @@ def _choose(
         tried: the deployments this call has sent to.
         previous: the deployment of the last attempt (-1 before the first).
         wait: what the retry rules chose after the last attempt's failure (its retry-after, or backoff).
+        tokenless: the deployments whose credential failed in this call, avoided while any other is left.
     """
-    choice = call.pool.pick(tried=tried)
+    choice = call.pool.pick(tried=tried, avoid=tokenless) if tokenless else call.pool.pick(tried=tried)
     if isinstance(choice, Pick) or not choice.firm:
         # A free deployment, or one resting on the pool's guess alone (a breaker rest, a 429 that named no wait):
         # a guess is no reason to wait. One this call has not tried is a failover, at once; one it has tried gets

@@ -17,6 +17,8 @@ loop asks :meth:`DeploymentPool.pick` where to send an attempt and reports every
 - **Pacing.** Every response's ``x-ratelimit-remaining-requests`` / ``-tokens`` against ``x-ratelimit-limit-*``
   scale the deployment's ``weight``: at 10 % of its quota left it gets 10 % of its share. ``-1`` means unknown.
   A counter at 0 with a reset header rests the deployment until the reset (firm).
+- **Credentials.** A deployment whose credential fails rests for ``default_cooldown`` (guessed) and counts a
+  failure; the call avoids it from then on (``pick(avoid=...)``) and goes on elsewhere, unsent.
 - **Failover.** ``pick`` prefers deployments not yet tried in the current call. When every deployment rests it
   answers :class:`WaitFor`: ``firm=False`` with one resting on a guess alone (try it now, a half-open trial: a
   guess must never make a call wait), else ``firm=True`` with the one whose stated rest ends soonest.
@@ -259,12 +261,14 @@ class DeploymentPool:
 
     # --- choosing ---------------------------------------------------------------------------------------------
 
-    def pick(self, *, tried: Collection[int] = ()) -> Pick | WaitFor:
+    def pick(self, *, tried: Collection[int] = (), avoid: Collection[int] = ()) -> Pick | WaitFor:
         """Where the next attempt of a call should go.
 
         Args:
             tried: indexes this call has already sent to; they are chosen only when no other deployment is
                 free (a single-deployment pool always answers ``Pick(0)``: the retry rules pace that case).
+            avoid: indexes never chosen while any other deployment is left, resting or not (those whose
+                credential failed in this call).
 
         Returns:
             :class:`Pick` with a free deployment, chosen at random in proportion to ``weight`` times the share
@@ -276,9 +280,12 @@ class DeploymentPool:
             return Pick(0)
         with self._lock:
             now = self._clock()
-            free = [i for i, state in enumerate(self._states) if state.health.until <= now]
+            usable: Sequence[int] = range(len(self._states))
+            if avoid:
+                usable = [i for i in usable if i not in avoid] or usable
+            free = [i for i in usable if self._states[i].health.until <= now]
             if not free:
-                return self._wait(now, tried)
+                return self._wait(now, tried, usable)
             fresh = [i for i in free if i not in tried]
             candidates = fresh or free
             weights = [self.deployments[i].weight * self._pace(i, now) for i in candidates]
@@ -288,18 +295,18 @@ class DeploymentPool:
             self._states[index].health.lend(now)
             return Pick(index)
 
-    def _wait(self, now: float, tried: Collection[int]) -> WaitFor:
-        """Every deployment rests: where to go next, and whether its rest is worth waiting for."""
+    def _wait(self, now: float, tried: Collection[int], usable: Sequence[int]) -> WaitFor:
+        """Every ``usable`` deployment rests: where to go next, and whether its rest is worth waiting for."""
         health = [state.health for state in self._states]
         # Only a server's stated time is worth a wait; one resting on the pool's guess alone may be tried now.
-        guessed = [i for i, h in enumerate(health) if h.firm_until <= now]
+        guessed = [i for i in usable if health[i].firm_until <= now]
         if guessed:
             candidates = [i for i in guessed if i not in tried] or guessed
             index = min(candidates, key=lambda i: (health[i].guess_until, i))
             health[index].lend(now)
             return WaitFor(seconds=health[index].guess_until - now, index=index, firm=False)
         # The soonest a stated rest ends (a guessed rest running past it will not make the call wait longer).
-        index = min(range(len(health)), key=lambda i: (health[i].firm_until, i))
+        index = min(usable, key=lambda i: (health[i].firm_until, i))
         return WaitFor(seconds=health[index].firm_until - now, index=index, firm=True)
 
     def _pace(self, index: int, now: float) -> float:
@@ -359,6 +366,21 @@ class DeploymentPool:
         """
         with self._lock:
             self._states[index].health.failed(self._clock(), None)
+
+    def record_credential_failure(self, index: int) -> None:
+        """Learn that the credential of ``deployments[index]`` could not get a token, so nothing was sent there.
+
+        Counted as a failure (the breaker), and the deployment rests for ``default_cooldown`` (a guessed rest):
+        calls go to the others meanwhile, and ask the credential again once the rest is over.
+
+        Args:
+            index: which deployment's credential failed (its position in ``deployments``).
+        """
+        with self._lock:
+            now = self._clock()
+            health = self._states[index].health
+            health.failed(now, None)
+            health.rest(now, self.default_cooldown, firm=False)
 
     # --- introspection ----------------------------------------------------------------------------------------
 

@@ -15,14 +15,17 @@ from typing import Any
 
 import httpx
 import pytest
+from azure.core.exceptions import ClientAuthenticationError
 
 from grok_azure import (
     APIStatusError,
     AsyncGrokClient,
+    CredentialError,
     Deployment,
     DeploymentPool,
     GrokClient,
     GrokError,
+    InternalServerError,
     RetryPolicy,
 )
 from grok_azure.testing import Fault, FoundryEmulator
@@ -205,6 +208,92 @@ def test_a_deployment_that_always_fails_is_rested_and_the_other_serves(
     assert EAST in deployments.cooling()
     assert WEST not in deployments.cooling()
     assert set(hook.waits) == {0.0}
+
+
+class BrokenCredential:
+    """A credential that cannot get a token (an expired secret, a revoked identity), for either client."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        self.calls += 1
+        raise ClientAuthenticationError(message="AADSTS7000222: The provided client secret keys are expired.")
+
+
+class AsyncBrokenCredential(BrokenCredential):
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().get_token(*scopes, **kwargs)
+
+    async def close(self) -> None:
+        pass
+
+
+def broken_credential(kind: str) -> BrokenCredential:
+    return BrokenCredential() if kind == "sync" else AsyncBrokenCredential()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_deployment_whose_credential_fails_is_failed_over_and_rested(
+    pair: tuple[FoundryEmulator, FoundryEmulator], kind: str, stream: bool
+) -> None:
+    east, west = pair
+    broken = broken_credential(kind)
+    deployments = DeploymentPool(
+        [
+            Deployment(east.url, credential=broken, name="east", weight=1000),
+            Deployment(west.url, api_key=KEY, name="west", weight=1),
+        ],
+        rng=random.Random(7),
+    )
+    assert calls(kind, options(deployments), 8, stream=stream) == [(ANSWER, "west")] * 8
+    assert east.requests == []  # nothing was sent without its credential
+    assert len(west.requests) == 8  # one attempt per call: the failover is no retry
+    assert 1 <= broken.calls < 8  # the breaker stopped asking the broken credential every call
+    assert EAST in deployments.cooling()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_when_every_credential_fails_the_call_raises_the_credential_error(
+    pair: tuple[FoundryEmulator, FoundryEmulator], kind: str
+) -> None:
+    east, west = pair
+    first, second = broken_credential(kind), broken_credential(kind)
+    deployments = DeploymentPool(
+        [
+            Deployment(east.url, credential=first, name="east"),
+            Deployment(west.url, credential=second, name="west"),
+        ],
+        rng=random.Random(7),
+    )
+    with pytest.raises(CredentialError, match="client secret keys are expired"):
+        calls(kind, options(deployments), 1)
+    assert (first.calls, second.calls) == (1, 1)  # each asked once: no loop between them
+    assert east.requests == west.requests == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_call_whose_other_deployment_fails_ends_with_that_failure_not_the_credential(
+    pair: tuple[FoundryEmulator, FoundryEmulator], kind: str
+) -> None:
+    # East's credential is broken, so it rests; west has a good key but answers 503: the retries stay on west, and
+    # the call ends with west's error (what the service said), not with east's credential asked again.
+    east, west = pair
+    west.fault(Fault.server_error(503), times=100)
+    broken = broken_credential(kind)
+    deployments = DeploymentPool(
+        [
+            Deployment(east.url, credential=broken, name="east", weight=1000),
+            Deployment(west.url, api_key=KEY, name="west", weight=1),
+        ],
+        rng=random.Random(7),
+    )
+    with pytest.raises(InternalServerError):
+        calls(kind, options(deployments), 1)
+    assert broken.calls == 1
+    assert len(west.requests) == 3  # max_retries=2
+    assert east.requests == []
 
 
 @pytest.mark.parametrize("kind", KINDS)

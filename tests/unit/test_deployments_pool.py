@@ -85,6 +85,26 @@ def test_resting_deployment_is_skipped_even_when_others_were_tried() -> None:
     assert {picked(pool, tried={0}) for _ in range(50)} == {1}
 
 
+def test_an_avoided_deployment_is_not_chosen_while_another_is_left() -> None:
+    pool, _ = make_pool(100, 1, 1)  # the first would win nearly every pick
+    assert {pool.pick(avoid={0}) for _ in range(200)} == {Pick(1), Pick(2)}
+    pool.record_response(1, 429, {"retry-after": "30"})
+    pool.record_response(2, 429, {"retry-after": "20"})
+    # Both others rest for a stated time: the call waits for one of them rather than go to the avoided one.
+    assert pool.pick(avoid={0}) == WaitFor(seconds=cast(float, pytest.approx(20.0)), index=2, firm=True)
+    assert pool.pick(avoid={0, 1, 2}) == Pick(0)  # nothing else left: the pool still answers
+
+
+def test_a_credential_failure_rests_the_deployment_for_the_default_cooldown() -> None:
+    pool, clock = make_pool(100, 1, default_cooldown=2.0)
+    pool.record_credential_failure(0)
+    assert pool.cooling() == {0: 2.0}
+    assert {picked(pool) for _ in range(50)} == {1}
+    clock.now += 2.5
+    assert pool.cooling() == {}
+    assert picked(pool) == 0  # then its credential is asked again
+
+
 # --- weights -----------------------------------------------------------------------------------------------------
 
 
