@@ -320,6 +320,17 @@ class ChunkDecoder:
         if not self.done:
             self._interrupted = self._halted = True
 
+    def client_closed(self) -> StreamClosedError:
+        """The client's ``close()`` cut this stream's read from another thread or task (the read then failed or
+        ended early): the error the stream ends with, which is never resent."""
+        self._interrupted = self._halted = True
+        error = StreamClosedError(
+            "The client was closed (close() was called, or its with block ended) while this stream was being "
+            "read; `partial` holds what had arrived",
+            partial=self.accumulator.snapshot(),
+        )
+        return self._fail(error)
+
     def body_ended(self) -> GrokError | None:
         """The body ended cleanly (no more bytes): None if the stream is complete, else the error it ends with,
         which the shell resends on when no chunk reached the caller yet (as for a connection that dropped)."""

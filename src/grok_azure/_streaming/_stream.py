@@ -34,7 +34,7 @@ from typing_extensions import Self
 from .._cutoff import arm, arm_on_loop, shutdown_socket
 from .._deadline import Deadline
 from .._error_mapping import error_in_success_body
-from .._errors import GrokError, StreamInterruptedError
+from .._errors import APIConnectionError, GrokError, StreamInterruptedError
 from .._inflate import aiter_decoded, iter_decoded
 from .._limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
 from .._wire import READ_TIMEOUT, SERVED_BY, STREAM_ANSWERED
@@ -72,6 +72,8 @@ class Meter(Protocol):
 
 class Reads(Protocol):
     """Where a client keeps the responses being read, which its ``close()`` cuts (the client's ``_Lifecycle``)."""
+
+    closed: bool  # close() was called
 
     def read(self, response: httpx.Response) -> None: ...
 
@@ -327,6 +329,13 @@ def _final_failure(
     """
     if failure is not None:
         traceback.clear_frames(failure.__traceback__)
+    if (
+        isinstance(failure, APIConnectionError)
+        and not decoder.done
+        and current.reads is not None
+        and current.reads.closed
+    ):
+        return decoder.client_closed()  # the read failed (or ended early) because close() cut it
     response = current.response
     if deadline is not None and not decoder.done and deadline.expired():
         return _out_of_time(decoder, deadline, response)
