@@ -25,7 +25,6 @@ the end drops its connection instead of draining it; a response read to the end 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import base64
 import contextlib
 import os
@@ -36,6 +35,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+from aiohttp import hdrs
 from yarl import URL
 
 from ._errors import ConfigurationError, RequestValidationError
@@ -78,6 +78,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # otherwise spend blocking the event loop.
         self._ssl = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
         self._session: aiohttp.ClientSession | None = None
+        # Lets go of the session when this transport is collected unclosed (see _open).
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the event loop the session belongs to
         self._closed = False
         # Responses whose body is still being read: closing the session alone would leave their readers waiting
@@ -117,7 +119,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     "This AsyncGrokClient's connections belong to another event loop, which is running now: use "
                     "one client per event loop (or per thread that runs one)"
                 )
-            _let_go(self._session)
+            self._forget_session()
         self._loop = loop
         _LIVE.add(self)
         limits = self._limits
@@ -132,8 +134,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             auto_decompress=False,  # httpx decodes, piece by piece, so its limits see the inflated size
             trust_env=False,  # the proxy (or none) was chosen when the client was built
             timeout=aiohttp.ClientTimeout(total=None),
+            request_class=_Request,
         )
+        # A transport never closed lets go of its session when it is collected (or at exit) without awaiting, so
+        # that neither warns ("Unclosed client session", "Unclosed connector"). A finalizer, not __del__: it
+        # holds the session, so when a client is collected in a reference cycle, the session is not finalized
+        # first (in no set order, with the client) and it runs while the session still can be let go of.
+        self._finalizer = weakref.finalize(self, _let_go, self._session)
         return self._session
+
+    def _forget_session(self, *, let_go: bool = True) -> None:
+        """Drop the session, letting go of it (``let_go``) or leaving it alone (it is the parent's, after a fork)."""
+        finalizer, self._finalizer = self._finalizer, None
+        if finalizer is not None:
+            finalizer.detach()
+        session, self._session = self._session, None
+        if let_go and session is not None:
+            _let_go(session)
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
         given = request.extensions.get("timeout") or {}
@@ -213,6 +230,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         self._closed = True
+        finalizer, self._finalizer = self._finalizer, None
+        if finalizer is not None:
+            finalizer.detach()
         session, self._session = self._session, None
         if session is not None:
             if self._loop is asyncio.get_running_loop():
@@ -222,25 +242,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             else:  # closed from another loop than the one it served: nothing of it can be awaited here
                 _let_go(session)
 
-    def __del__(self) -> None:
-        # A client never closed: its connections are closed now, quietly (aiohttp would print "Unclosed client
-        # session" and "Unclosed connector" on stderr, as httpx's own clients do not).
-        session = getattr(self, "_session", None)
-        if session is not None and not session.closed:
-            _let_go(session)
 
-
-# Transports with a session, let go of at interpreter exit: the collector then finalizes objects in no set order,
-# and a session finalized before its transport prints "Unclosed client session".
+# Transports with a session, which a fork makes the child forget (_forget_the_parents_sessions).
 _LIVE: weakref.WeakSet[AiohttpTransport] = weakref.WeakSet()
-
-
-@atexit.register
-def _let_go_of_all() -> None:
-    for transport in list(_LIVE):
-        session = transport._session
-        if session is not None and not session.closed:
-            _let_go(session)
 
 
 # In a forked child: the connectors of sessions made in the parent, kept (never closed, never collected).
@@ -255,7 +259,9 @@ def _forget_the_parents_sessions() -> None:
     first use. The old connectors are kept, so that they are never collected (which would close their sockets).
     """
     for transport in list(_LIVE):
-        session, transport._session, transport._loop = transport._session, None, None
+        session = transport._session
+        transport._forget_session(let_go=False)  # nor when the transport is collected
+        transport._loop = None
         transport._reading = weakref.WeakSet()
         if session is not None:
             connector = session.connector
@@ -267,6 +273,16 @@ def _forget_the_parents_sessions() -> None:
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
     os.register_at_fork(after_in_child=_forget_the_parents_sessions)
+
+
+class _Request(aiohttp.ClientRequest):
+    """aiohttp's request, asking for the encodings the SDK inflates within its limits: aiohttp would add br and zstd
+    when their packages are installed, which the SDK refuses (``_wire.refused_encoding``)."""
+
+    DEFAULT_HEADERS = {  # noqa: RUF012 (aiohttp's own attribute, read only)
+        **aiohttp.ClientRequest.DEFAULT_HEADERS,
+        hdrs.ACCEPT_ENCODING: "gzip, deflate",
+    }
 
 
 def _let_go(session: aiohttp.ClientSession) -> None:

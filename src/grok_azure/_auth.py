@@ -122,6 +122,11 @@ class _TokenAuthBase(Generic[E]):
         self.scopes = tuple(scopes)
         self._credential = credential
 
+    @property
+    def credential(self) -> Any:
+        """The credential asked for tokens (deployments that share one fail together: see ``_call_flow``)."""
+        return self._credential
+
     def _failure(self, exc: BaseException) -> Failure:
         if not isinstance(exc, Exception):  # KeyboardInterrupt, a cancelled task: not the credential's fault
             return Failure(interrupt=exc)

@@ -49,7 +49,7 @@ from ._wire import (
     PreparedRequest,
     error_for_status,
     held_body,
-    stacked_encodings,
+    refused_encoding,
 )
 
 __all__ = [
@@ -332,6 +332,8 @@ def call_flow(call: Call) -> CallFlow:
         sent = 0
         resent = 0  # resends after a token refresh: attempts, but not retries
         wait = 0.0
+        backoff = 0.0  # the wait the retry rules chose after the last failed attempt
+        announced = 0  # the attempts whose retry the observer has heard of
         last: GrokError | None = None
         again: int | None = None  # after a token refresh: the same deployment, at once
         index = -1  # the deployment of the last attempt (none yet)
@@ -344,8 +346,9 @@ def call_flow(call: Call) -> CallFlow:
                 index, again = again, None
             else:
                 index, wait = _choose(call, tried, index, wait, deadline, tokenless)
-                if sent and observer is not None and last is not None:
+                if sent > announced and observer is not None and last is not None:
                     observer.retry(last, wait, sent - resent)
+                    announced = sent
                 if wait > 0:
                     waited = wait
                     _raise_interrupt((yield Sleep(wait, call.sleep_waker())))
@@ -361,15 +364,20 @@ def call_flow(call: Call) -> CallFlow:
             if getattr(target.auth, "needs_io", True):
                 headers = yield GetHeaders(target)
                 if isinstance(headers, BaseException):
-                    if not isinstance(headers, GrokError) or not _fails_over(call, index, tokenless):
-                        raise headers  # an interrupt ends the call; so does the last credential that could fail
-                    # Each deployment has its own credential: go on elsewhere, as from one that does not answer.
-                    # Nothing was sent, so this is no attempt and no retry.
-                    call.pool.record_credential_failure(index)
-                    tokenless += (index,)
-                    if index not in tried:
-                        tried += (index,)
-                    last = headers
+                    if not isinstance(headers, GrokError):
+                        raise headers  # an interrupt: not the credential's failure
+                    # No deployment whose tokens come from this credential can be sent to: they rest, and the call
+                    # goes on to another (nothing was sent: no attempt, no retry), after the wait the last attempt's
+                    # failure called for, or raises when none is left.
+                    for other in _sharing_credential(call, index):
+                        call.pool.record_credential_failure(other)
+                        if other not in tokenless:
+                            tokenless += (other,)
+                        if other not in tried:
+                            tried += (other,)
+                    if len(tokenless) >= len(call.targets):
+                        raise headers
+                    wait = backoff
                     continue
             else:  # a key: read here, without a round trip through the executor (an await, for the async client)
                 headers = target.auth.headers()
@@ -423,7 +431,7 @@ def call_flow(call: Call) -> CallFlow:
                 # A streamed 2xx whose body is JSON (a gateway's error) or an HTML page is no stream: read it and
                 # report it as create() would (not retried, like a non-streamed 2xx with an error body).
                 if streamed:
-                    refused = stacked_encodings(response)
+                    refused = refused_encoding(response)
                     if refused is not None:  # the service's answer, not retried (as a non-streamed body's)
                         _raise_interrupt((yield Close(response)))
                         raise refused
@@ -473,6 +481,7 @@ def call_flow(call: Call) -> CallFlow:
             if not verdict.retry:
                 raise verdict.error
             last, wait = verdict.error, verdict.wait
+            backoff = wait
     except BaseException as exc:
         if hold is not None:
             hold.release(exc)  # the client's calls always have one: it tells their hooks how the call ended
@@ -481,11 +490,24 @@ def call_flow(call: Call) -> CallFlow:
         raise
 
 
-def _fails_over(call: Call, index: int, tokenless: tuple[int, ...]) -> bool:
-    """Whether a call goes on after the credential of ``call.targets[index]`` failed: while a deployment whose
-    credential has not failed in this call is left. (The pool is asked to avoid those that failed, so a call asks
-    each credential at most once.)"""
-    return index not in tokenless and len(tokenless) + 1 < len(call.targets)
+def _sharing_credential(call: Call, index: int) -> tuple[int, ...]:
+    """The deployments whose tokens come from the same credential object, for the same scopes, as those of
+    ``call.targets[index]`` (itself included): when it cannot get a token for one of them, it cannot for any (a
+    client's ``credential=`` serves every deployment that names none of its own)."""
+    auth = call.targets[index].auth
+    source = getattr(auth, "credential", None)
+    if source is None:
+        return (index,)
+    scopes = getattr(auth, "scopes", None)
+    return tuple(
+        i
+        for i, target in enumerate(call.targets)
+        if i == index
+        or (
+            getattr(target.auth, "credential", None) is source
+            and getattr(target.auth, "scopes", None) == scopes
+        )
+    )
 
 
 def _choose(

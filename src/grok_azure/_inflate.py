@@ -25,7 +25,7 @@ class BoundedDecoder:
 
     Args:
         response: The response whose body is read; its ``Content-Encoding`` picks httpx's decoder (several
-            layers are refused before any reading: see ``_wire.stacked_encodings``).
+            layers, br and zstd are refused before any reading: see ``_wire.refused_encoding``).
     """
 
     __slots__ = ("_decoder", "_request")

@@ -271,6 +271,7 @@ def test_when_every_credential_fails_the_call_raises_the_credential_error(
         calls(kind, options(deployments), 1)
     assert (first.calls, second.calls) == (1, 1)  # each asked once: no loop between them
     assert east.requests == west.requests == []
+    assert set(deployments.cooling()) == {EAST, WEST}  # both rest, the last one asked too
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -294,6 +295,45 @@ def test_a_call_whose_other_deployment_fails_ends_with_that_failure_not_the_cred
     assert broken.calls == 1
     assert len(west.requests) == 3  # max_retries=2
     assert east.requests == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_credential_that_fails_on_a_retry_is_no_retry_of_its_own(
+    pair: tuple[FoundryEmulator, FoundryEmulator], kind: str
+) -> None:
+    # West answers 503; the retry goes to east, whose credential fails: back to west, and the retry hook hears of
+    # each retry once, with the error that caused it (the wait itself: tests/unit/test_call_flow.py).
+    east, west = pair
+    west.fault(Fault.server_error(503), times=100)
+    hook = Hook()
+    deployments = DeploymentPool(
+        [
+            Deployment(east.url, credential=broken_credential(kind), name="east", weight=1),
+            Deployment(west.url, api_key=KEY, name="west", weight=1000),
+        ],
+        rng=random.Random(7),
+    )
+    policy = RetryPolicy(on_retry=hook, backoff_base=0.2, backoff_cap=0.2, rng=random.Random(1))
+    with pytest.raises(InternalServerError):
+        calls(kind, {"deployments": deployments, "retry": policy, "timeout": 10}, 1)
+    assert len(west.requests) == 3
+    assert [attempt for attempt, _, _ in hook.calls] == [1, 2]
+    assert all(isinstance(error, InternalServerError) for _, error, _ in hook.calls)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_deployments_sharing_the_clients_credential_ask_it_once(
+    pair: tuple[FoundryEmulator, FoundryEmulator], kind: str
+) -> None:
+    east, west = pair
+    broken = broken_credential(kind)
+    deployments = DeploymentPool(
+        [Deployment(east.url, name="east"), Deployment(west.url, name="west")], rng=random.Random(7)
+    )
+    with pytest.raises(CredentialError):
+        calls(kind, {**options(deployments), "credential": broken}, 1)
+    assert broken.calls == 1  # one credential: when it fails for one deployment, it fails for both
+    assert set(deployments.cooling()) == {EAST, WEST}
 
 
 @pytest.mark.parametrize("kind", KINDS)

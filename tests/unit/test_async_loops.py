@@ -84,6 +84,37 @@ def test_a_client_never_closed_prints_nothing() -> None:
     assert done.stderr == ""
 
 
+def test_clients_never_closed_and_collected_while_their_loop_runs_print_nothing() -> None:
+    # Dev mode shows ResourceWarnings and logs aiohttp's "Unclosed client session", as pytest and debug runs do. A
+    # client is collected with its transport and session in no set order (it sits in reference cycles): the
+    # session, finalized first, printed that for nearly every client kept alive by an open connection.
+    script = textwrap.dedent(
+        """
+        import asyncio, gc
+        from grok_azure import AsyncGrokClient
+        from grok_azure.testing import FoundryEmulator
+
+        KEY = "unclosed-client-key-0123456789"
+
+        async def main(url):
+            for _ in range(4):
+                client = AsyncGrokClient(endpoint=url, api_key=KEY, validate=False)
+                await client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "Hi"}])
+                del client
+                gc.collect()
+                await asyncio.sleep(0.05)
+
+        with FoundryEmulator(api_key=KEY, deployments={"chat": "grok-4"}) as emulator:
+            asyncio.run(main(emulator.url))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Unclosed" not in done.stderr
+
+
 def test_a_client_moves_on_from_a_loop_that_is_idle_but_not_closed() -> None:
     with LoopbackServer(answer) as server:
         client = AsyncGrokClient(endpoint=server.url, api_key=KEY)

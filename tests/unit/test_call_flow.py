@@ -75,10 +75,13 @@ class FakePool:
     responses: list[tuple[int, int]] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)
 
-    def pick(self, *, tried: Collection[int] = ()) -> Pick:
+    credential_failures: list[int] = field(default_factory=list)
+
+    def pick(self, *, tried: Collection[int] = (), avoid: Collection[int] = ()) -> Pick:
         self.picks.append(tuple(sorted(tried)))
-        fresh = [i for i in range(self.size) if i not in tried]
-        return Pick(fresh[0] if fresh else 0)
+        usable = [i for i in range(self.size) if i not in avoid] or list(range(self.size))
+        fresh = [i for i in usable if i not in tried]
+        return Pick(fresh[0] if fresh else usable[0])
 
     def record_response(
         self, index: int, status: int, headers: Mapping[str, str], retry_after: float | None = None
@@ -87,6 +90,9 @@ class FakePool:
 
     def record_failure(self, index: int) -> None:
         self.failures.append(index)
+
+    def record_credential_failure(self, index: int) -> None:
+        self.credential_failures.append(index)
 
 
 @dataclass
@@ -184,6 +190,7 @@ def drive(
     *,
     refresh: Sequence[bool | BaseException] = (),
     headers: dict[str, str] | BaseException | None = None,
+    headers_of: Mapping[str | None, dict[str, str] | BaseException] | None = None,
     sleep_reply: BaseException | None = None,
     on_sleep: Callable[[], None] | None = None,
     on_headers: Callable[[], None] | None = None,
@@ -201,6 +208,8 @@ def drive(
                 if on_headers is not None:
                     on_headers()
                 reply = {"api-key": KEY} if headers is None else headers
+                if headers_of is not None and command.target.name in headers_of:
+                    reply = headers_of[command.target.name]
             elif isinstance(command, Send):
                 request = command.request
                 run.sent.append(request)
@@ -646,3 +655,91 @@ def test_a_read_the_deadline_cut_off_ends_with_the_deadline_error() -> None:
         flow.send(
             APIConnectionError("Connection error: RemoteProtocolError", request=command.response.request)
         )
+
+
+# -- a deployment's credential fails ----------------------------------------------------------------------------
+
+
+def _broken_credential() -> CredentialError:
+    return CredentialError("Could not get an Entra ID token: the client secret expired")
+
+
+class TokenAuth:
+    """A token auth as the loop sees it: the credential it asks (shared or not between deployments)."""
+
+    def __init__(self, credential: object) -> None:
+        self.credential = credential
+        self.scopes = ("https://ai.azure.com/.default",)
+
+
+def test_a_credential_that_fails_goes_on_to_another_deployment_unsent() -> None:
+    built = build((EAST, WEST))
+    run = drive(built.call, [status(200)], headers_of={"east": _broken_credential()})
+    assert run.steps == [
+        ("headers", "east"),
+        ("headers", "west"),
+        ("send", "west", "0"),
+        ("read", 200),
+        ("done", 200),
+    ]
+    assert built.pool.credential_failures == [0]
+    assert built.pool.failures == []  # not a failed attempt: nothing was sent
+
+
+def test_a_credential_that_fails_on_a_retry_leaves_the_retry_its_backoff_and_one_hook_call() -> None:
+    retries: list[tuple[int, str]] = []
+    policy = RetryPolicy(
+        backoff_base=0.5,
+        backoff_cap=0.5,
+        rng=random.Random(5),
+        on_retry=lambda attempt, error, wait: retries.append((attempt, type(error).__name__)),
+    )
+    built = build((EAST, WEST), policy=policy)
+    run = drive(built.call, [status(503), status(200)], headers_of={"west": _broken_credential()})
+    # East failed; the retry went to west (a failover, at once), whose credential failed; back on east, the retry
+    # waits east's backoff, as it would have without west.
+    assert [step[0] for step in run.steps] == [
+        "headers",
+        "send",
+        "read",
+        "headers",
+        "sleep",
+        "headers",
+        "send",
+        "read",
+        "done",
+    ]
+    sleep = next(step for step in run.steps if step[0] == "sleep")
+    assert sleep[1] > 0
+    assert retries == [(1, "InternalServerError")]
+    assert [s[2] for s in run.steps if s[0] == "send"] == ["0", "1"]
+
+
+def test_deployments_sharing_a_credential_fail_together() -> None:
+    shared = object()
+    east = Target(EAST.endpoint, auth=TokenAuth(shared), name="east")
+    west = Target(WEST.endpoint, auth=TokenAuth(shared), name="west")
+    built = build((east, west))
+    run = drive(built.call, [], headers_of={"east": _broken_credential(), "west": {"api-key": KEY}})
+    assert isinstance(run.raised, CredentialError)
+    assert run.steps == [("headers", "east")]  # west's tokens come from the same credential: not asked again
+    assert built.pool.credential_failures == [0, 1]
+
+
+def test_deployments_with_their_own_credentials_each_get_asked_once() -> None:
+    east = Target(EAST.endpoint, auth=TokenAuth(object()), name="east")
+    west = Target(WEST.endpoint, auth=TokenAuth(object()), name="west")
+    built = build((east, west))
+    broken = _broken_credential()
+    run = drive(built.call, [], headers_of={"east": broken, "west": broken})
+    assert run.raised is broken
+    assert run.steps == [("headers", "east"), ("headers", "west")]
+    assert built.pool.credential_failures == [0, 1]  # the last one rests too
+
+
+def test_an_interrupt_while_getting_a_token_is_not_a_credential_failure() -> None:
+    built = build((EAST, WEST))
+    interrupt = KeyboardInterrupt()
+    run = drive(built.call, [status(200)], headers_of={"east": interrupt})
+    assert run.raised is interrupt
+    assert built.pool.credential_failures == []

@@ -273,3 +273,35 @@ def test_an_error_body_after_a_chunk_is_a_stream_cut_short(kind: str) -> None:
         assert len(server.requests) == 1
     assert caught.value.partial is not None
     assert caught.value.partial.choices[0].message.content == "Hel"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_compressed_json_error_labelled_as_an_event_stream_keeps_its_message_and_class(kind: str) -> None:
+    # Gateways compress error bodies: the head kept is inflated already, and must not be inflated twice.
+    error = gzip.compress(
+        b'{"error":{"code":"429","message":"Rate limit is exceeded. Try again in 1 seconds."}}'
+    )
+    answer = raw(200, error, b"content-encoding: gzip", content_type=b"text/event-stream")
+    with LoopbackServer(answer) as server, pytest.raises(RateLimitError, match="Rate limit is exceeded"):
+        call(kind, server.url, stream=True)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("encoding", ["br", "zstd", "BR"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_body_in_an_encoding_the_sdk_cannot_bound_is_refused_unread(
+    kind: str, encoding: str, stream: bool
+) -> None:
+    # br and zstd can inflate a thousand times more than gzip from one piece (httpx decodes them when their
+    # packages are installed); the SDK never asks for them.
+    content_type = b"text/event-stream" if stream else b"application/json"
+    answer = raw(
+        200, b"\x1b\x00\x00compressed", b"content-encoding: " + encoding.encode(), content_type=content_type
+    )
+    with LoopbackServer(answer) as server:
+        with pytest.raises(
+            ResponseDecodeError, match=f"encoded with {encoding.lower()}, which the SDK does not ask"
+        ):
+            call(kind, server.url, stream=stream)
+        assert len(server.requests) == 1  # the service's answer: not retried
+        assert server.requests[0].headers.get("accept-encoding") in (None, "gzip, deflate")

@@ -347,15 +347,19 @@ def _final_failure(
     return failure
 
 
+_ENCODED_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
 def _error_instead_of_events(decoder: ChunkDecoder, response: httpx.Response) -> GrokError | None:
     """The mapped API error when a stream that brought no event was a JSON error body (see
     :meth:`ChunkDecoder.body_without_events`), by the rules ``create()`` applies to a 200 with an error body."""
     head = decoder.body_without_events()
     if head is None or not head.lstrip().startswith(b"{"):
         return None
-    body = httpx.Response(
-        response.status_code, headers=response.headers, content=head, request=response.request
-    )
+    # The head was inflated already: without its Content-Encoding (and the length of the encoded body), so that
+    # httpx does not try to inflate it again.
+    headers = [(k, v) for k, v in response.headers.multi_items() if k not in _ENCODED_BODY_HEADERS]
+    body = httpx.Response(response.status_code, headers=headers, content=head, request=response.request)
     error = error_in_success_body(body)
     return None if error is None else decoder.fail(error)
 
