@@ -25,14 +25,20 @@ class BoundedDecoder:
 
     Args:
         response: The response whose body is read; its ``Content-Encoding`` picks httpx's decoder (several
-            layers, br and zstd are refused before any reading: see ``_wire.refused_encoding``).
+            layers, br and zstd are refused before any reading: see ``_wire.refused_encoding``). A body the
+            transport read whole (see ``_aiohttp_transport._whole_body``), or that was read before, is decoded
+            already: it is :attr:`held`, and nothing is left to read.
     """
 
-    __slots__ = ("_decoder", "_request")
+    __slots__ = ("_decoder", "_request", "held")
 
     def __init__(self, response: httpx.Response) -> None:
+        self.held = (
+            response.content if response.is_stream_consumed and hasattr(response, "_content") else None
+        )
         encoding = response.headers.get("content-encoding", "").strip().lower()
-        self._decoder = None if encoding in _IDENTITY else response._get_content_decoder()
+        identity = self.held is not None or encoding in _IDENTITY
+        self._decoder = None if identity else response._get_content_decoder()
         self._request = response.request
 
     def feed(self, raw: bytes) -> Iterator[bytes]:
@@ -50,49 +56,39 @@ class BoundedDecoder:
             if piece:
                 yield piece
 
-    def flush(self) -> bytes:
-        """What the decoder held back until the body ended (it may say the body was cut short)."""
-        if self._decoder is None:
-            return b""
-        try:
-            return self._decoder.flush()
-        except httpx.DecodingError as exc:
-            raise self._failed(exc) from None
+    def end(self) -> Iterator[bytes]:
+        """After the last raw piece (or instead of any, for a :attr:`held` body): what is left to hand over, the
+        held body or what the decoder held back until the body ended (it may say the body was cut short)."""
+        if self.held is not None:
+            yield from self.feed(self.held)
+        elif self._decoder is not None:
+            try:
+                tail = self._decoder.flush()
+            except httpx.DecodingError as exc:
+                raise self._failed(exc) from None
+            if tail:
+                yield tail
 
     def _failed(self, exc: httpx.DecodingError) -> httpx.DecodingError:
         # As httpx raises it from iter_bytes(): with the request, which the SDK's error mapping reads.
         return httpx.DecodingError(str(exc), request=self._request)
 
 
-def _already_read(response: httpx.Response) -> bytes | None:
-    # A body the transport read whole (see _aiohttp_transport._whole_body), or that was read before: decoded.
-    return response.content if response.is_stream_consumed and hasattr(response, "_content") else None
-
-
 def iter_decoded(response: httpx.Response) -> Iterator[bytes]:
     """``response.iter_bytes()``, with each network read inflated in bounded pieces (see the module)."""
-    read = _already_read(response)
-    if read is not None:
-        if read:
-            yield read
-        return
     decoder = BoundedDecoder(response)
-    for raw in response.iter_raw():
-        yield from decoder.feed(raw)
-    if tail := decoder.flush():
-        yield tail
+    if decoder.held is None:
+        for raw in response.iter_raw():
+            yield from decoder.feed(raw)
+    yield from decoder.end()
 
 
 async def aiter_decoded(response: httpx.Response) -> AsyncIterator[bytes]:
     """``response.aiter_bytes()``, with each network read inflated in bounded pieces (see the module)."""
-    read = _already_read(response)
-    if read is not None:
-        if read:
-            yield read
-        return
     decoder = BoundedDecoder(response)
-    async for raw in response.aiter_raw():
-        for piece in decoder.feed(raw):
-            yield piece
-    if tail := decoder.flush():
-        yield tail
+    if decoder.held is None:
+        async for raw in response.aiter_raw():
+            for piece in decoder.feed(raw):
+                yield piece
+    for piece in decoder.end():
+        yield piece

@@ -233,6 +233,19 @@ def broken_credential(kind: str) -> BrokenCredential:
     return BrokenCredential() if kind == "sync" else AsyncBrokenCredential()
 
 
+def east_without_a_token(
+    east: FoundryEmulator, west: FoundryEmulator, broken: BrokenCredential, weights: tuple[float, float]
+) -> DeploymentPool:
+    """East with the ``broken`` credential, west with a good key."""
+    return DeploymentPool(
+        [
+            Deployment(east.url, credential=broken, name="east", weight=weights[0]),
+            Deployment(west.url, api_key=KEY, name="west", weight=weights[1]),
+        ],
+        rng=random.Random(7),
+    )
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_deployment_whose_credential_fails_is_failed_over_and_rested(
@@ -240,13 +253,7 @@ def test_a_deployment_whose_credential_fails_is_failed_over_and_rested(
 ) -> None:
     east, west = pair
     broken = broken_credential(kind)
-    deployments = DeploymentPool(
-        [
-            Deployment(east.url, credential=broken, name="east", weight=1000),
-            Deployment(west.url, api_key=KEY, name="west", weight=1),
-        ],
-        rng=random.Random(7),
-    )
+    deployments = east_without_a_token(east, west, broken, weights=(1000, 1))
     assert calls(kind, options(deployments), 8, stream=stream) == [(ANSWER, "west")] * 8
     assert east.requests == []  # nothing was sent without its credential
     assert len(west.requests) == 8  # one attempt per call: the failover is no retry
@@ -283,13 +290,7 @@ def test_a_call_whose_other_deployment_fails_ends_with_that_failure_not_the_cred
     east, west = pair
     west.fault(Fault.server_error(503), times=100)
     broken = broken_credential(kind)
-    deployments = DeploymentPool(
-        [
-            Deployment(east.url, credential=broken, name="east", weight=1000),
-            Deployment(west.url, api_key=KEY, name="west", weight=1),
-        ],
-        rng=random.Random(7),
-    )
+    deployments = east_without_a_token(east, west, broken, weights=(1000, 1))
     with pytest.raises(InternalServerError):
         calls(kind, options(deployments), 1)
     assert broken.calls == 1
@@ -306,13 +307,7 @@ def test_a_credential_that_fails_on_a_retry_is_no_retry_of_its_own(
     east, west = pair
     west.fault(Fault.server_error(503), times=100)
     hook = Hook()
-    deployments = DeploymentPool(
-        [
-            Deployment(east.url, credential=broken_credential(kind), name="east", weight=1),
-            Deployment(west.url, api_key=KEY, name="west", weight=1000),
-        ],
-        rng=random.Random(7),
-    )
+    deployments = east_without_a_token(east, west, broken_credential(kind), weights=(1, 1000))
     policy = RetryPolicy(on_retry=hook, backoff_base=0.2, backoff_cap=0.2, rng=random.Random(1))
     with pytest.raises(InternalServerError):
         calls(kind, {"deployments": deployments, "retry": policy, "timeout": 10}, 1)
