@@ -369,12 +369,7 @@ def call_flow(call: Call) -> CallFlow:
                     # No deployment whose tokens come from this credential can be sent to: they rest, and the call
                     # goes on to another (nothing was sent: no attempt, no retry), after the wait the last attempt's
                     # failure called for, or raises when none is left.
-                    for other in _sharing_credential(call, index):
-                        call.pool.record_credential_failure(other)
-                        if other not in tokenless:
-                            tokenless += (other,)
-                        if other not in tried:
-                            tried += (other,)
+                    tokenless, tried = _without_credential(call, index, tokenless, tried)
                     if len(tokenless) >= len(call.targets):
                         raise headers
                     wait = backoff
@@ -421,7 +416,14 @@ def call_flow(call: Call) -> CallFlow:
                         # connection, and the resend would pay a new TLS handshake.
                         yield from _read_body(call, response, deadline)
                         if isinstance(renewed, BaseException):
-                            raise renewed
+                            # The credential failed to renew its token: as when it fails before a send.
+                            if not isinstance(renewed, GrokError):
+                                raise renewed
+                            tokenless, tried = _without_credential(call, index, tokenless, tried)
+                            if len(tokenless) >= len(call.targets):
+                                raise renewed
+                            wait = backoff
+                            continue
                         # The same target with the new token: counted in the retry-count header, not as a retry.
                         again = index
                         resent += 1
@@ -488,6 +490,21 @@ def call_flow(call: Call) -> CallFlow:
         elif observer is not None:  # a Call built without a hold (the call-loop tests)
             observer.failed(exc)
         raise
+
+
+def _without_credential(
+    call: Call, index: int, tokenless: tuple[int, ...], tried: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``call.targets[index]``'s credential could not get a token: it and every deployment sharing that credential
+    rest (the pool records it) and are avoided by the call from now on. Returns the new ``tokenless`` and
+    ``tried``."""
+    for other in _sharing_credential(call, index):
+        call.pool.record_credential_failure(other)
+        if other not in tokenless:
+            tokenless += (other,)
+        if other not in tried:
+            tried += (other,)
+    return tokenless, tried
 
 
 def _sharing_credential(call: Call, index: int) -> tuple[int, ...]:

@@ -743,3 +743,27 @@ def test_an_interrupt_while_getting_a_token_is_not_a_credential_failure() -> Non
     run = drive(built.call, [status(200)], headers_of={"east": interrupt})
     assert run.raised is interrupt
     assert built.pool.credential_failures == []
+
+
+def test_a_credential_that_fails_to_renew_after_a_401_goes_on_to_another_deployment() -> None:
+    built = build((EAST, WEST))
+    run = drive(built.call, [status(401), status(200)], refresh=[_broken_credential()])
+    assert run.steps == [
+        ("headers", "east"),
+        ("send", "east", "0"),
+        ("refresh", "east"),
+        ("read", 401),
+        ("headers", "west"),
+        ("send", "west", "1"),
+        ("read", 200),
+        ("done", 200),
+    ]
+    assert built.pool.credential_failures == [0]
+
+
+def test_a_credential_that_fails_to_renew_on_the_only_deployment_ends_the_call() -> None:
+    broken = _broken_credential()
+    built = build((EAST,))
+    run = drive(built.call, [status(401)], refresh=[broken])
+    assert run.raised is broken
+    assert [step[0] for step in run.steps] == ["headers", "send", "refresh", "read"]
