@@ -333,7 +333,8 @@ def call_flow(call: Call) -> CallFlow:
         resent = 0  # resends after a token refresh: attempts, but not retries
         wait = 0.0
         backoff = 0.0  # the wait the retry rules chose after the last failed attempt
-        announced = 0  # the attempts whose retry the observer has heard of
+        unannounced = False  # the retry rules chose to retry, and the observer has not heard of it yet
+        waited = 0.0  # slept since the last attempt
         last: GrokError | None = None
         again: int | None = None  # after a token refresh: the same deployment, at once
         index = -1  # the deployment of the last attempt (none yet)
@@ -341,17 +342,19 @@ def call_flow(call: Call) -> CallFlow:
             closed = call.halted(retrying=sent > 0)
             if closed is not None:
                 raise closed
-            waited = 0.0
             if again is not None:
                 index, again = again, None
             else:
                 index, wait = _choose(call, tried, index, wait, deadline, tokenless)
-                if sent > announced and observer is not None and last is not None:
-                    observer.retry(last, wait, sent - resent)
-                    announced = sent
                 if wait > 0:
-                    waited = wait
+                    # The retry is announced once, with its wait: here before a wait, else just before the send
+                    # (a failover at once may find the deployment's credential failing, and go elsewhere).
+                    if unannounced and observer is not None and last is not None:
+                        observer.retry(last, wait, sent - resent)
+                    unannounced = False
+                    waited += wait
                     _raise_interrupt((yield Sleep(wait, call.sleep_waker())))
+                    backoff = 0.0  # waited: a credential failing now sends elsewhere without waiting again
                     closed = call.halted(
                         retrying=True
                     )  # closed or stopped during the wait: send nothing more
@@ -383,11 +386,15 @@ def call_flow(call: Call) -> CallFlow:
             if call.stream_deadline is not None:  # no single read of the stream may outlast its whole budget
                 timeout = call.stream_deadline.attempt_timeout(timeout)
             built = request.build(headers, sent, timeout)
-            del headers
+            del headers  # before any hook runs: a frame it raises through must not hold the credential
             if observer is not None:
+                if unannounced and last is not None:
+                    observer.retry(last, waited, sent - resent)
                 observer.request(built, target, sent + 1, waited)
+            unannounced = False
             result = yield Send(built, target, within)
             sent += 1
+            waited = 0.0
             if index not in tried:
                 tried += (index,)
             if isinstance(result, BaseException):
@@ -484,6 +491,7 @@ def call_flow(call: Call) -> CallFlow:
                 raise verdict.error
             last, wait = verdict.error, verdict.wait
             backoff = wait
+            unannounced = True
     except BaseException as exc:
         if hold is not None:
             hold.release(exc)  # the client's calls always have one: it tells their hooks how the call ended
@@ -590,6 +598,12 @@ def _read_body(
     call: Call, response: httpx.Response, deadline: Deadline
 ) -> Generator[Command, Any, GrokError | None]:
     """Read a whole body within the limits; the error that stopped it, or None."""
+    if response.status_code >= 400 and refused_encoding(response) is not None:
+        # An error whose body the SDK will not inflate: its status and headers say what it needs to know (its
+        # class, whether and when to retry), so it is reported by them, its body dropped unread.
+        _raise_interrupt((yield Close(response)))
+        response._content = b""
+        return None
     try:
         reader = BodyReader(response, call.max_body_bytes, deadline)
         # A body the transport already holds (the aiohttp transport hands over a small one that came with the

@@ -448,18 +448,17 @@ def held_body(response: httpx.Response) -> bytes | None:
         return None
 
 
-# Encodings inflated a slice at a time within a known ratio (deflate's at most 1032:1, see ``_inflate``). httpx
-# also inflates br and zstd when their packages are installed, but a few KB of either can become gigabytes from
-# one slice; the SDK never asks for them.
-_BOUNDED_ENCODINGS = frozenset({"identity", "gzip", "x-gzip", "deflate"})
+# httpx inflates br and zstd when their packages are installed, but a few KB of either can become gigabytes from
+# one slice (deflate and gzip inflate at most 1032:1, see ``_inflate``); the SDK never asks for them.
 _UNBOUNDED_ENCODINGS = frozenset({"br", "zstd"})
 
 
 def refused_encoding(response: httpx.Response) -> ResponseDecodeError | None:
     """The error for a response whose body the SDK cannot inflate within :class:`ResponseLimits`, else None: one
     under several content encodings (``gzip, gzip``: httpx inflates every layer of a piece before it is counted),
-    or under br or zstd, which the SDK does not ask for. No service does either: such a response is refused
-    unread. Encodings httpx does not know are left to it (it passes their bytes on as they are)."""
+    or under br or zstd, which the SDK does not ask for (unless the caller did, in an ``Accept-Encoding`` of their
+    own: then it is inflated as they asked). No service does either unasked: such a response is refused unread.
+    Encodings httpx does not know are left to it (it passes their bytes on as they are)."""
     declared = response.headers.get("content-encoding")
     if not declared:
         return None
@@ -467,7 +466,7 @@ def refused_encoding(response: httpx.Response) -> ResponseDecodeError | None:
     coded = [layer for layer in layers if layer != "identity"]
     if len(coded) >= 2:
         problem = f"stacks content encodings ({', '.join(layers)}), which the SDK refuses: each layer could "
-    elif coded and coded[0] in _UNBOUNDED_ENCODINGS:
+    elif coded and coded[0] in _UNBOUNDED_ENCODINGS and not _asked_for(response, coded[0]):
         problem = f"is encoded with {coded[0]}, which the SDK does not ask for and refuses: it could "
     else:
         return None
@@ -476,6 +475,15 @@ def refused_encoding(response: httpx.Response) -> ResponseDecodeError | None:
         status_code=response.status_code,
         request=response.request,
     )
+
+
+def _asked_for(response: httpx.Response, encoding: str) -> bool:
+    """Whether the request that ``response`` answers named ``encoding`` in an ``Accept-Encoding`` (the caller's)."""
+    try:
+        accepted = response.request.headers.get("accept-encoding", "")
+    except RuntimeError:  # a response made without its request
+        return False
+    return encoding in (part.split(";")[0].strip().lower() for part in accepted.split(","))
 
 
 class BodyReader:

@@ -190,7 +190,7 @@ def drive(
     *,
     refresh: Sequence[bool | BaseException] = (),
     headers: dict[str, str] | BaseException | None = None,
-    headers_of: Mapping[str | None, dict[str, str] | BaseException] | None = None,
+    headers_of: Mapping[str | None, Any] | None = None,
     sleep_reply: BaseException | None = None,
     on_sleep: Callable[[], None] | None = None,
     on_headers: Callable[[], None] | None = None,
@@ -209,7 +209,8 @@ def drive(
                     on_headers()
                 reply = {"api-key": KEY} if headers is None else headers
                 if headers_of is not None and command.target.name in headers_of:
-                    reply = headers_of[command.target.name]
+                    given = headers_of[command.target.name]  # a reply, or a list of them, one per ask
+                    reply = given.pop(0) if isinstance(given, list) else given
             elif isinstance(command, Send):
                 request = command.request
                 run.sent.append(request)
@@ -686,33 +687,45 @@ def test_a_credential_that_fails_goes_on_to_another_deployment_unsent() -> None:
     assert built.pool.failures == []  # not a failed attempt: nothing was sent
 
 
-def test_a_credential_that_fails_on_a_retry_leaves_the_retry_its_backoff_and_one_hook_call() -> None:
-    retries: list[tuple[int, str]] = []
-    policy = RetryPolicy(
+def _recording_policy(retries: list[tuple[int, str, float]]) -> RetryPolicy:
+    return RetryPolicy(
         backoff_base=0.5,
         backoff_cap=0.5,
         rng=random.Random(5),
-        on_retry=lambda attempt, error, wait: retries.append((attempt, type(error).__name__)),
+        on_retry=lambda attempt, error, wait: retries.append((attempt, type(error).__name__, wait)),
     )
-    built = build((EAST, WEST), policy=policy)
+
+
+def test_a_credential_that_fails_on_a_failover_leaves_the_retry_its_backoff_and_one_hook_call() -> None:
+    retries: list[tuple[int, str, float]] = []
+    built = build((EAST, WEST), policy=_recording_policy(retries))
     run = drive(built.call, [status(503), status(200)], headers_of={"west": _broken_credential()})
     # East failed; the retry went to west (a failover, at once), whose credential failed; back on east, the retry
-    # waits east's backoff, as it would have without west.
-    assert [step[0] for step in run.steps] == [
-        "headers",
-        "send",
-        "read",
-        "headers",
-        "sleep",
-        "headers",
-        "send",
-        "read",
-        "done",
-    ]
-    sleep = next(step for step in run.steps if step[0] == "sleep")
-    assert sleep[1] > 0
-    assert retries == [(1, "InternalServerError")]
+    # waits east's backoff, as it would have without west, and the hook hears of it once, with that wait.
+    kinds = [step[0] for step in run.steps]
+    assert kinds == ["headers", "send", "read", "headers", "sleep", "headers", "send", "read", "done"]
+    slept = next(step[1] for step in run.steps if step[0] == "sleep")
+    assert slept > 0
+    assert retries == [(1, "InternalServerError", slept)]
     assert [s[2] for s in run.steps if s[0] == "send"] == ["0", "1"]
+
+
+def test_a_credential_that_fails_after_the_retry_waited_does_not_wait_again() -> None:
+    retries: list[tuple[int, str, float]] = []
+    built = build((EAST, WEST), policy=_recording_policy(retries))
+    answers = [status(503), status(503), status(200)]
+    # East answers, then its credential fails on the retry that waited for it: west at once, no second wait.
+    run = drive(built.call, answers, headers_of={"east": [{"api-key": KEY}, _broken_credential()]})
+    kinds = [step[0] for step in run.steps]
+    assert kinds == [
+        "headers", "send", "read",  # east: 503
+        "headers", "send", "read",  # west at once: 503
+        "sleep", "headers",  # back to east after the backoff: its credential fails
+        "headers", "send", "read", "done",  # west, without waiting again
+    ]  # fmt: skip
+    slept = next(step[1] for step in run.steps if step[0] == "sleep")
+    assert [wait for _, _, wait in retries] == [0.0, slept]
+    assert [attempt for attempt, _, _ in retries] == [1, 2]
 
 
 def test_deployments_sharing_a_credential_fail_together() -> None:

@@ -305,3 +305,55 @@ def test_a_body_in_an_encoding_the_sdk_cannot_bound_is_refused_unread(
             call(kind, server.url, stream=stream)
         assert len(server.requests) == 1  # the service's answer: not retried
         assert server.requests[0].headers.get("accept-encoding") in (None, "gzip, deflate")
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"), [(429, RateLimitError), (503, InternalServerError)], ids=["429", "503"]
+)
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_error_whose_body_is_in_such_an_encoding_keeps_its_class_and_its_retries(
+    kind: str, status: int, expected: type[Exception]
+) -> None:
+    # Its body is dropped unread; its status still says what it is, and whether to retry.
+    answer = raw(status, b"\x1b\x00\x00compressed", b"content-encoding: br", b"retry-after-ms: 10")
+    with LoopbackServer(answer) as server:
+        with pytest.raises(expected):
+            call(kind, server.url)
+        assert len(server.requests) == 3  # max_retries=2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_encoding_the_caller_asked_for_is_not_refused(kind: str) -> None:
+    # No brotli here, so httpx hands the bytes over as they came (they are plain JSON): what the caller asked for.
+    body = json.dumps(
+        {
+            "id": "c",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "grok-4",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "as asked"}, "finish_reason": "stop"}
+            ],
+        }
+    ).encode()
+    options: dict[str, Any] = {"endpoint": "", "api_key": KEY, "retry": FAST, "validate": False}
+    with LoopbackServer(raw(200, body, b"content-encoding: br")) as server:
+        options["endpoint"] = server.url
+        completion = create_with(kind, options, extra_headers={"Accept-Encoding": "gzip, br;q=0.9"})
+        assert server.requests[0].headers["accept-encoding"] == "gzip, br;q=0.9"
+    assert completion.choices[0].message.content == "as asked"
+
+
+def test_the_async_client_asks_for_gzip_and_deflate_only_whatever_aiohttp_would_add(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # aiohttp adds br and zstd to its Accept-Encoding when their packages are installed (as here, pretended).
+    import aiohttp
+
+    pretended = {**aiohttp.ClientRequest.DEFAULT_HEADERS, "Accept-Encoding": "gzip, deflate, br, zstd"}
+    monkeypatch.setattr(aiohttp.ClientRequest, "DEFAULT_HEADERS", pretended)
+    body = json.dumps({"error": {"code": "500", "message": "x"}}).encode()
+    with LoopbackServer(raw(500, body)) as server:
+        with pytest.raises(InternalServerError):
+            call("async", server.url)
+        assert {request.headers["accept-encoding"] for request in server.requests} == {"gzip, deflate"}
