@@ -367,14 +367,9 @@ def call_flow(call: Call) -> CallFlow:
             if getattr(target.auth, "needs_io", True):
                 headers = yield GetHeaders(target)
                 if isinstance(headers, BaseException):
-                    if not isinstance(headers, GrokError):
-                        raise headers  # an interrupt: not the credential's failure
-                    # No deployment whose tokens come from this credential can be sent to: they rest, and the call
-                    # goes on to another (nothing was sent: no attempt, no retry), after the wait the last attempt's
-                    # failure called for, or raises when none is left.
-                    tokenless, tried = _without_credential(call, index, tokenless, tried)
-                    if len(tokenless) >= len(call.targets):
-                        raise headers
+                    # Nothing was sent: no attempt, no retry. On to another deployment, after the wait the last
+                    # attempt's failure called for.
+                    tokenless, tried = _without_credential(call, index, headers, tokenless, tried)
                     wait = backoff
                     continue
             else:  # a key: read here, without a round trip through the executor (an await, for the async client)
@@ -424,11 +419,7 @@ def call_flow(call: Call) -> CallFlow:
                         yield from _read_body(call, response, deadline)
                         if isinstance(renewed, BaseException):
                             # The credential failed to renew its token: as when it fails before a send.
-                            if not isinstance(renewed, GrokError):
-                                raise renewed
-                            tokenless, tried = _without_credential(call, index, tokenless, tried)
-                            if len(tokenless) >= len(call.targets):
-                                raise renewed
+                            tokenless, tried = _without_credential(call, index, renewed, tokenless, tried)
                             wait = backoff
                             continue
                         # The same target with the new token: counted in the retry-count header, not as a retry.
@@ -501,17 +492,22 @@ def call_flow(call: Call) -> CallFlow:
 
 
 def _without_credential(
-    call: Call, index: int, tokenless: tuple[int, ...], tried: tuple[int, ...]
+    call: Call, index: int, error: BaseException, tokenless: tuple[int, ...], tried: tuple[int, ...]
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """``call.targets[index]``'s credential could not get a token: it and every deployment sharing that credential
-    rest (the pool records it) and are avoided by the call from now on. Returns the new ``tokenless`` and
-    ``tried``."""
+    """``call.targets[index]``'s credential could not get a token (it raised ``error``): it and every deployment
+    sharing that credential rest (the pool records it) and are avoided by the call from now on. Returns the new
+    ``tokenless`` and ``tried``; raises ``error`` when no deployment is left, or when it is an interrupt (not the
+    credential's failure)."""
+    if not isinstance(error, GrokError):
+        raise error
     for other in _sharing_credential(call, index):
         call.pool.record_credential_failure(other)
         if other not in tokenless:
             tokenless += (other,)
         if other not in tried:
             tried += (other,)
+    if len(tokenless) >= len(call.targets):
+        raise error
     return tokenless, tried
 
 
