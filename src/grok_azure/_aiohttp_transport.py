@@ -82,9 +82,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the event loop the session belongs to
         self._closed = False
-        # Responses whose body is still being read: closing the session alone would leave their readers waiting
-        # for ever (aiohttp drops a closed connection's payload without waking whoever awaits it).
-        self._reading: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
         self._timeouts: dict[tuple[Any, Any, Any], aiohttp.ClientTimeout] = {}
         self._urls: dict[int, tuple[httpx.URL, URL]] = {}
         self._proxy: str | None = None
@@ -218,7 +215,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         received = _ReceivedHeaders.of_raw(response.raw_headers)
         body = _whole_body(response)
         if body is None:
-            self._reading.add(response)
             return _response(response.status, received, _Body(response, request), request, extensions)
         done = _response(response.status, received, httpx.ByteStream(body), request, extensions)
         # What ``done.read()`` would leave, without its trip through httpx's decoder lookup and three iterators
@@ -236,8 +232,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session, self._session = self._session, None
         if session is not None:
             if self._loop is asyncio.get_running_loop():
-                for response in list(self._reading):
-                    response.close()  # its reader, in another task, fails at once with a connection error
                 await session.close()
             else:  # closed from another loop than the one it served: nothing of it can be awaited here
                 _let_go(session)
@@ -262,7 +256,6 @@ def _forget_the_parents_sessions() -> None:
         session = transport._session
         transport._forget_session(let_go=False)  # nor when the transport is collected
         transport._loop = None
-        transport._reading = weakref.WeakSet()
         if session is not None:
             connector = session.connector
             with contextlib.suppress(Exception):
@@ -323,6 +316,15 @@ class _Body(httpx.AsyncByteStream):
         # A body read to the end already gave its connection back (aiohttp does on the body's end); any other
         # connection is closed here, and a read blocked on it in another task fails at once.
         self._response.close()
+
+    def cut(self) -> bool:
+        """End a read of this body blocked in another task, at once (``_cutoff.cut_read``; on the event loop).
+
+        Closing the session alone would leave that reader waiting for ever: aiohttp drops a closed connection's
+        payload without waking whoever awaits it.
+        """
+        self._response.close()
+        return True
 
     def relax_read_timeout(self, seconds: float | None) -> None:
         """Read the rest of the body with ``seconds`` as the per-read timeout (a stream's body after its headers,

@@ -48,7 +48,7 @@ from ._call_flow import (
 from ._call_models import Meter, ModelPolicy
 from ._constants import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
 from ._cutoff import arm as arm_cutoff
-from ._cutoff import bounded, shutdown_socket
+from ._cutoff import bounded, cut_read
 from ._deadline import UNBOUNDED, Deadline, check_budget
 from ._deployments import Deployment, DeploymentPool
 from ._endpoint import Endpoint, resolve_endpoint
@@ -103,7 +103,7 @@ class _Lifecycle:
         another thread or task ends now, not at its read timeout (closing the pool does not wake it)."""
         self.reading.add(response)
         if self.closed:
-            shutdown_socket(response)
+            cut_read(response)
 
     def done(self, response: httpx.Response) -> None:
         """After the read, before the response is closed: its connection may serve another request next (of this
@@ -127,7 +127,7 @@ class _Lifecycle:
         for waker in list(self.waiting):
             waker.wake()
         for response in list(self.reading):
-            shutdown_socket(response)
+            cut_read(response)
 
 
 _P = ParamSpec("_P")
@@ -621,7 +621,7 @@ class GrokClient(_BaseClient["SyncCredential", httpx.Client]):
         but a body dripping in within it would outlast the deadline.
         """
         left = body.time_left()
-        cancel = None if left is None else arm_cutoff(left, functools.partial(shutdown_socket, response))
+        cancel = None if left is None else arm_cutoff(left, functools.partial(cut_read, response))
         lifecycle = self._lifecycle
         lifecycle.read(response)
         try:
@@ -777,7 +777,7 @@ class AsyncGrokClient(_BaseClient["AsyncCredential", httpx.AsyncClient]):
         left = body.time_left()
         reading = _read_into(response, body)
         lifecycle = self._lifecycle
-        # A transport with sockets (an http_client= of httpx's own) is cut here; aiohttp's, by its aclose.
+        # close() cuts it (its socket, or the aiohttp transport's body: see _cutoff.cut_read).
         lifecycle.read(response)
         try:
             await (reading if left is None else bounded(left, reading, response.request))

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import httpx
 
-__all__ = ["arm", "arm_on_loop", "bounded", "shutdown_socket"]
+__all__ = ["arm", "arm_on_loop", "bounded", "cut_read"]
 
 _T = TypeVar("_T")
 
@@ -44,13 +44,17 @@ def arm_on_loop(seconds: float, callback: Callable[[], None]) -> Cancel:
     return asyncio.get_running_loop().call_later(seconds, callback).cancel
 
 
-def shutdown_socket(response: httpx.Response) -> None:
-    """Shut the response's socket down, so that a read blocked on it in another thread or task returns now.
+def cut_read(response: httpx.Response) -> None:
+    """End a read of ``response``'s body blocked in another thread or task, now: shut its socket down.
 
     Closing the socket alone does not wake a thread blocked in ``recv`` (on Linux the read waits on), so it is shut
-    down first. A transport that exposes no socket (a test transport) is left alone: its reader stops at its next
-    read, when the deadline is checked.
+    down first. A body that has no socket of its own (the aiohttp transport's) is cut by its own ``cut()``, which
+    says whether it could, and must then be called on its event loop. A transport that exposes neither (a test
+    transport) is left alone: its reader stops at its next read, when the deadline is checked.
     """
+    cut = getattr(response.stream, "cut", None)
+    if cut is not None and cut():
+        return
     with contextlib.suppress(Exception):
         sock = response.extensions["network_stream"].get_extra_info("socket")
         if isinstance(sock, socket.socket):

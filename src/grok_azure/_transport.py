@@ -241,6 +241,12 @@ class _TimedAsyncStream(_Timed, httpx.AsyncByteStream):
         if relax is not None:
             relax(seconds)
 
+    def cut(self) -> bool:
+        """Passed on to the transport's body, when it can end a read in progress (see ``_cutoff.cut_read``);
+        whether it could."""
+        cut = getattr(self._stream, "cut", None)
+        return cut is not None and bool(cut())
+
     async def aclose(self) -> None:
         _stamp(self._response, self._started)
         await self._stream.aclose()

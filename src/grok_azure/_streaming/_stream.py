@@ -31,7 +31,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 import httpx
 from typing_extensions import Self
 
-from .._cutoff import arm, arm_on_loop, shutdown_socket
+from .._cutoff import arm, arm_on_loop, cut_read
 from .._deadline import Deadline
 from .._error_mapping import error_in_success_body
 from .._errors import APIConnectionError, GrokError, StreamInterruptedError
@@ -295,7 +295,7 @@ def _arm(deadline: Deadline | None, current: _Current) -> Callable[[], None] | N
 
 def _cut(current: _Current) -> None:
     # As Stream.close() from another thread: the blocked read fails, and the reader reports the deadline.
-    shutdown_socket(current.response)
+    cut_read(current.response)
     _close_quietly(current.response)
 
 
@@ -312,7 +312,7 @@ _CUTTING: set[Any] = set()  # the tasks closing a body whose stream_deadline ran
 def _acut(current: _Current) -> None:
     import asyncio
 
-    shutdown_socket(current.response)
+    cut_read(current.response)
     task = asyncio.ensure_future(_aclose_quietly(None, current.response))
     _CUTTING.add(task)
     task.add_done_callback(_CUTTING.discard)
@@ -533,7 +533,7 @@ class Stream(_Body, Generic[_T]):
         except ValueError:  # "generator already executing": another thread is reading; cut the body under it
             self._decoder.interrupt()
             _stop_resend(self._current, self._decoder)
-            shutdown_socket(self.response)
+            cut_read(self.response)
             with contextlib.suppress(Exception):
                 self.response.close()
 
@@ -577,7 +577,7 @@ class AsyncStream(_Body, Generic[_T]):
         except RuntimeError:  # "asynchronous generator is already running": another task is reading it
             self._decoder.interrupt()
             _stop_resend(self._current, self._decoder)
-            shutdown_socket(self.response)
+            cut_read(self.response)
             with contextlib.suppress(Exception):
                 await self.response.aclose()
 
