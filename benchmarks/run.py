@@ -52,12 +52,13 @@ class Plan:
     import_runs: int
     async_requests: int
     async_rounds: int
+    target_rounds: int  # the target's two rows at 256 in flight: more rounds, for a steadier ratio
     async_round_s: float
     watchdog_s: float  # the whole run is killed (with tracebacks) past this
 
 
-FULL = Plan(5, 300, 5, 3, 9, 4000, 9, 2.5, 900)
-QUICK = Plan(2, 50, 2, 1, 3, 1000, 1, 0.5, 120)
+FULL = Plan(5, 300, 9, 3, 9, 4000, 9, 27, 2.5, 900)
+QUICK = Plan(2, 50, 2, 1, 3, 1000, 1, 1, 0.5, 120)
 
 
 def _install() -> None:
@@ -106,6 +107,7 @@ def _run(plan: Plan, only: set[str]) -> list[Section]:
                     plan.async_requests,
                     plan.async_rounds,
                     plan.async_round_s,
+                    plan.target_rounds,
                 )
     return sections
 
