@@ -75,6 +75,18 @@ def ids_in(output: Path) -> Counter[str]:
     return Counter(BatchResult.from_line(raw).custom_id for raw in whole.splitlines())
 
 
+def wait_for_progress(
+    process: subprocess.Popen[str], output: Path, written: int, timeout: float = 60.0
+) -> None:
+    """Until the run has written a line past the first ``written`` ones, or ended."""
+    deadline = time.monotonic() + timeout
+    while len(ids_in(output)) <= written and process.poll() is None:
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"a run wrote nothing in {timeout:.0f} s")
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_killed_at_random_moments_then_resumed_loses_nothing_and_repeats_nothing(
     tmp_path: Path, kind: str
@@ -87,9 +99,13 @@ def test_killed_at_random_moments_then_resumed_loses_nothing_and_repeats_nothing
     with FoundryEmulator(api_key=KEY, deployments={"chat": MODEL}, rpm=RPM, tpm=TPM) as emulator:
         emulator.fault(Fault.slow_first_byte(0.01), times=10 * count)  # ~1 s of work for each run
         for _ in range(40):
+            written = len(ids_in(output))
             process = start(kind, emulator, source, output)
+            # Killed at a random moment once the run is at work: its start-up (importing the SDK) takes most of a
+            # second on a loaded 2-core machine, and kills timed from the spawn then landed before any progress.
+            wait_for_progress(process, output, written)
             try:
-                process.wait(timeout=chance.uniform(0.4, 1.0))
+                process.wait(timeout=chance.uniform(0.0, 0.5))
             except subprocess.TimeoutExpired:
                 process.send_signal(signal.SIGKILL)
                 process.wait()
