@@ -3,9 +3,10 @@
 ``concurrency`` workers each loop "send, await, check" until the request count or the time budget runs out,
 so exactly ``concurrency`` requests are in flight the whole time. Every row gets its own client and a warm-up
 that fills its connection pool, then timed rounds whose median requests/s is reported. The target's two rows
-(raw aiohttp and grok_azure) alternate rounds in one loop (see ``_rows``); every other row runs alone. The
-baselines get a pool as large as the concurrency (so they measure the transport, not a too-small default);
-grok_azure and openai run with their defaults, as users get them.
+(raw aiohttp and grok_azure) alternate rounds in one loop (see ``_rows``), 27 of them where the target applies
+(see ``run_throughput``); every other row runs alone. The baselines get a pool as large as the concurrency (so
+they measure the transport, not a too-small default); grok_azure and openai run with their defaults, as users get
+them.
 """
 
 from __future__ import annotations

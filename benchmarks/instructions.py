@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
-import itertools
 import os
 import re
 import shutil
@@ -80,7 +78,7 @@ def _work(benchmark: str, client: str, url: str, amount: int) -> None:
             check(call())
 
 
-def _count(benchmark: str, client: str, amount: int, url: str) -> int:
+def _count(benchmark: str, client: str, url: str, amount: int) -> int:
     """Instructions the child executed (callgrind's total)."""
     env = dict(os.environ, PYTHONHASHSEED="0", NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     command = [
@@ -126,10 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in chosen:
             unit, clients, (small, large) = _BENCHMARKS[name]
             jobs = [(client, amount) for client in clients for amount in (small, large)]
-            counts = pool.map(
-                functools.partial(_count, name), *zip(*jobs, strict=True), itertools.repeat(server.url)
-            )
-            totals = dict(zip(jobs, counts, strict=True))
+            counted = {job: pool.submit(_count, name, job[0], server.url, job[1]) for job in jobs}
+            totals = {job: future.result() for job, future in counted.items()}
             per = {
                 client: (totals[client, large] - totals[client, small]) / (large - small)
                 for client in clients
